@@ -1,0 +1,4 @@
+#ifndef COOP_CSYSTEMD_SHIM_H
+#define COOP_CSYSTEMD_SHIM_H
+#include <systemd/sd-daemon.h>
+#endif

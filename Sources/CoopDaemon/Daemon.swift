@@ -1,0 +1,255 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CoopServer
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The running daemon: binds (or takes systemd's socket), serves, and follows systemd's lifecycle.
+public struct Daemon: Sendable {
+    /// Builds the configuration from scratch; called at start and again on every SIGHUP.
+    public typealias ConfigurationLoader = @Sendable () throws -> DaemonConfiguration
+
+    private let load: ConfigurationLoader
+    private let logLevel: LogLevelSetting
+    private let logger: Logger
+
+    public init(load: @escaping ConfigurationLoader, logLevel: LogLevelSetting, logger: Logger) {
+        self.load = load
+        self.logLevel = logLevel
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT; returns the process exit status.
+    public func run() async -> Int32 {
+        let configuration: DaemonConfiguration
+        do {
+            configuration = try load()
+        } catch {
+            return fail("configuration: \(error)")
+        }
+        logLevel.level = configuration.logLevel
+
+        let address: ListenAddress
+        let passed = Systemd.listenSockets()
+        if let socket = passed.first(where: { $0.name == "coopd" }) ?? passed.first {
+            guard Systemd.isListeningUnixStreamSocket(socket.fd) else {
+                return fail("the socket systemd passed (fd \(socket.fd), \(socket.name)) is not a listening Unix stream socket")
+            }
+            if passed.count > 1 {
+                logger.warning("systemd passed several sockets; serving only one", metadata: ["fd": "\(socket.fd)"])
+            }
+            address = .fileDescriptor(socket.fd, path: Systemd.socketPath(of: socket.fd))
+        } else {
+            address = .path(configuration.socketPath, mode: configuration.socketMode)
+        }
+        let socketDescription: String
+        switch address {
+        case .path(let p, _): socketDescription = p
+        case .fileDescriptor(_, let p): socketDescription = p ?? "\(address)"
+        }
+
+        if let error = makeDirectory(configuration.stateDirectory, mode: 0o700) {
+            return fail("state directory \(configuration.stateDirectory): \(error)")
+        }
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        let health = HealthState()
+        let info = DaemonInfo.now(socketPath: socketDescription)
+        let serverBox = LockedBox<TTRPCServer?>(nil)
+        let server: TTRPCServer
+        do {
+            var router = try Router()
+            try router.register(try DiagnosticsService.definition(server: { serverBox.value }, info: info))
+            let names = LockedBox<[String]>([])
+            try router.register(try HealthService.definition(health: health, services: { names.value }))
+            names.value = router.serviceNames
+            server = TTRPCServer(router: router, limits: configuration.limits, group: group, logger: logger)
+            serverBox.value = server
+        } catch {
+            return fail("cannot set up services: \(error)")
+        }
+
+        // Trap SIGHUP before announcing readiness: systemd counts death by SIGHUP as a clean exit.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        do {
+            try await server.start(address)
+        } catch {
+            return fail("cannot listen on \(socketDescription): \(error)")
+        }
+        Systemd.notify("READY=1\nSTATUS=serving on \(socketDescription)")
+        logger.notice("coopd \(CoopdVersion.string) ready", metadata: ["socket": "\(socketDescription)", "pid": "\(getpid())"])
+
+        let current = LockedBox(configuration)
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: WatchdogService(group: group, logger: logger)),
+            .init(service: ServingService(server: server, health: health, current: current, logger: logger)),
+            .init(service: StatusService(server: server, socket: socketDescription)),
+            .init(service: ReloadService(
+                hangups: hangups, load: load, current: current, server: server, logLevel: logLevel, logger: logger)),
+        ]
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+        groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
+        groupConfiguration.logging.keys.serviceKey = "service"
+        let serviceGroup = ServiceGroup(configuration: groupConfiguration)
+        do {
+            try await serviceGroup.run()
+        } catch {
+            logger.error("stopped on error", metadata: ["error": "\(error)"])
+            return 1
+        }
+        logger.notice("coopd stopped")
+        return 0
+    }
+
+    private func fail(_ message: String) -> Int32 {
+        logger.critical("\(message)")
+        Systemd.notify("STATUS=failed: \(message)")
+        return 1
+    }
+
+    private func makeDirectory(_ path: String, mode: mode_t) -> String? {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, mode) != 0 && errno != EEXIST {
+                return String(cString: strerror(errno))
+            }
+        }
+        return access(path, W_OK) == 0 ? nil : "not writable: \(String(cString: strerror(errno)))"
+    }
+}
+
+/// A value shared between services and replaced at run time (on reload, or once built).
+final class LockedBox<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value {
+        get { mutex.withLock { $0 } }
+        set { mutex.withLock { $0 = newValue } }
+    }
+}
+
+/// Serves until graceful shutdown, then drains: `STOPPING=1`, stop accepting, finish running calls.
+struct ServingService: Service {
+    let server: TTRPCServer
+    let health: HealthState
+    let current: LockedBox<DaemonConfiguration>
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let inFlight = server.stats.callsInFlight
+        Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing \(inFlight) running calls")
+        logger.notice("stopping", metadata: ["running_calls": "\(inFlight)"])
+        health.status = .notServing
+        let grace = current.value.shutdownGracePeriod
+        await server.shutdown(gracePeriod: grace)
+    }
+}
+
+/// Sends `WATCHDOG=1` every half `WATCHDOG_USEC`, but only after every event loop has answered,
+/// so a wedged daemon stops petting the watchdog and systemd restarts it.
+struct WatchdogService: Service {
+    let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+
+    func run() async throws {
+        guard let interval = Systemd.watchdogInterval() else {
+            // Nothing to do, but a service that returns early would stop the group.
+            try? await gracefulShutdown()
+            return
+        }
+        logger.debug("watchdog on", metadata: ["interval": "\(interval)"])
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if await self.eventLoopsRespond(within: interval) {
+                    Systemd.notify("WATCHDOG=1")
+                } else {
+                    self.logger.error("an event loop did not respond; withholding the watchdog ping")
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    private func eventLoopsRespond(within limit: Duration) async -> Bool {
+        let loops = Array(group.makeIterator())
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000
+            + limit.components.attoseconds / 1_000_000_000)
+        for loop in loops {
+            let probe = loop.submit {}
+            let timeout = loop.scheduleTask(deadline: deadline) {}
+            let answered = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let once = Mutex(false)
+                let resume: @Sendable (Bool) -> Void = { value in
+                    if once.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
+                }
+                probe.whenComplete { _ in resume(true) }
+                timeout.futureResult.whenComplete { _ in resume(false) }
+            }
+            timeout.cancel()
+            if !answered { return false }
+        }
+        return true
+    }
+}
+
+/// Keeps `STATUS=` current: connections and calls served.
+struct StatusService: Service {
+    let server: TTRPCServer
+    let socket: String
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            var last = ""
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(2))
+                let stats = server.stats
+                let line = "serving on \(socket): \(stats.connectionsOpen) connections, "
+                    + "\(stats.callsTotal) calls served"
+                if line != last {
+                    Systemd.notify("STATUS=\(line)")
+                    last = line
+                }
+            }
+        }
+    }
+}
+
+/// On SIGHUP: `RELOADING=1`, re-read the configuration (log level, limits), `READY=1`.
+struct ReloadService: Service {
+    let hangups: UnixSignalsSequence
+    let load: Daemon.ConfigurationLoader
+    let current: LockedBox<DaemonConfiguration>
+    let server: TTRPCServer
+    let logLevel: LogLevelSetting
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups {
+                Systemd.notifyReloading()
+                do {
+                    let fresh = try load()
+                    let old = current.value
+                    if fresh.socketPath != old.socketPath || fresh.stateDirectory != old.stateDirectory {
+                        logger.warning("socket and state directory changes take effect on restart")
+                    }
+                    logLevel.level = fresh.logLevel
+                    server.limits = fresh.limits
+                    current.value = fresh
+                    logger.notice("configuration reloaded", metadata: ["log_level": "\(fresh.logLevel)"])
+                    Systemd.notify("READY=1\nSTATUS=configuration reloaded")
+                } catch {
+                    logger.error("reload failed; keeping the running configuration", metadata: ["error": "\(error)"])
+                    Systemd.notify("READY=1\nSTATUS=reload failed: \(error)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CoopServer
+import Foundation
+import Logging
+import NIOCore
+
+/// Everything the daemon can be told, from flags, environment and an optional configuration file.
+///
+/// Precedence: command-line flags, then `COOPD_*` environment variables, then the configuration
+/// file (`--config`, re-read on SIGHUP), then the defaults below.
+public struct DaemonConfiguration: Sendable, Equatable {
+    /// Socket path to bind when systemd passes no socket.
+    public var socketPath: String
+    /// Mode of a socket file the daemon binds itself.
+    public var socketMode: UInt32 = 0o660
+    /// Where the database lives.
+    public var stateDirectory: String
+    public var logLevel: Logger.Level = .info
+    public var limits: ServerLimits = .defaults
+    /// How long running calls may take to finish after SIGTERM.
+    public var shutdownGracePeriod: TimeAmount = .seconds(10)
+    /// Optional `key = value` file, re-read on SIGHUP.
+    public var configFile: String?
+
+    public init(socketPath: String, stateDirectory: String) {
+        self.socketPath = socketPath
+        self.stateDirectory = stateDirectory
+    }
+
+    /// The defaults for this process's environment: systemd's directories when it set them,
+    /// otherwise the XDG per-user locations (with their usual fallbacks), so no root is needed.
+    public static func defaults(environment env: [String: String]) -> DaemonConfiguration {
+        let uid = getuid()
+        let socketPath: String
+        if let runtime = env["RUNTIME_DIRECTORY"].flatMap(firstPath) {
+            socketPath = runtime + "/coopd.sock"
+        } else if let xdg = env["XDG_RUNTIME_DIR"], xdg.hasPrefix("/") {
+            socketPath = xdg + "/coopd/coopd.sock"
+        } else if uid == 0 {
+            socketPath = "/run/coopd/coopd.sock"
+        } else {
+            socketPath = "/tmp/coopd-\(uid)/coopd.sock"
+        }
+        let stateDirectory: String
+        if let state = env["STATE_DIRECTORY"].flatMap(firstPath) {
+            stateDirectory = state
+        } else if let xdg = env["XDG_STATE_HOME"], xdg.hasPrefix("/") {
+            stateDirectory = xdg + "/coopd"
+        } else if uid == 0 {
+            stateDirectory = "/var/lib/coopd"
+        } else if let home = env["HOME"], home.hasPrefix("/") {
+            stateDirectory = home + "/.local/state/coopd"
+        } else {
+            stateDirectory = "/tmp/coopd-\(uid)/state"
+        }
+        return DaemonConfiguration(socketPath: socketPath, stateDirectory: stateDirectory)
+    }
+
+    /// systemd passes colon-separated lists when a unit names several directories; the first is ours.
+    private static func firstPath(_ value: String) -> String? {
+        value.split(separator: ":").first.map(String.init).flatMap { $0.hasPrefix("/") ? $0 : nil }
+    }
+
+    /// Applies settings given as `key = value` (file lines, or `COOPD_KEY` environment variables).
+    /// Keys use the flag names: `socket`, `socket-mode`, `state-directory`, `log-level`,
+    /// `max-connections`, `max-calls-per-connection`, `idle-timeout`, `partial-frame-timeout`,
+    /// `stream-stall-timeout`, `shutdown-timeout` (durations in seconds, fractions allowed).
+    public mutating func apply(key: String, value: String) throws {
+        func seconds() throws -> TimeAmount {
+            guard let s = Double(value), s >= 0, s < 1e9 else {
+                throw ConfigurationError("\(key): expected seconds, got \"\(value)\"")
+            }
+            return .nanoseconds(Int64(s * 1e9))
+        }
+        func count() throws -> Int {
+            guard let n = Int(value), n > 0 else {
+                throw ConfigurationError("\(key): expected a positive integer, got \"\(value)\"")
+            }
+            return n
+        }
+        switch key {
+        case "socket":
+            guard !value.isEmpty else { throw ConfigurationError("socket: empty path") }
+            socketPath = value
+        case "socket-mode":
+            guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
+                throw ConfigurationError("socket-mode: expected an octal mode like 0660, got \"\(value)\"")
+            }
+            socketMode = mode
+        case "state-directory":
+            guard !value.isEmpty else { throw ConfigurationError("state-directory: empty path") }
+            stateDirectory = value
+        case "log-level":
+            guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigurationError("log-level: expected one of \(names), got \"\(value)\"")
+            }
+            logLevel = level
+        case "max-connections": limits.maxConnections = try count()
+        case "max-calls-per-connection": limits.maxConcurrentCallsPerConnection = try count()
+        case "idle-timeout":
+            let t = try seconds()
+            limits.idleTimeout = t == .zero ? nil : t
+        case "partial-frame-timeout": limits.partialFrameTimeout = try seconds()
+        case "stream-stall-timeout": limits.streamStallTimeout = try seconds()
+        case "shutdown-timeout": shutdownGracePeriod = try seconds()
+        default:
+            throw ConfigurationError("unknown setting \"\(key)\"")
+        }
+    }
+
+    /// Every key ``apply(key:value:)`` knows, for the environment lookup.
+    public static let keys = [
+        "socket", "socket-mode", "state-directory", "log-level", "max-connections", "max-calls-per-connection",
+        "idle-timeout", "partial-frame-timeout", "stream-stall-timeout", "shutdown-timeout",
+    ]
+
+    /// `COOPD_LOG_LEVEL` for `log-level`.
+    public static func environmentName(_ key: String) -> String {
+        "COOPD_" + key.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    /// Applies a configuration file: `key = value` lines, `#` comments, blank lines ignored.
+    public mutating func apply(fileContents: String, path: String) throws {
+        for (index, raw) in fileContents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let eq = trimmed.firstIndex(of: "=") else {
+                throw ConfigurationError("\(path):\(index + 1): expected key = value")
+            }
+            let key = trimmed[..<eq].trimmingCharacters(in: .whitespaces)
+            let value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            do {
+                try apply(key: key, value: value)
+            } catch let error as ConfigurationError {
+                throw ConfigurationError("\(path):\(index + 1): \(error.description)")
+            }
+        }
+    }
+}
+
+/// A setting that cannot be used; the message names it.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

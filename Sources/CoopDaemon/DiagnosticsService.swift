@@ -1,0 +1,65 @@
+import CoopProto
+import CoopServer
+import CoopWire
+import Foundation
+
+/// `coop.v1.Diagnostics`: Echo and the server's counters.
+enum DiagnosticsService {
+    static let name = "coop.v1.Diagnostics"
+
+    static func definition(server: @escaping @Sendable () -> TTRPCServer?, info: DaemonInfo) throws -> ServiceDefinition {
+        var service = ServiceDefinition(name: name)
+        try service.addInline("Echo") { (request: Coop_V1_EchoRequest, _) in
+            Coop_V1_EchoResponse.with { $0.data = request.data }
+        }
+        try service.addInline("GetServerInfo") { (_: Coop_V1_GetServerInfoRequest, _) in
+            var reply = Coop_V1_ServerInfo()
+            reply.version = CoopdVersion.string
+            reply.startTimeUnixNano = info.startUnixNanos
+            reply.startTime = info.startTimeRFC3339
+            reply.uptimeNano = Int64(DispatchTime.now().uptimeNanoseconds - info.startUptimeNanos)
+            reply.pid = Int32(ProcessInfo.processInfo.processIdentifier)
+            reply.socketPath = info.socketPath
+            if let stats = server()?.stats {
+                reply.connectionsAccepted = stats.connectionsAccepted
+                reply.connectionsOpen = UInt64(max(0, stats.connectionsOpen))
+                reply.callsTotal = stats.callsTotal
+                // This call itself is running; report the others.
+                reply.callsInFlight = UInt64(max(0, stats.callsInFlight - 1))
+                reply.errors = stats.errors.sorted { $0.key.rawValue < $1.key.rawValue }.map { code, count in
+                    .with {
+                        $0.code = code.rawValue
+                        $0.name = code.name
+                        $0.count = count
+                    }
+                }
+            }
+            return reply
+        }
+        return service
+    }
+}
+
+/// Facts fixed at start-up that diagnostics report.
+struct DaemonInfo: Sendable {
+    var startUnixNanos: Int64
+    var startTimeRFC3339: String
+    var startUptimeNanos: UInt64
+    var socketPath: String
+
+    static func now(socketPath: String) -> DaemonInfo {
+        let now = Date()
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return DaemonInfo(
+            startUnixNanos: Int64(now.timeIntervalSince1970 * 1e9),
+            startTimeRFC3339: formatter.string(from: now),
+            startUptimeNanos: DispatchTime.now().uptimeNanoseconds,
+            socketPath: socketPath)
+    }
+}
+
+/// The daemon's version, reported by `--version` and GetServerInfo.
+public enum CoopdVersion {
+    public static let string = "0.1.0"
+}

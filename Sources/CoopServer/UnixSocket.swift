@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a server cannot listen on a path.
+public struct ListenError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Preparing a Unix socket path: its directory, and what to do with a file already there.
+enum UnixSocketPath {
+    /// Creates missing parent directories (mode 0750: the socket's group may traverse, others may not)
+    /// and removes a stale socket file, refusing if another process accepts on it.
+    static func prepare(_ path: String) throws {
+        guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
+            throw ListenError("socket path is too long (\(path.utf8.count) bytes, at most 107): \(path)")
+        }
+        try makeParentDirectories(of: path)
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }  // nothing there
+        guard (st.st_mode & S_IFMT) == S_IFSOCK else {
+            throw ListenError("\(path) exists and is not a socket; refusing to replace it")
+        }
+        switch probe(path) {
+        case 0:
+            throw ListenError("another process is already serving \(path); stop it or choose another --socket")
+        case ECONNREFUSED, ENOENT:
+            // A socket file nobody listens on: left by a process that died. Safe to replace.
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw ListenError("cannot remove stale socket \(path): \(String(cString: strerror(errno)))")
+            }
+        case let err:
+            throw ListenError("cannot check existing socket \(path): \(String(cString: strerror(err)))")
+        }
+    }
+
+    /// Connects to `path`: 0 when something accepts, else the errno.
+    static func probe(_ path: String) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { dst in
+            let bytes = Array(path.utf8)
+            dst.copyBytes(from: bytes.prefix(dst.count - 1))
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return rc == 0 ? 0 : errno
+    }
+
+    static func makeParentDirectories(of path: String) throws {
+        var components = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+        guard !components.isEmpty else { return }
+        var current = path.hasPrefix("/") ? "" : "."
+        if path.hasPrefix("/") { components = components.dropFirst() }
+        for component in components where !component.isEmpty {
+            current += "/" + component
+            if mkdir(current, 0o750) != 0 && errno != EEXIST {
+                throw ListenError("cannot create directory \(current): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    static func chmod(_ path: String, _ mode: UInt32) throws {
+        guard Glibc.chmod(path, mode_t(mode)) == 0 else {
+            throw ListenError("cannot set mode of \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func rename(_ from: String, _ to: String) throws {
+        guard Glibc.rename(from, to) == 0 else {
+            throw ListenError("cannot move socket into place at \(to): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// `struct ucred` from <sys/socket.h>, as SO_PEERCRED fills it.
+struct UCred: Sendable {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+}

@@ -1,0 +1,236 @@
+import NIOCore
+
+/// One metadata pair of a call. Keys may repeat.
+public struct MetadataEntry: Hashable, Sendable {
+    public var key: String
+    public var value: String
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// Why an envelope did not decode.
+public struct EnvelopeError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// ttrpc's `Request` message (Proto/ttrpc/ttrpc.proto), decoded by hand on the request path so
+/// that the payload stays a slice of the frame and nothing is copied.
+public struct RequestEnvelope: Sendable, Equatable {
+    public var service: String
+    public var method: String
+    public var payload: ByteBuffer
+    /// Time left to the caller's deadline in nanoseconds; 0 means none.
+    public var timeoutNanos: Int64
+    public var metadata: [MetadataEntry]
+
+    public init(
+        service: String, method: String, payload: ByteBuffer, timeoutNanos: Int64 = 0,
+        metadata: [MetadataEntry] = []
+    ) {
+        self.service = service
+        self.method = method
+        self.payload = payload
+        self.timeoutNanos = timeoutNanos
+        self.metadata = metadata
+    }
+
+    /// Decodes an envelope with proto3 rules: unknown fields are skipped, a repeated scalar keeps its last value.
+    public init(decoding bytes: ByteBuffer) throws(EnvelopeError) {
+        var buffer = bytes
+        var service = ""
+        var method = ""
+        var payload = ByteBuffer()
+        var timeout: Int64 = 0
+        var metadata: [MetadataEntry] = []
+        while buffer.readableBytes > 0 {
+            guard let tag = buffer.readVarint() else { throw EnvelopeError("truncated field tag") }
+            let field = tag >> 3
+            let wireType = UInt8(truncatingIfNeeded: tag & 7)
+            switch (field, wireType) {
+            case (1, ProtobufWire.lengthDelimited):
+                guard let s = buffer.readLengthDelimited() else { throw EnvelopeError("truncated service") }
+                service = String(buffer: s)
+            case (2, ProtobufWire.lengthDelimited):
+                guard let s = buffer.readLengthDelimited() else { throw EnvelopeError("truncated method") }
+                method = String(buffer: s)
+            case (3, ProtobufWire.lengthDelimited):
+                guard let p = buffer.readLengthDelimited() else { throw EnvelopeError("truncated payload") }
+                payload = p
+            case (4, ProtobufWire.varint):
+                guard let v = buffer.readVarint() else { throw EnvelopeError("truncated timeout_nano") }
+                timeout = Int64(bitPattern: v)
+            case (5, ProtobufWire.lengthDelimited):
+                guard let kv = buffer.readLengthDelimited() else { throw EnvelopeError("truncated metadata") }
+                metadata.append(try Self.decodeKeyValue(kv))
+            case (0, _):
+                throw EnvelopeError("field number 0")
+            default:
+                guard buffer.skipField(wireType: wireType) else { throw EnvelopeError("malformed field \(field)") }
+            }
+        }
+        self.init(service: service, method: method, payload: payload, timeoutNanos: timeout, metadata: metadata)
+    }
+
+    private static func decodeKeyValue(_ bytes: ByteBuffer) throws(EnvelopeError) -> MetadataEntry {
+        var buffer = bytes
+        var entry = MetadataEntry(key: "", value: "")
+        while buffer.readableBytes > 0 {
+            guard let tag = buffer.readVarint() else { throw EnvelopeError("truncated metadata tag") }
+            let wireType = UInt8(truncatingIfNeeded: tag & 7)
+            switch (tag >> 3, wireType) {
+            case (1, ProtobufWire.lengthDelimited):
+                guard let s = buffer.readLengthDelimited() else { throw EnvelopeError("truncated metadata key") }
+                entry.key = String(buffer: s)
+            case (2, ProtobufWire.lengthDelimited):
+                guard let s = buffer.readLengthDelimited() else { throw EnvelopeError("truncated metadata value") }
+                entry.value = String(buffer: s)
+            default:
+                guard tag >> 3 != 0, buffer.skipField(wireType: wireType) else {
+                    throw EnvelopeError("malformed metadata field")
+                }
+            }
+        }
+        return entry
+    }
+
+    /// Appends the encoded envelope (proto3: default values are left out).
+    public func encode(into out: inout ByteBuffer) {
+        out.writeStringField(1, self.service)
+        out.writeStringField(2, self.method)
+        if self.payload.readableBytes > 0 {
+            out.writeBytesField(3, self.payload)
+        }
+        if self.timeoutNanos != 0 {
+            out.writeInteger(UInt8(4 << 3 | ProtobufWire.varint))
+            out.writeVarint(UInt64(bitPattern: self.timeoutNanos))
+        }
+        for entry in self.metadata {
+            let size = Self.fieldSize(entry.key.utf8.count) + Self.fieldSize(entry.value.utf8.count)
+            out.writeInteger(UInt8(5 << 3 | ProtobufWire.lengthDelimited))
+            out.writeVarint(UInt64(size))
+            out.writeStringField(1, entry.key)
+            out.writeStringField(2, entry.value)
+        }
+    }
+
+    /// Bytes a length-delimited field of `n` bytes takes with its one-byte tag; 0 when omitted.
+    private static func fieldSize(_ n: Int) -> Int {
+        n == 0 ? 0 : 1 + ProtobufWire.varintSize(UInt64(n)) + n
+    }
+}
+
+/// ttrpc's `Response` message: either OK with a payload, or an error status without one.
+public struct ResponseEnvelope: Sendable, Equatable {
+    /// nil means OK.
+    public var error: RPCError?
+    public var payload: ByteBuffer
+
+    public init(payload: ByteBuffer) {
+        self.error = nil
+        self.payload = payload
+    }
+
+    public init(error: RPCError) {
+        self.error = error
+        self.payload = ByteBuffer()
+    }
+
+    /// Decodes a response; a missing status or code 0 is OK. Status details are skipped.
+    public init(decoding bytes: ByteBuffer) throws(EnvelopeError) {
+        var buffer = bytes
+        var code: Int32 = 0
+        var message = ""
+        var payload = ByteBuffer()
+        while buffer.readableBytes > 0 {
+            guard let tag = buffer.readVarint() else { throw EnvelopeError("truncated field tag") }
+            let wireType = UInt8(truncatingIfNeeded: tag & 7)
+            switch (tag >> 3, wireType) {
+            case (1, ProtobufWire.lengthDelimited):
+                guard var status = buffer.readLengthDelimited() else { throw EnvelopeError("truncated status") }
+                while status.readableBytes > 0 {
+                    guard let stag = status.readVarint() else { throw EnvelopeError("truncated status tag") }
+                    let swt = UInt8(truncatingIfNeeded: stag & 7)
+                    switch (stag >> 3, swt) {
+                    case (1, ProtobufWire.varint):
+                        guard let v = status.readVarint() else { throw EnvelopeError("truncated status code") }
+                        code = Int32(truncatingIfNeeded: v)
+                    case (2, ProtobufWire.lengthDelimited):
+                        guard let s = status.readLengthDelimited() else {
+                            throw EnvelopeError("truncated status message")
+                        }
+                        message = String(buffer: s)
+                    default:
+                        guard stag >> 3 != 0, status.skipField(wireType: swt) else {
+                            throw EnvelopeError("malformed status field")
+                        }
+                    }
+                }
+            case (2, ProtobufWire.lengthDelimited):
+                guard let p = buffer.readLengthDelimited() else { throw EnvelopeError("truncated payload") }
+                payload = p
+            default:
+                guard tag >> 3 != 0, buffer.skipField(wireType: wireType) else {
+                    throw EnvelopeError("malformed field")
+                }
+            }
+        }
+        self.payload = payload
+        self.error = code == 0 ? nil : RPCError(StatusCode(rawValue: code), message)
+    }
+}
+
+extension ByteBuffer {
+    /// Appends a whole Response frame carrying `payload` (an OK answer).
+    public mutating func writeResponseFrame(streamID: UInt32, payload: ByteBuffer) {
+        let n = payload.readableBytes
+        let envelopeSize = n == 0 ? 0 : 1 + ProtobufWire.varintSize(UInt64(n)) + n
+        self.writeFrameHeader(length: envelopeSize, streamID: streamID, type: .response)
+        if n > 0 { self.writeBytesField(2, payload) }
+    }
+
+    /// Appends a whole Response frame carrying an error status and no payload.
+    public mutating func writeResponseFrame(streamID: UInt32, error: RPCError) {
+        let message = error.message.utf8.count
+        let codeSize = error.code.rawValue == 0 ? 0 : 1 + ProtobufWire.varintSize(UInt64(bitPattern: Int64(error.code.rawValue)))
+        let messageSize = message == 0 ? 0 : 1 + ProtobufWire.varintSize(UInt64(message)) + message
+        let statusSize = codeSize + messageSize
+        let envelopeSize = 1 + ProtobufWire.varintSize(UInt64(statusSize)) + statusSize
+        self.writeFrameHeader(length: envelopeSize, streamID: streamID, type: .response)
+        self.writeInteger(UInt8(1 << 3 | ProtobufWire.lengthDelimited))
+        self.writeVarint(UInt64(statusSize))
+        if codeSize > 0 {
+            self.writeInteger(UInt8(1 << 3 | ProtobufWire.varint))
+            // Negative int32 values are sign-extended to 10 bytes, as protobuf requires.
+            self.writeVarint(UInt64(bitPattern: Int64(error.code.rawValue)))
+        }
+        self.writeStringField(2, error.message)
+    }
+
+    /// Appends a whole Request frame.
+    public mutating func writeRequestFrame(streamID: UInt32, flags: FrameFlags = [], envelope: RequestEnvelope) {
+        let lengthIndex = self.writerIndex
+        self.writeFrameHeader(length: 0, streamID: streamID, type: .request, flags: flags)
+        let start = self.writerIndex
+        envelope.encode(into: &self)
+        self.setInteger(UInt32(self.writerIndex - start), at: lengthIndex)
+    }
+
+    mutating func writeStringField(_ field: UInt8, _ value: String) {
+        let n = value.utf8.count
+        guard n > 0 else { return }
+        self.writeInteger(field << 3 | ProtobufWire.lengthDelimited)
+        self.writeVarint(UInt64(n))
+        self.writeString(value)
+    }
+
+    mutating func writeBytesField(_ field: UInt8, _ value: ByteBuffer) {
+        self.writeInteger(field << 3 | ProtobufWire.lengthDelimited)
+        self.writeVarint(UInt64(value.readableBytes))
+        var v = value
+        self.writeBuffer(&v)
+    }
+}

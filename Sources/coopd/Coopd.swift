@@ -1,0 +1,8 @@
+import CoopDaemon
+
+@main
+enum Coopd {
+    static func main() async {
+        await CoopdCommand.main()
+    }
+}
