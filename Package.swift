@@ -83,6 +83,18 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "CoopServerTests",
+            dependencies: [
+                "CoopServer",
+                "CoopClient",
+                "CoopWire",
+                "CoopProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "CoopDaemonTests",
             dependencies: [
                 "CoopClient",
