@@ -53,10 +53,10 @@ public struct RequestEnvelope: Sendable, Equatable {
             switch (field, wireType) {
             case (1, ProtobufWire.lengthDelimited):
                 guard let s = buffer.readLengthDelimited() else { throw EnvelopeError("truncated service") }
-                service = String(buffer: s)
+                service = try Self.utf8(s, "service")
             case (2, ProtobufWire.lengthDelimited):
                 guard let s = buffer.readLengthDelimited() else { throw EnvelopeError("truncated method") }
-                method = String(buffer: s)
+                method = try Self.utf8(s, "method")
             case (3, ProtobufWire.lengthDelimited):
                 guard let p = buffer.readLengthDelimited() else { throw EnvelopeError("truncated payload") }
                 payload = p
@@ -84,10 +84,10 @@ public struct RequestEnvelope: Sendable, Equatable {
             switch (tag >> 3, wireType) {
             case (1, ProtobufWire.lengthDelimited):
                 guard let s = buffer.readLengthDelimited() else { throw EnvelopeError("truncated metadata key") }
-                entry.key = String(buffer: s)
+                entry.key = try Self.utf8(s, "metadata key")
             case (2, ProtobufWire.lengthDelimited):
                 guard let s = buffer.readLengthDelimited() else { throw EnvelopeError("truncated metadata value") }
-                entry.value = String(buffer: s)
+                entry.value = try Self.utf8(s, "metadata value")
             default:
                 guard tag >> 3 != 0, buffer.skipField(wireType: wireType) else {
                     throw EnvelopeError("malformed metadata field")
@@ -95,6 +95,14 @@ public struct RequestEnvelope: Sendable, Equatable {
             }
         }
         return entry
+    }
+
+    /// proto3 strings must be UTF-8; like Go and swift-protobuf, anything else rejects the envelope.
+    private static func utf8(_ bytes: ByteBuffer, _ field: String) throws(EnvelopeError) -> String {
+        guard let s = bytes.withUnsafeReadableBytes({ String(validating: $0, as: UTF8.self) }) else {
+            throw EnvelopeError("\(field) is not valid UTF-8")
+        }
+        return s
     }
 
     /// Appends the encoded envelope (proto3: default values are left out).
