@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -55,8 +56,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CoopStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
             name: "CoopDaemon",
             dependencies: [
+                "CoopStore",
                 "CoopServer",
                 "CoopWire",
                 "CoopProto",
@@ -94,6 +100,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "CoopStoreTests",
+            dependencies: ["CoopStore"]
         ),
         .testTarget(
             name: "CoopDaemonTests",

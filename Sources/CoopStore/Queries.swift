@@ -1,0 +1,177 @@
+/// One page of a listing. `nextToken` is empty on the last page; passing it back continues
+/// exactly after the last item, even if rows were added meanwhile (keyset paging, no offsets).
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var nextToken: String
+    public init(items: [Item], nextToken: String) {
+        self.items = items
+        self.nextToken = nextToken
+    }
+}
+
+/// Paging input: size 0 means the default.
+public struct PageRequest: Sendable, Hashable {
+    public var size: Int
+    public var token: String
+    public init(size: Int = 0, token: String = "") {
+        self.size = size
+        self.token = token
+    }
+}
+
+public struct ObservationQuery: Sendable, Hashable {
+    public var origin: String = ""
+    public var destination: String = ""
+    public var indicators: [String] = []
+    /// Periods ending on or after this date.
+    public var periodFrom: String = ""
+    /// Periods starting on or before this date.
+    public var periodTo: String = ""
+    /// Exact breakdown to match; empty with `anyBreakdown` false means totals only.
+    public var breakdown: [Dimension] = []
+    public var anyBreakdown: Bool = false
+    /// As known on this date: vintage on or before it, and not superseded by a vintage on or before it.
+    public var asOf: String = ""
+    public var includeSuperseded: Bool = false
+    public var includeConflicts: Bool = false
+    public var includeRetracted: Bool = false
+    public var page = PageRequest()
+    public init() {}
+}
+
+public struct SeriesQuery: Sendable, Hashable {
+    public var indicator: String
+    public var origin: String
+    public var destination: String
+    public var breakdown: [Dimension] = []
+    public var periodFrom: String = ""
+    public var periodTo: String = ""
+    public var asOf: String = ""
+    public init(indicator: String, origin: String, destination: String) {
+        self.indicator = indicator
+        self.origin = origin
+        self.destination = destination
+    }
+}
+
+public struct EventQuery: Sendable, Hashable {
+    public var country: String = ""
+    public var counterpart: String = ""
+    public var from: String = ""
+    public var to: String = ""
+    public var kind: EventKind? = nil
+    public var status: EventStatus? = nil
+    public var participant: String = ""
+    public var page = PageRequest()
+    public init() {}
+}
+
+public struct AgreementQuery: Sendable, Hashable {
+    public var country: String = ""
+    public var counterpart: String = ""
+    public var from: String = ""
+    public var to: String = ""
+    public var kind: AgreementKind? = nil
+    public var topic: String = ""
+    public var page = PageRequest()
+    public init() {}
+}
+
+public struct StatementQuery: Sendable, Hashable {
+    public var country: String = ""
+    public var speaker: String = ""
+    public var eventID: Int64 = 0
+    public var from: String = ""
+    public var to: String = ""
+    public var page = PageRequest()
+    public init() {}
+}
+
+/// Who writes, and the client's id for the request (a retry with the same id is applied once).
+public struct WriteContext: Sendable, Hashable {
+    public var requestID: String
+    public var writerUID: UInt32
+    public init(requestID: String, writerUID: UInt32) {
+        self.requestID = requestID
+        self.writerUID = writerUID
+    }
+}
+
+/// Why a store operation failed, in terms a caller can act on. Backends translate their own
+/// errors into these; nothing backend-specific (SQL, file paths) is in the message.
+public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable {
+        let raw: Int
+        public static let invalidArgument = Code(raw: 1)
+        public static let notFound = Code(raw: 2)
+        public static let alreadyExists = Code(raw: 3)
+        public static let failedPrecondition = Code(raw: 4)
+        public static let unavailable = Code(raw: 5)
+        public static let internalError = Code(raw: 6)
+    }
+
+    public var code: Code
+    /// The request field at fault, e.g. "observations[3].origin"; empty if none.
+    public var field: String
+    public var message: String
+
+    public init(_ code: Code, field: String = "", _ message: String) {
+        self.code = code
+        self.field = field
+        self.message = message
+    }
+
+    public static func invalid(_ field: String, _ message: String) -> StoreError {
+        StoreError(.invalidArgument, field: field, message)
+    }
+
+    public var description: String { field.isEmpty ? message : "\(field): \(message)" }
+}
+
+/// The cooperation data store. A second backend (PostgreSQL) implements the same protocol.
+///
+/// Every write validates its input (field by field, naming the field), runs in one transaction,
+/// appends to the change log, and returns only after it is durable. A write whose
+/// `WriteContext.requestID` was already applied returns the first result and changes nothing.
+public protocol CooperationStore: Sendable {
+    // Reads
+    func countries() async throws -> [Country]
+    func relationship(_ countryA: String, _ countryB: String) async throws -> Relationship?
+    func indicators() async throws -> [Indicator]
+    func observations(_ query: ObservationQuery) async throws -> Page<Observation>
+    /// One observation per period (the latest vintage, as of `asOf` if given), ordered by period.
+    func series(_ query: SeriesQuery) async throws -> [Observation]
+    func sources(ids: [Int64]) async throws -> [Source]
+    func sources(page: PageRequest) async throws -> Page<Source>
+    func events(_ query: EventQuery) async throws -> Page<Event>
+    func agreements(_ query: AgreementQuery) async throws -> Page<Agreement>
+    func statements(_ query: StatementQuery) async throws -> Page<Statement>
+    /// Full-text search over event summaries and titles, agreement titles, statements and source titles;
+    /// case and diacritics are ignored ("Dao Ngoc Dung" finds "Đào Ngọc Dung").
+    func search(_ text: String, limit: Int) async throws -> [SearchHit]
+    /// Changes with sequence > `after`, oldest first, at most `limit`.
+    func changes(after sequence: Int64, limit: Int) async throws -> [Change]
+    /// The highest sequence in the change log (0 if empty).
+    func latestSequence() async throws -> Int64
+    /// Yields the latest sequence after each committed write, for live change feeds.
+    func sequenceUpdates() -> AsyncStream<Int64>
+
+    // Writes
+    func putSource(_ source: Source, _ context: WriteContext) async throws -> Source
+    func putIndicator(_ indicator: Indicator, _ context: WriteContext) async throws -> Indicator
+    /// All stored, or none.
+    func addObservations(_ observations: [Observation], _ context: WriteContext) async throws -> [Observation]
+    func reviseObservation(supersedes id: Int64, revision: Observation, _ context: WriteContext) async throws
+        -> Observation
+    func retractObservation(_ id: Int64, reason: String, _ context: WriteContext) async throws -> Observation
+    func putEvent(_ event: Event, _ context: WriteContext) async throws -> Event
+    func putAgreement(_ agreement: Agreement, _ context: WriteContext) async throws -> Agreement
+    /// Stores the statement and, if given, its claim (as an observation of a claim indicator).
+    func addStatement(_ statement: Statement, claim: Observation?, _ context: WriteContext) async throws -> Statement
+    /// Records that two observations disagree (symmetric); returns the first, with its links.
+    func linkConflict(_ id: Int64, with other: Int64, note: String, _ context: WriteContext) async throws
+        -> Observation
+
+    /// Succeeds only if the store can serve a read now (for the watchdog).
+    func ping() async throws
+}
