@@ -54,6 +54,12 @@ public struct CoopdCommand: AsyncParsableCommand {
     @Option(help: "Seconds running calls get to finish after SIGTERM (default 10).")
     var shutdownTimeout: String?
 
+    @Option(help: "Users allowed to write, besides root and coopd's own user: names or uids, comma-separated.")
+    var writerUid: String?
+
+    @Option(help: "Groups whose members (by primary group) may write: names or gids, comma-separated.")
+    var writerGid: String?
+
     public init() {}
 
     public func run() async throws {
@@ -63,7 +69,7 @@ public struct CoopdCommand: AsyncParsableCommand {
             ("log-level", logLevel), ("max-connections", maxConnections),
             ("max-calls-per-connection", maxCallsPerConnection), ("idle-timeout", idleTimeout),
             ("partial-frame-timeout", partialFrameTimeout), ("stream-stall-timeout", streamStallTimeout),
-            ("shutdown-timeout", shutdownTimeout),
+            ("shutdown-timeout", shutdownTimeout), ("writer-uid", writerUid), ("writer-gid", writerGid),
         ]
         let configFile = config ?? environment["COOPD_CONFIG"]
         let load: Daemon.ConfigurationLoader = {

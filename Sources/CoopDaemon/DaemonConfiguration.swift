@@ -21,6 +21,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var limits: ServerLimits = .defaults
     /// How long running calls may take to finish after SIGTERM.
     public var shutdownGracePeriod: TimeAmount = .seconds(10)
+    /// Who may write besides root and the daemon's own uid.
+    public var writers = WriterPolicy()
     /// Optional `key = value` file, re-read on SIGHUP.
     public var configFile: String?
 
@@ -66,7 +68,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Applies settings given as `key = value` (file lines, or `COOPD_KEY` environment variables).
     /// Keys use the flag names: `socket`, `socket-mode`, `state-directory`, `log-level`,
     /// `max-connections`, `max-calls-per-connection`, `idle-timeout`, `partial-frame-timeout`,
-    /// `stream-stall-timeout`, `shutdown-timeout` (durations in seconds, fractions allowed).
+    /// `stream-stall-timeout`, `shutdown-timeout` (durations in seconds, fractions allowed), `writer-uid`,
+    /// `writer-gid` (comma-separated names or numbers).
     public mutating func apply(key: String, value: String) throws {
         func seconds() throws -> TimeAmount {
             guard let s = Double(value), s >= 0, s < 1e9 else {
@@ -106,6 +109,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "partial-frame-timeout": limits.partialFrameTimeout = try seconds()
         case "stream-stall-timeout": limits.streamStallTimeout = try seconds()
         case "shutdown-timeout": shutdownGracePeriod = try seconds()
+        case "writer-uid": writers.writerUIDs = try WriterPolicy.parseUsers(value, field: key)
+        case "writer-gid": writers.writerGIDs = try WriterPolicy.parseGroups(value, field: key)
         default:
             throw ConfigurationError("unknown setting \"\(key)\"")
         }
@@ -114,7 +119,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Every key ``apply(key:value:)`` knows, for the environment lookup.
     public static let keys = [
         "socket", "socket-mode", "state-directory", "log-level", "max-connections", "max-calls-per-connection",
-        "idle-timeout", "partial-frame-timeout", "stream-stall-timeout", "shutdown-timeout",
+        "idle-timeout", "partial-frame-timeout", "stream-stall-timeout", "shutdown-timeout", "writer-uid", "writer-gid",
     ]
 
     /// `COOPD_LOG_LEVEL` for `log-level`.

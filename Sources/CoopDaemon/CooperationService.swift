@@ -1,0 +1,367 @@
+import CoopProto
+import CoopServer
+import CoopStore
+import CoopWire
+import Foundation
+import Logging
+
+/// `coop.v1.Cooperation`: the data API, over a `CooperationStore`.
+///
+/// Reads are open to every peer; writes are checked against the writer policy first, so a
+/// denied call changes nothing. Store errors become statuses here, once.
+struct CooperationService {
+    static let name = "coop.v1.Cooperation"
+
+    let store: any CooperationStore
+    let policy: LockedBox<WriterPolicy>
+    let logger: Logger
+
+    func definition() throws -> ServiceDefinition {
+        var s = ServiceDefinition(name: Self.name)
+        let store = self.store
+
+        // MARK: reads
+
+        try s.addUnary("ListCountries") { (_: Coop_V1_ListCountriesRequest, _) in
+            try await mapped {
+                var reply = Coop_V1_ListCountriesResponse()
+                reply.countries = try await store.countries().map(Coop_V1_Country.init)
+                return reply
+            }
+        }
+        try s.addUnary("GetPairSummary") { (request: Coop_V1_GetPairSummaryRequest, _) in
+            try await mapped { try await pairSummary(request) }
+        }
+        try s.addUnary("ListIndicators") { (_: Coop_V1_ListIndicatorsRequest, _) in
+            try await mapped {
+                var reply = Coop_V1_ListIndicatorsResponse()
+                reply.indicators = try await store.indicators().map(Coop_V1_Indicator.init)
+                return reply
+            }
+        }
+        try s.addUnary("ListObservations") { (request: Coop_V1_ListObservationsRequest, _) in
+            try await mapped {
+                var query = ObservationQuery()
+                query.origin = request.origin
+                query.destination = request.destination
+                query.indicators = request.indicators
+                query.periodFrom = request.periodFrom
+                query.periodTo = request.periodTo
+                query.breakdown = request.breakdown.map { Dimension(key: $0.key, value: $0.value) }.sorted()
+                query.anyBreakdown = request.anyBreakdown
+                query.asOf = request.asOf
+                query.includeSuperseded = request.includeSuperseded
+                query.includeConflicts = request.includeConflicts
+                query.includeRetracted = request.includeRetracted
+                query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
+                let page = try await store.observations(query)
+                var reply = Coop_V1_ListObservationsResponse()
+                reply.observations = page.items.map(Coop_V1_Observation.init)
+                reply.nextPageToken = page.nextToken
+                if request.includeSources {
+                    reply.sources = try await sources(for: page.items)
+                }
+                return reply
+            }
+        }
+        try s.addUnary("GetSeries") { (request: Coop_V1_GetSeriesRequest, _) in
+            try await mapped {
+                var query = SeriesQuery(
+                    indicator: request.indicator, origin: request.origin, destination: request.destination)
+                query.breakdown = request.breakdown.map { Dimension(key: $0.key, value: $0.value) }.sorted()
+                query.periodFrom = request.periodFrom
+                query.periodTo = request.periodTo
+                query.asOf = request.asOf
+                let points = try await store.series(query)
+                var reply = Coop_V1_Series()
+                if let indicator = try await store.indicators().first(where: { $0.code == request.indicator }) {
+                    reply.indicator = Coop_V1_Indicator(indicator)
+                } else {
+                    throw RPCError(.notFound, "indicator: no indicator \"\(request.indicator)\"")
+                }
+                reply.origin = request.origin
+                reply.destination = request.destination
+                reply.points = points.map { o in
+                    .with {
+                        $0.periodStart = o.periodStart
+                        $0.periodEnd = o.periodEnd
+                        $0.observation = Coop_V1_Observation(o)
+                    }
+                }
+                reply.sources = try await sources(for: points)
+                return reply
+            }
+        }
+        try s.addUnary("ListEvents") { (request: Coop_V1_ListEventsRequest, _) in
+            try await mapped {
+                var query = EventQuery()
+                query.country = request.country
+                query.counterpart = request.counterpart
+                query.from = request.from
+                query.to = request.to
+                if request.kind != .unspecified { query.kind = try modelEnum(request.kind, field: "kind") }
+                if request.status != .unspecified { query.status = try modelEnum(request.status, field: "status") }
+                query.participant = request.participant
+                query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
+                let page = try await store.events(query)
+                var reply = Coop_V1_ListEventsResponse()
+                reply.events = page.items.map(Coop_V1_Event.init)
+                reply.nextPageToken = page.nextToken
+                return reply
+            }
+        }
+        try s.addUnary("ListAgreements") { (request: Coop_V1_ListAgreementsRequest, _) in
+            try await mapped {
+                var query = AgreementQuery()
+                query.country = request.country
+                query.counterpart = request.counterpart
+                query.from = request.from
+                query.to = request.to
+                if request.kind != .unspecified { query.kind = try modelEnum(request.kind, field: "kind") }
+                query.topic = request.topic
+                query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
+                let page = try await store.agreements(query)
+                var reply = Coop_V1_ListAgreementsResponse()
+                reply.agreements = page.items.map(Coop_V1_Agreement.init)
+                reply.nextPageToken = page.nextToken
+                return reply
+            }
+        }
+        try s.addUnary("ListStatements") { (request: Coop_V1_ListStatementsRequest, _) in
+            try await mapped {
+                var query = StatementQuery()
+                query.country = request.country
+                query.speaker = request.speaker
+                query.eventID = request.eventID
+                query.from = request.from
+                query.to = request.to
+                query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
+                let page = try await store.statements(query)
+                var reply = Coop_V1_ListStatementsResponse()
+                reply.statements = page.items.map(Coop_V1_Statement.init)
+                reply.nextPageToken = page.nextToken
+                return reply
+            }
+        }
+        try s.addUnary("ListSources") { (request: Coop_V1_ListSourcesRequest, _) in
+            try await mapped {
+                let page = try await store.sources(page: try PageRequest(size: request.pageSize, token: request.pageToken))
+                var reply = Coop_V1_ListSourcesResponse()
+                reply.sources = page.items.map(Coop_V1_Source.init)
+                reply.nextPageToken = page.nextToken
+                return reply
+            }
+        }
+        try s.addUnary("Search") { (request: Coop_V1_SearchRequest, _) in
+            try await mapped {
+                guard request.limit >= 0 else { throw RPCError(.invalidArgument, "limit: must not be negative") }
+                let limit = request.limit == 0 ? 20 : min(Int(request.limit), 200)
+                var reply = Coop_V1_SearchResponse()
+                reply.hits = try await store.search(request.query, limit: limit).map(Coop_V1_SearchHit.init)
+                return reply
+            }
+        }
+        try s.addServerStreaming("WatchChanges") {
+            (request: Coop_V1_WatchChangesRequest, _, stream: TypedServerStream<Coop_V1_Change>) in
+            try await mapped { try await watchChanges(request, stream) }
+        }
+
+        // MARK: writes
+
+        try s.addUnary("PutSource") { (request: Coop_V1_PutSourceRequest, context) in
+            try await write(context, request.requestID) { w in
+                Coop_V1_Source(try await store.putSource(try request.source.model(field: "source"), w))
+            }
+        }
+        try s.addUnary("PutIndicator") { (request: Coop_V1_PutIndicatorRequest, context) in
+            try await write(context, request.requestID) { w in
+                Coop_V1_Indicator(try await store.putIndicator(try request.indicator.model(field: "indicator"), w))
+            }
+        }
+        try s.addUnary("AddObservations") { (request: Coop_V1_AddObservationsRequest, context) in
+            try await write(context, request.requestID) { w in
+                guard !request.observations.isEmpty else {
+                    throw RPCError(.invalidArgument, "observations: at least one is required")
+                }
+                let models = try request.observations.enumerated().map { i, o in
+                    try o.model(field: "observations[\(i)]")
+                }
+                var reply = Coop_V1_AddObservationsResponse()
+                reply.observations = try await store.addObservations(models, w).map(Coop_V1_Observation.init)
+                return reply
+            }
+        }
+        try s.addUnary("ReviseObservation") { (request: Coop_V1_ReviseObservationRequest, context) in
+            try await write(context, request.requestID) { w in
+                Coop_V1_Observation(
+                    try await store.reviseObservation(
+                        supersedes: request.supersedesID, revision: try request.revision.model(field: "revision"), w))
+            }
+        }
+        try s.addUnary("RetractObservation") { (request: Coop_V1_RetractObservationRequest, context) in
+            try await write(context, request.requestID) { w in
+                Coop_V1_Observation(try await store.retractObservation(request.observationID, reason: request.reason, w))
+            }
+        }
+        try s.addUnary("PutEvent") { (request: Coop_V1_PutEventRequest, context) in
+            try await write(context, request.requestID) { w in
+                Coop_V1_Event(try await store.putEvent(try request.event.model(field: "event"), w))
+            }
+        }
+        try s.addUnary("PutAgreement") { (request: Coop_V1_PutAgreementRequest, context) in
+            try await write(context, request.requestID) { w in
+                Coop_V1_Agreement(try await store.putAgreement(try request.agreement.model(field: "agreement"), w))
+            }
+        }
+        try s.addUnary("AddStatement") { (request: Coop_V1_AddStatementRequest, context) in
+            try await write(context, request.requestID) { w in
+                let claim = request.hasClaim ? try request.claim.model(field: "claim") : nil
+                return Coop_V1_Statement(try await store.addStatement(request.statement.model, claim: claim, w))
+            }
+        }
+        try s.addUnary("LinkConflict") { (request: Coop_V1_LinkConflictRequest, context) in
+            try await write(context, request.requestID) { w in
+                var reply = Coop_V1_LinkConflictResponse()
+                reply.observation = Coop_V1_Observation(
+                    try await store.linkConflict(
+                        request.observationID, with: request.conflictsWithID, note: request.note, w))
+                return reply
+            }
+        }
+        return s
+    }
+
+    // MARK: helpers
+
+    private func pairSummary(_ request: Coop_V1_GetPairSummaryRequest) async throws -> Coop_V1_PairSummary {
+        let countries = try await store.countries()
+        guard let a = countries.first(where: { $0.code == request.countryA }) else {
+            throw RPCError(.invalidArgument, "country_a: unknown country code \"\(request.countryA)\"")
+        }
+        guard let b = countries.first(where: { $0.code == request.countryB }) else {
+            throw RPCError(.invalidArgument, "country_b: unknown country code \"\(request.countryB)\"")
+        }
+        var reply = Coop_V1_PairSummary()
+        reply.countryA = Coop_V1_Country(a)
+        reply.countryB = Coop_V1_Country(b)
+        if let relationship = try await store.relationship(a.code, b.code) {
+            reply.relationship = Coop_V1_Relationship(relationship)
+        }
+        // The latest figure of each indicator measured between the two, either direction.
+        let indicators = Dictionary(try await store.indicators().map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
+        var latest: [String: Observation] = [:]
+        for (origin, destination) in [(a.code, b.code), (b.code, a.code)] {
+            var query = ObservationQuery()
+            query.origin = origin
+            query.destination = destination
+            query.page = PageRequest(size: 1000)
+            while true {
+                let page = try await store.observations(query)
+                for o in page.items {
+                    let key = "\(o.indicator)|\(o.origin)|\(o.destination)"
+                    if let current = latest[key], (current.periodEnd, current.vintage) >= (o.periodEnd, o.vintage) {
+                        continue
+                    }
+                    latest[key] = o
+                }
+                if page.nextToken.isEmpty { break }
+                query.page.token = page.nextToken
+            }
+        }
+        reply.indicators = latest.keys.sorted().compactMap { key in
+            guard let o = latest[key], let indicator = indicators[o.indicator] else { return nil }
+            return .with {
+                $0.indicator = Coop_V1_Indicator(indicator)
+                $0.latest = Coop_V1_Observation(o)
+            }
+        }
+        var events: [Event] = []
+        var query = EventQuery()
+        query.country = a.code
+        query.counterpart = b.code
+        query.page = PageRequest(size: 1000)
+        while true {
+            let page = try await store.events(query)
+            events += page.items
+            if page.nextToken.isEmpty { break }
+            query.page.token = page.nextToken
+        }
+        let today = Self.today()
+        func date(_ e: Event) -> String { e.actualDate.isEmpty ? e.plannedDate : e.actualDate }
+        reply.recentEvents = events.filter { $0.status == .held || (!$0.actualDate.isEmpty && $0.actualDate <= today) }
+            .sorted { date($0) > date($1) }.prefix(10).map(Coop_V1_Event.init)
+        reply.upcomingEvents = events.filter {
+            ($0.status == .announced || $0.status == .postponed) && $0.actualDate.isEmpty
+        }.sorted { date($0) < date($1) }.map(Coop_V1_Event.init)
+        return reply
+    }
+
+    private func sources(for observations: [Observation]) async throws -> [Coop_V1_Source] {
+        let ids = Array(Set(observations.map(\.sourceID).filter { $0 > 0 })).sorted()
+        guard !ids.isEmpty else { return [] }
+        return try await store.sources(ids: ids).map(Coop_V1_Source.init)
+    }
+
+    /// Sends the change log from the requested sequence, then every new change as it commits.
+    private func watchChanges(
+        _ request: Coop_V1_WatchChangesRequest, _ stream: TypedServerStream<Coop_V1_Change>
+    ) async throws {
+        guard request.fromSequence >= 0 else {
+            throw RPCError(.invalidArgument, "from_sequence: must not be negative")
+        }
+        // Subscribe before reading, so nothing committed in between is missed.
+        let updates = store.sequenceUpdates()
+        var cursor = request.fromSequence == 0 ? try await store.latestSequence() : request.fromSequence - 1
+        var iterator = updates.makeAsyncIterator()
+        while !Task.isCancelled {
+            let batch = try await store.changes(after: cursor, limit: 500)
+            for change in batch {
+                try await stream.send(Coop_V1_Change(change))
+                cursor = change.sequence
+            }
+            if batch.count == 500 { continue }
+            // Caught up: wait for the next commit.
+            guard let latest = await iterator.next() else { return }
+            if latest <= cursor { continue }
+        }
+    }
+
+    private func write<Reply: Sendable>(
+        _ context: CallContext, _ requestID: String, _ body: (WriteContext) async throws -> Reply
+    ) async throws -> Reply {
+        try policy.value.authorize(context.peer)
+        guard !requestID.isEmpty else {
+            throw RPCError(.invalidArgument, "request_id: required, so that a retried write is applied once")
+        }
+        guard requestID.utf8.count <= 128 else {
+            throw RPCError(.invalidArgument, "request_id: at most 128 bytes")
+        }
+        return try await mapped { try await body(WriteContext(requestID: requestID, writerUID: context.peer.uid)) }
+    }
+
+    /// Translates store errors into statuses (once, here); anything else unexpected is INTERNAL.
+    private func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError {
+            switch error.code {
+            case .invalidArgument: throw RPCError(.invalidArgument, error.description)
+            case .notFound: throw RPCError(.notFound, error.description)
+            case .alreadyExists: throw RPCError(.alreadyExists, error.description)
+            case .failedPrecondition: throw RPCError(.failedPrecondition, error.description)
+            case .unavailable: throw RPCError(.unavailable, error.description)
+            default:
+                logger.error("store failure", metadata: ["error": "\(error)"])
+                throw RPCError(.internalError, "internal error")
+            }
+        }
+    }
+
+    private static func today() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: Date())
+    }
+}
