@@ -26,6 +26,9 @@ public struct Daemon: Sendable {
 
     /// Runs until SIGTERM or SIGINT; returns the process exit status.
     public func run() async -> Int32 {
+        // Trap the stop signals before binding: until the service group traps its own, SIGTERM would kill
+        // the process (socket file left behind, no STOPPING=1). One caught early is handed to the group below.
+        let earlyStops = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let configuration: DaemonConfiguration
         do {
             configuration = try load()
@@ -96,6 +99,10 @@ public struct Daemon: Sendable {
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfiguration.logging.keys.serviceKey = "service"
         let serviceGroup = ServiceGroup(configuration: groupConfiguration)
+        // A later signal reaches the group's own trap too; triggering twice is harmless.
+        async let _ = {
+            for await _ in earlyStops { await serviceGroup.triggerGracefulShutdown() }
+        }()
         do {
             try await serviceGroup.run()
         } catch {
