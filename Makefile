@@ -7,7 +7,7 @@ SWIFT       ?= swift
 JOBS        ?= 2
 PREFIX      ?= /usr/local
 BENCH_BIN   ?= /tmp/ttrpc-anchor-bin
-SHARED      ?= $(CURDIR)/../shared
+SHARED      ?= $(firstword $(wildcard $(CURDIR)/../shared /work/shared) $(CURDIR)/../shared)
 export BENCH_BIN
 
 # Build and runtime needs, then what the tests need (Go ttrpc peer, socket activation, valgrind).

@@ -154,6 +154,8 @@ struct ServingService: Service {
         Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing \(inFlight) running calls")
         logger.notice("stopping", metadata: ["running_calls": "\(inFlight)"])
         health.status = .notServing
+        // Health watchers learn NOT_SERVING before their streams end with UNAVAILABLE.
+        try? await Task.sleep(for: .milliseconds(50))
         let grace = current.value.shutdownGracePeriod
         await server.shutdown(gracePeriod: grace)
     }
