@@ -12,7 +12,7 @@ export BENCH_BIN
 
 # Build and runtime needs, then what the tests need (Go ttrpc peer, socket activation, valgrind).
 BUILD_PACKAGES = libprotobuf-c-dev libsystemd-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config
-TEST_PACKAGES  = golang-go golang-github-containerd-ttrpc-dev systemd systemd-container gcc
+TEST_PACKAGES  = golang-go golang-github-containerd-ttrpc-dev systemd systemd-container gcc sqlite3 util-linux
 
 .PHONY: all build release run test deps test-deps go-peer generate check-generated clean
 

@@ -1,0 +1,284 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CoopClient
+import CoopProto
+import Foundation
+import SwiftProtobuf
+import Testing
+
+/// coop.v1.Cooperation through the socket, on the shipped dataset.
+@Suite struct CooperationTests {
+    private static func observation(
+        _ indicator: String, _ origin: String, _ destination: String, _ start: String, _ end: String, _ value: Int64,
+        source: Int64
+    ) -> Coop_V1_Observation {
+        .with {
+            $0.indicator = indicator
+            $0.origin = origin
+            $0.destination = destination
+            $0.periodStart = start
+            $0.periodEnd = end
+            $0.value = value
+            $0.unit = "persons"
+            $0.sourceID = source
+            $0.vintage = "2026-01-15"
+        }
+    }
+
+    private static func newSource(_ client: CoopClient, _ title: String) async throws -> Coop_V1_Source {
+        try await client.putSource(.with {
+            $0.title = title
+            $0.publisher = "test publisher"
+            $0.url = "https://example.org/\(title)"
+            $0.published = "2026-01-15"
+            $0.kind = .news
+        })
+    }
+
+    @Test func shippedDataAnswersEveryReadRPC() async throws {
+        try await withDaemon { daemon in
+            try await withClient(daemon.socketPath) { client in
+                let countries = try await client.listCountries()
+                #expect(countries.count >= 249)
+                #expect(countries.first { $0.code == "VN" }?.name == "Viet Nam" || countries.first { $0.code == "VN" }?.name == "Vietnam")
+                #expect(countries.contains { $0.code == "JP" && $0.name == "Japan" })
+
+                let summary = try await client.pairSummary("VN", "JP")
+                #expect(summary.relationship.established == "1973-09-21")
+                #expect(summary.relationship.level.contains("Comprehensive Strategic Partnership"))
+                #expect(summary.relationship.levelSince == "2023-11-27")
+                #expect(summary.indicators.contains { $0.indicator.code == "JP_MHLW_FOREIGN_WORKERS" })
+                #expect(!summary.recentEvents.isEmpty)
+
+                let indicators = try await client.listIndicators()
+                #expect(indicators.contains { $0.code == "VN_DOLAB_WORKERS_DEPLOYED" && $0.measure == .flow })
+                #expect(indicators.contains { $0.code == "JP_MHLW_FOREIGN_WORKERS" && $0.measure == .stock })
+
+                let series = try await client.series(.with {
+                    $0.indicator = "JP_MHLW_FOREIGN_WORKERS"
+                    $0.origin = "VN"
+                    $0.destination = "JP"
+                    $0.periodFrom = "2015"
+                    $0.periodTo = "2023-12-31"
+                })
+                let years = series.points.map { String($0.periodStart.prefix(4)) }
+                #expect(years == (2015...2023).map(String.init))
+                #expect(series.points.first?.observation.value == 110_013)
+                #expect(series.points.dropFirst().first?.observation.value == 172_018)
+                #expect(!series.sources.isEmpty)
+                #expect(series.points.allSatisfy { p in series.sources.contains { $0.id == p.observation.sourceID } })
+
+                let events = try await client.listEvents(.with {
+                    $0.country = "VN"
+                    $0.counterpart = "JP"
+                    $0.from = "2022-06-29"
+                    $0.to = "2022-06-29"
+                })
+                #expect(events.events.contains { e in e.participants.contains { $0.nativeName == "Đào Ngọc Dung" } })
+
+                let agreements = try await client.listAgreements(.with { $0.country = "VN" })
+                #expect(agreements.agreements.contains { $0.signedDate == "2017-06-06" })
+
+                let statements = try await client.listStatements(.with { $0.speaker = "Dao Ngoc Dung" })
+                #expect(statements.statements.count >= 1)
+                #expect(statements.statements.allSatisfy { !$0.conflictsWith.isEmpty })
+
+                let sources = try await client.listSources(.with { $0.pageSize = 1000 })
+                #expect(sources.sources.count >= 50)
+
+                let hits = try await client.search("Dao Ngoc Dung")
+                #expect(!hits.isEmpty)
+            }
+        }
+    }
+
+    @Test func pagingThroughEveryObservationHasNoDuplicatesOrGaps() async throws {
+        try await withDaemon { daemon in
+            try await withClient(daemon.socketPath) { client in
+                var request = Coop_V1_ListObservationsRequest()
+                request.anyBreakdown = true
+                request.includeSuperseded = true
+                request.includeRetracted = true
+                request.pageSize = 1000
+                let whole = try await client.listObservations(request)
+                #expect(whole.nextPageToken.isEmpty)
+                #expect(whole.observations.count == 100)
+
+                request.pageSize = 7
+                var ids: [Int64] = []
+                var pages = 0
+                while true {
+                    let page = try await client.listObservations(request)
+                    #expect(page.observations.count <= 7)
+                    ids += page.observations.map(\.id)
+                    pages += 1
+                    if page.nextPageToken.isEmpty { break }
+                    request.pageToken = page.nextPageToken
+                }
+                #expect(pages == 15)
+                #expect(ids == whole.observations.map(\.id))
+                #expect(Set(ids).count == ids.count)
+
+                let bad = await #expect(throws: RPCError.self) {
+                    _ = try await client.listObservations(.with { $0.pageToken = "not a token" })
+                }
+                #expect(bad?.code == .invalidArgument)
+                #expect(bad?.message.contains("page_token") == true)
+            }
+        }
+    }
+
+    @Test func watchChangesOnOneConnectionSeesAWriteMadeOnAnother() async throws {
+        try await withDaemon { daemon in
+            let watcher = CoopClient(socketPath: daemon.socketPath)
+            let writer = CoopClient(socketPath: daemon.socketPath)
+            defer { Task { await watcher.close(); await writer.close() } }
+            #expect(try await watcher.health() == .serving)
+            var changes = try watcher.watchChanges(fromSequence: 0, options: CallOptions(timeout: .seconds(20)))
+                .makeAsyncIterator()
+            // The watch is registered once the server has answered anything after it on that connection.
+            _ = try await watcher.health()
+            let source = try await Self.newSource(writer, "watched")
+            let change = try await changes.next()
+            #expect(change?.entityKind == "source")
+            #expect(change?.entityID == source.id)
+            #expect(change?.operation == .insert)
+            #expect(change?.writerUid == getuid())
+            #expect(change?.source.title == "watched")
+
+            // From a sequence: the history first.
+            var replay = try watcher.watchChanges(fromSequence: 1, options: CallOptions(timeout: .seconds(20)))
+                .makeAsyncIterator()
+            let first = try await replay.next()
+            #expect(first?.sequence == 1)
+        }
+    }
+
+    @Test func writesAreValidatedAtomicIdempotentAndNameTheField() async throws {
+        try await withDaemon { daemon in
+            try await withClient(daemon.socketPath) { client in
+                let source = try await Self.newSource(client, "batch")
+                func count() async throws -> Int {
+                    try await client.allObservations(.with { $0.anyBreakdown = true; $0.includeSuperseded = true }).count
+                }
+                let before = try await count()
+                let good = Self.observation("JP_MHLW_FOREIGN_WORKERS", "VN", "JP", "2030-10-31", "2030-10-31", 1, source: source.id)
+                var bad = good
+                bad.origin = "XX"
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await client.addObservations([good, bad])
+                }
+                #expect(error?.code == .invalidArgument)
+                #expect(error?.message.contains("observations[1].origin") == true, "\(String(describing: error))")
+                #expect(try await count() == before)
+
+                var badDate = good
+                badDate.periodStart = "2023-02-30"
+                let dateError = await #expect(throws: RPCError.self) { _ = try await client.addObservations([badDate]) }
+                #expect(dateError?.message.contains("observations[0].period_start") == true)
+
+                let stored = try await client.addObservations([good], requestID: "retry-1")
+                let again = try await client.addObservations([good], requestID: "retry-1")
+                #expect(stored.map(\.id) == again.map(\.id))
+                #expect(try await count() == before + 1)
+
+                let revised = try await client.reviseObservation(supersedes: stored[0].id, with: {
+                    var r = good
+                    r.value = 2
+                    r.vintage = "2026-02-01"
+                    return r
+                }())
+                #expect(revised.supersedesID == stored[0].id)
+                let latest = try await client.allObservations(.with {
+                    $0.indicators = ["JP_MHLW_FOREIGN_WORKERS"]
+                    $0.periodFrom = "2030"
+                })
+                #expect(latest.map(\.value) == [2])
+                let retracted = try await client.retractObservation(revised.id, reason: "test")
+                #expect(retracted.retracted)
+            }
+        }
+    }
+
+    @Test func peerWithAnotherUidIsRefusedWritesAndCanStillRead() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        chmod(directory.path, 0o755)
+        try await withDaemon(in: directory, arguments: ["--socket-mode", "0666"]) { daemon in
+            let setpriv = "/usr/bin/setpriv"
+            let asNobody = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", try TestBinaries.ttrpcLoad(),
+                            "-socket", daemon.socketPath, "-check"]
+            let put: [UInt8] = try Coop_V1_PutSourceRequest.with {
+                $0.requestID = "nobody-1"
+                $0.source = .with {
+                    $0.title = "from nobody"
+                    $0.publisher = "nobody"
+                }
+            }.serializedBytes()
+            let write = try await runToCompletion(
+                setpriv, asNobody + ["-service", "coop.v1.Cooperation", "-method", "PutSource",
+                                     "-payload-hex", hex(put), "-verify=false"], in: directory)
+            #expect(write.termination == .exited(1), "\(write.stdout) \(write.stderr)")
+            #expect(write.stdout.contains("code=7"), "\(write.stdout)")
+            #expect(write.stdout.contains("writer"), "\(write.stdout)")
+
+            let read = try await runToCompletion(
+                setpriv, asNobody + ["-service", "coop.v1.Cooperation", "-method", "ListIndicators",
+                                     "-payload-hex", "", "-verify=false"], in: directory)
+            #expect(read.termination == .exited(0), "\(read.stdout) \(read.stderr)")
+
+            // Nothing was stored.
+            try await withClient(daemon.socketPath) { client in
+                let sources = try await client.listSources(.with { $0.pageSize = 1000 })
+                #expect(!sources.sources.contains { $0.title == "from nobody" })
+            }
+        }
+    }
+
+    @Test func acknowledgedWritesSurviveSIGKILL() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var ids: [Int64] = []
+        try await withDaemon(in: directory) { daemon in
+            try await withClient(daemon.socketPath) { client in
+                let source = try await Self.newSource(client, "durable")
+                try await withThrowingTaskGroup(of: Int64.self) { group in
+                    for i in 0..<50 {
+                        group.addTask {
+                            try await client.addObservations([
+                                Self.observation("JP_MHLW_FOREIGN_WORKERS", "VN", "JP", "2040-10-31", "2040-10-31",
+                                                 Int64(i), source: source.id).with { $0.note = "durable \(i)" }
+                            ])[0].id
+                        }
+                    }
+                    for try await id in group { ids.append(id) }
+                }
+            }
+            daemon.kill()  // SIGKILL right after the last acknowledgement
+            _ = try? await daemon.waitForExit(timeout: .seconds(10))
+        }
+        try await withDaemon(in: directory) { daemon in
+            try await withClient(daemon.socketPath) { client in
+                let stored = try await client.allObservations(.with {
+                    $0.indicators = ["JP_MHLW_FOREIGN_WORKERS"]
+                    $0.periodFrom = "2040"
+                    $0.includeSuperseded = true
+                })
+                #expect(Set(stored.map(\.id)) == Set(ids))
+                #expect(stored.count == 50)
+            }
+            let check = try await runToCompletion(
+                "/usr/bin/sqlite3", [daemon.stateDirectory + "/coop.sqlite", "PRAGMA integrity_check;"], in: directory)
+            #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(check.stdout) \(check.stderr)")
+        }
+    }
+}
+
+extension Coop_V1_Observation {
+    func with(_ change: (inout Self) -> Void) -> Self {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+}
