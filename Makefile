@@ -22,7 +22,7 @@ BUILD_PACKAGES = libprotobuf-c-dev libsystemd-dev protobuf-c-compiler protobuf-c
 TEST_PACKAGES  = golang-go golang-github-containerd-ttrpc-dev systemd systemd-container gcc sqlite3 util-linux python3
 
 # Installed executables: coopd, and coopctl once Package.swift declares it. Man pages: man/*.[1-8].
-INSTALL_PRODUCTS = coopd $(shell grep -q 'executable(name: *"coopctl"' Package.swift && echo coopctl)
+INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"' Package.swift && echo coopctl)
 MAN_PAGES        = $(wildcard man/*.[1-8])
 RELEASE_FLAGS    = -c release --static-swift-stdlib
 

@@ -6,7 +6,7 @@
 # 1. systemd-analyze verify prints nothing on the installed units (ExecStart= pointed at the binary under
 #    test); systemd-analyze security rates coopd.service at most 1.0; the sysusers entry creates group coop.
 # 2. As root with systemd-nspawn: boots this machine's systemd in a container on a tmpfs root, installs the
-#    units as `make install PREFIX=/opt/coopd` stages them and as the README says, then checks socket
+#    units under /usr/local as `make install` stages them, runs the README's steps, then checks socket
 #    activation, the sandbox, STATUS=, reload, data across restart, the watchdog and stop. Where that
 #    cannot run (not root, no nspawn, no namespaces, COOPD_TEST_NSPAWN=0) it says so and passes.
 #
@@ -121,11 +121,13 @@ if [ -n "$why" ]; then
   exit 0
 fi
 
-# The installed tree, as `make install PREFIX=/opt/coopd` stages it, with the binary bound over a placeholder.
-$MAKE -s --no-print-directory -C "$ROOT" install-units DESTDIR="$T/stage" PREFIX=/opt/coopd >/dev/null
-mkdir -p "$T/stage/opt/coopd/bin"
-: >"$T/stage/opt/coopd/bin/coopd"
-set -- --bind-ro="$T/stage/opt/coopd":/opt/coopd --bind-ro="$BIN":/opt/coopd/bin/coopd
+# The container's /usr/local is the tree `make install` stages (default PREFIX), with the binary under test
+# bound over a placeholder at /usr/local/bin/coopd.
+$MAKE -s --no-print-directory -C "$ROOT" install-units DESTDIR="$T/stage" PREFIX=/usr/local >/dev/null
+mkdir -p "$T/stage/usr/local/bin"
+: >"$T/stage/usr/local/bin/coopd"
+set -- --bind-ro="$T/stage/usr/local":/usr/local --bind-ro="$BIN":/usr/local/bin/coopd \
+  --bind-ro="$ROOT/Tests/systemd":/opt/coopd-test
 # Libraries outside /usr (a debug build's Swift runtime): not in the container, so bind their directories.
 libs=$(ldd "$BIN" 2>&1) || fail "ldd $BIN: $libs"
 if printf '%s\n' "$libs" | grep -q 'not found'; then fail "ldd $BIN: $(printf '%s\n' "$libs" | grep 'not found')"; fi
@@ -133,9 +135,9 @@ LD_PATH=""
 i=0
 for dir in $(printf '%s\n' "$libs" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | xargs -r -n 1 dirname | sort -u |
   grep -Ev '^/(usr|lib|lib32|lib64|libx32)(/|$)' || true); do
-  mkdir -p "$T/stage/opt/coopd/lib/runtime$i"
-  set -- "$@" --bind-ro="$dir":/opt/coopd/lib/runtime$i
-  LD_PATH="$LD_PATH${LD_PATH:+:}/opt/coopd/lib/runtime$i"
+  mkdir -p "$T/stage/usr/local/lib/coopd-test-runtime$i"
+  set -- "$@" --bind-ro="$dir":/usr/local/lib/coopd-test-runtime$i
+  LD_PATH="$LD_PATH${LD_PATH:+:}/usr/local/lib/coopd-test-runtime$i"
   i=$((i + 1))
 done
 [ -z "$LD_PATH" ] || echo "     (the binary needs libraries outside /usr: bound at $LD_PATH)"
@@ -166,12 +168,10 @@ case $state in
 esac
 ok "booted $(in_ct systemctl --version | head -n 1) as PID 1 in $((($(date +%s%N) - BOOT) / 1000000)) ms ($state)"
 
-# Install as the README says (units copied to /etc/systemd/system because /opt/coopd is not a unit
-# directory), plus test drop-ins: a configuration file for the reload check, the runtime path if needed.
+# The README's steps after `make install`, plus test drop-ins: a configuration file (for the reload check)
+# and, for a binary that needs one, the runtime library path.
 in_ct sh -eu -c '
-  mkdir -p /etc/systemd/system /etc/sysusers.d
-  cp /opt/coopd/lib/systemd/system/coopd.service /opt/coopd/lib/systemd/system/coopd.socket /etc/systemd/system/
-  systemd-sysusers /opt/coopd/lib/sysusers.d/coopd.conf
+  systemd-sysusers
   mkdir -p /etc/coopd /etc/systemd/system/coopd.service.d
   echo "log-level = info" >/etc/coopd/coopd.conf
   printf "[Service]\nEnvironment=COOPD_CONFIG=/etc/coopd/coopd.conf\n" >/etc/systemd/system/coopd.service.d/50-config.conf
@@ -180,6 +180,8 @@ in_ct sh -eu -c '
   fi
   systemctl daemon-reload
   systemctl enable --now coopd.socket
+  getent group coop >/dev/null
+  [ "$(systemctl show -p FragmentPath --value coopd.service)" = /usr/local/lib/systemd/system/coopd.service ]
 ' sh "$LD_PATH" >"$T/install.log" 2>&1 || fail "installing the units: $(cat "$T/install.log")"
 
 SOCK=/proc/$L/root/run/coopd/coopd.sock
@@ -210,6 +212,16 @@ health || fail "the first client got no SERVING answer: $(cat "$T/health.out")"
 is_active || fail "coopd.service is $(unit_state coopd.service) after the first call"
 PID=$(mainpid)
 ok "the first connection started coopd.service (MainPID $PID); Health/Check answered SERVING"
+
+# Group coop may connect, other users may not (SocketMode=0660, SocketGroup=coop).
+gid=$(in_ct getent group coop | cut -d: -f3)
+as_user() { in_ct setpriv --reuid="$1" --regid="$2" --clear-groups python3 /opt/coopd-test/ttrpc-call.py "$SOCK_CT" grpc.health.v1.Health Check; }
+SOCK_CT=/run/coopd/coopd.sock
+out=$(as_user 4242 "$gid" 2>&1) || fail "uid 4242 in group coop cannot call coopd: $out"
+[ "$out" = 0801 ] || fail "uid 4242 in group coop got $out, not SERVING"
+if out=$(as_user 4242 4242 2>&1); then fail "uid 4242 outside group coop could call coopd"; fi
+case $out in *"Permission denied"*) ;; *) fail "uid 4242 outside group coop: expected 'Permission denied', got $out" ;; esac
+ok "a user in group coop (gid $gid) gets answers; one outside it gets 'Permission denied'"
 
 # The sandbox is really on: dynamic user, seccomp filter, no capabilities, no new privileges.
 st=$(in_ct cat "/proc/$PID/status")
