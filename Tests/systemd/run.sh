@@ -74,10 +74,15 @@ wait_until() {
   done
 }
 hex() { printf %s "$1" | od -An -tx1 -v | tr -d ' \n'; }
-# Protobuf fields (ASCII strings and values under 128 only): pb_string FIELD TEXT, pb_message FIELD HEX, pb_varint FIELD N.
-pb_string() { printf '%02x%02x%s' $(($1 * 8 + 2)) ${#2} "$(hex "$2")"; }
-pb_message() { printf '%02x%02x%s' $(($1 * 8 + 2)) $((${#2} / 2)) "$2"; }
-pb_varint() { printf '%02x%02x' $(($1 * 8)) "$2"; }
+# Protobuf in hex (field numbers under 16): pb_varint FIELD N, pb_string FIELD TEXT, pb_message FIELD HEX.
+varint() {
+  n=$1
+  while [ "$n" -ge 128 ]; do printf '%02x' $(((n & 127) | 128)); n=$((n >> 7)); done
+  printf '%02x' "$n"
+}
+pb_varint() { printf '%02x%s' $(($1 * 8)) "$(varint "$2")"; }
+pb_message() { printf '%02x%s%s' $(($1 * 8 + 2)) "$(varint $((${#2} / 2)))" "$2"; }
+pb_string() { pb_message "$1" "$(hex "$2")"; }
 
 echo "== systemd units: static checks ($BIN)"
 # Stage the units exactly as `make install` does, with ExecStart= at the binary under test.
