@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "coopd", targets: ["coopd"]),
+        .executable(name: "coop-bench", targets: ["coop-bench"]),
         .library(name: "CoopClient", targets: ["CoopClient"]),
         .library(name: "CoopServer", targets: ["CoopServer"]),
     ],
@@ -78,6 +79,16 @@ let package = Package(
         .executableTarget(
             name: "coopd",
             dependencies: ["CoopDaemon"]
+        ),
+        .executableTarget(
+            name: "coop-bench",
+            dependencies: [
+                "CoopWire",
+                "CoopProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(
             name: "CoopWireTests",
