@@ -52,6 +52,7 @@ void test_failed(const char *file, int line, const char *format, ...) {
     X(test_stream_deadline_ends_it_with_deadline_exceeded, 0)                                                         \
     X(test_stream_callback_runs_until_the_end_or_until_stopped, 0)                                                    \
     X(test_closing_the_client_under_an_open_stream_cancels_it, 0)                                                     \
+    X(test_random_replies_end_every_call_cleanly, 0)                                                                  \
     X(test_health_check_reports_serving_status, 0)                                                                    \
     X(test_bad_arguments_are_invalid_argument_and_send_nothing, 0)                                                    \
     X(live_test_echo_returns_data_unchanged, 1)                                                                       \

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The C client's tests (run by `make test-c`, which builds everything first):
 #   1. libcoopclient.so exports nothing but coop_* symbols;
-#   2. the test program (fake-server tests, then live tests against a coopd started here) under valgrind memcheck;
+#   2. the test program (fake-server tests, then live tests against a coopd started here) under valgrind memcheck,
+#      and its threaded tests under helgrind;
 #   3. `make install-c DESTDIR=...`, then the examples built with nothing but pkg-config and run against coopd.
 # Environment: COOPD (the coopd binary), C_BUILD (build directory), CC, VALGRIND (empty: run without it).
 set -eu
@@ -47,6 +48,12 @@ echo "only coop_* ($(nm -D --defined-only "$C_BUILD/libcoopclient.so" | grep -c 
 echo "== C tests${VALGRIND:+ under valgrind}"
 # shellcheck disable=SC2086 # VALGRIND is a command line
 COOP_TEST_SOCKET=$socket $VALGRIND "$C_BUILD/test-client"
+
+if [ -n "$VALGRIND" ]; then
+  echo "== the threaded tests under helgrind (data races, lock order)"
+  COOP_TEST_SOCKET=$socket valgrind --quiet --tool=helgrind --error-exitcode=1 "$C_BUILD/test-client" \
+    out_of_order many_threads read_too_slowly
+fi
 
 echo "== make install-c DESTDIR=$tmp/dest, examples built with pkg-config alone"
 dest=$tmp/dest

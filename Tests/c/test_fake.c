@@ -847,6 +847,82 @@ void test_closing_the_client_under_an_open_stream_cancels_it(void) {
     teardown(&f);
 }
 
+/* --- random replies --------------------------------------------------------------------------------------------- */
+
+static uint32_t next_random(uint32_t *state) {
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
+
+/* Answers one request with a burst of random frames (mostly on the request's id: random types, flags and payloads,
+ * some valid-looking envelopes, some cut short or oversized), then closes. */
+static void handle_random(int fd, void *context) {
+    uint32_t *state = context;
+    struct fake_request request;
+    if (fake_read_request(fd, &request) < 0)
+        return;
+    uint32_t id = request.id;
+    fake_request_clear(&request);
+    int frames = 1 + (int)(next_random(state) % 12);
+    for (int i = 0; i < frames; i++) {
+        uint8_t payload[300];
+        size_t length = next_random(state) % sizeof payload;
+        for (size_t b = 0; b < length; b++)
+            payload[b] = (uint8_t)next_random(state);
+        uint32_t choice = next_random(state) % 10;
+        uint32_t frame_id = choice < 8 ? id : next_random(state);
+        uint8_t type = (uint8_t)(choice < 4 ? DATA : choice < 7 ? RESPONSE : next_random(state));
+        uint8_t flags = (uint8_t)(next_random(state) % 3 == 0 ? next_random(state) : 0);
+        if (choice == 9 && i == frames - 1) {
+            uint8_t header[10] = { (uint8_t)next_random(state), 0, 0, 9, 0, 0, 0, (uint8_t)id, RESPONSE, 0 };
+            fake_write(fd, header, 3 + next_random(state) % 8); /* a cut header, or a huge length */
+            return;
+        }
+        if (choice == 3) {
+            fake_send_response(fd, frame_id, (int32_t)(next_random(state) % 20), "random", NULL);
+            continue;
+        }
+        fake_write_frame(fd, frame_id, type, flags, payload, length);
+    }
+}
+
+void test_random_replies_end_every_call_cleanly(void) {
+    uint32_t state = 0x2545F491u;
+    int ok = 0, failed = 0;
+    for (int round = 0; round < 120; round++) {
+        struct fixture f;
+        if (!setup(&f, handle_random, &state))
+            return;
+        coop_status status = COOP_STATUS_INIT;
+        coop_call_options options = COOP_CALL_OPTIONS_INIT;
+        options.timeout_ms = 2000;
+        if (round % 2 == 0) {
+            int r = echo(f.client, &options, &status);
+            CHECK(r <= 0);
+            r == 0 ? ok++ : failed++;
+            CHECK(r == 0 ? status.code == 0 && status.message == NULL : status.code != 0);
+        } else {
+            coop_stream *stream = NULL;
+            CHECK_INT(coop_watch_changes(f.client, NULL, &options, &stream, &status), 0);
+            Coop__V1__Change *change = NULL;
+            int r, messages = 0;
+            while ((r = coop_watch_changes_next(stream, -1, &change, &status)) == 1) {
+                coop__v1__change__free_unpacked(change, NULL);
+                messages++;
+            }
+            CHECK(r <= 0 && r != -EAGAIN && messages <= 12);
+            r == 0 ? ok++ : failed++;
+            coop_stream_close(stream);
+        }
+        coop_status_clear(&status);
+        teardown(&f);
+    }
+    CHECK(failed > 0); /* mostly errors, and no crash, hang or leak */
+    fprintf(stderr, "    (120 random servers: %d calls ended OK, %d with an error status)\n", ok, failed);
+}
+
 /* --- the health check maps serving statuses ------------------------------------------------------------------- */
 
 static void handle_health(int fd, void *context) {
