@@ -263,7 +263,7 @@ static struct coop_call *find_call(coop_client *c, uint32_t id) {
     return NULL;
 }
 
-/* --- writing ----------------------------------------------------------------------------------------------------- */
+/* --- reading ----------------------------------------------------------------------------------------------------- */
 
 static void put_u32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24);
@@ -276,98 +276,6 @@ static uint32_t get_u32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* Writes all of data before the deadline. Returns 0 or a negative errno; *written says how far it got. */
-static int write_all(int fd, const uint8_t *data, size_t length, struct coop_deadline deadline, size_t *written) {
-    *written = 0;
-    while (*written < length) {
-        ssize_t n = send(fd, data + *written, length - *written, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            *written += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return -errno;
-        struct pollfd p = { fd, POLLOUT, 0 };
-        int r = poll(&p, 1, coop_deadline_poll_timeout(deadline));
-        if (r < 0 && errno != EINTR)
-            return -errno;
-        if (r == 0)
-            return -ETIMEDOUT;
-    }
-    return 0;
-}
-
-int coop_client_start(coop_client *c, struct coop_call *call, uint8_t flags, uint8_t *frame, size_t frame_length,
-                      struct coop_deadline deadline, coop_status *status) {
-    int r;
-    pthread_mutex_lock(&c->write_mu);
-    pthread_mutex_lock(&c->mu);
-    if (c->broken) {
-        r = coop_fail_copy(status, c->broken_code, c->broken_message);
-        pthread_mutex_unlock(&c->mu);
-        pthread_mutex_unlock(&c->write_mu);
-        return r;
-    }
-    if (c->next_id > UINT32_MAX) {
-        pthread_mutex_unlock(&c->mu);
-        pthread_mutex_unlock(&c->write_mu);
-        return coop_fail(status, COOP_STATUS_RESOURCE_EXHAUSTED,
-                         "every stream id of this connection has been used; close the client and connect again");
-    }
-    /* Ids are taken under the write lock, so they reach the wire in increasing order. */
-    call->id = (uint32_t)c->next_id;
-    c->next_id += 2;
-    call->prev = NULL;
-    call->next = c->calls;
-    if (c->calls)
-        c->calls->prev = call;
-    c->calls = call;
-    call->registered = true;
-    pthread_mutex_unlock(&c->mu);
-
-    put_u32(frame, (uint32_t)(frame_length - COOP_FRAME_HEADER_SIZE));
-    put_u32(frame + 4, call->id);
-    frame[8] = COOP_FRAME_REQUEST;
-    frame[9] = flags;
-    size_t written;
-    int w = write_all(c->fd, frame, frame_length, deadline, &written);
-    bool completed_late = false;
-    if (w == -ETIMEDOUT && written > 0) {
-        /* Half a frame on the wire: nothing else can be sent until it is whole, so finish it (within a grace
-         * period) rather than lose the connection; the call itself has timed out all the same. */
-        size_t more;
-        w = write_all(c->fd, frame + written, frame_length - written, coop_deadline_after_ms(COOP_WRITE_GRACE_MS),
-                      &more);
-        written += more;
-        completed_late = w == 0;
-        if (w == 0)
-            w = -ETIMEDOUT;
-    }
-    pthread_mutex_unlock(&c->write_mu);
-    if (w == 0)
-        return 0;
-
-    pthread_mutex_lock(&c->mu);
-    coop_call_release(c, call);
-    if (w == -ETIMEDOUT && (written == 0 || completed_late)) {
-        r = coop_fail(status, COOP_STATUS_DEADLINE_EXCEEDED, "deadline exceeded while sending the request");
-    } else if (w == -ETIMEDOUT) {
-        break_connection(c, COOP_STATUS_UNAVAILABLE,
-                         "connection abandoned: coopd did not take a partly written request");
-        r = coop_fail(status, COOP_STATUS_DEADLINE_EXCEEDED, "deadline exceeded while sending the request");
-    } else {
-        char message[128];
-        snprintf(message, sizeof message, "sending to coopd failed: %s", strerror(-w));
-        break_connection(c, COOP_STATUS_UNAVAILABLE, message);
-        r = coop_fail_copy(status, COOP_STATUS_UNAVAILABLE, message);
-    }
-    pthread_mutex_unlock(&c->mu);
-    return r;
-}
-
-/* --- reading ----------------------------------------------------------------------------------------------------- */
 
 /* Queues a complete frame on its call (client mutex held). Takes ownership of payload. */
 static void dispatch(coop_client *c, uint32_t id, uint8_t type, uint8_t flags, uint8_t *payload, size_t length) {
@@ -481,8 +389,27 @@ static void feed(coop_client *c, const uint8_t *data, size_t length) {
     }
 }
 
-/* Reads what the socket has, waiting until the deadline for something. Returns the byte count, 0 when the
- * deadline passed, or a negative errno; -ECONNRESET with *eof set when coopd closed the connection. */
+/* One non-blocking read into the buffer (reader role held, mutex not held). Returns the byte count, 0 when
+ * nothing was there, or a negative errno; -ECONNRESET with *eof set when coopd closed the connection. */
+static ssize_t read_now(coop_client *c, bool *eof) {
+    *eof = false;
+    for (;;) {
+        ssize_t n = recv(c->fd, c->buffer, sizeof c->buffer, MSG_DONTWAIT);
+        if (n > 0)
+            return n;
+        if (n == 0) {
+            *eof = true;
+            return -ECONNRESET;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return -errno;
+    }
+}
+
+/* Waits until the deadline for something to read, then reads it as read_now() does; 0 when the deadline passed. */
 static ssize_t read_some(coop_client *c, struct coop_deadline deadline, bool *eof) {
     *eof = false;
     for (;;) {
@@ -494,19 +421,26 @@ static ssize_t read_some(coop_client *c, struct coop_deadline deadline, bool *eo
             return -errno;
         if (r == 0)
             return 0;
-        ssize_t n = recv(c->fd, c->buffer, sizeof c->buffer, MSG_DONTWAIT);
-        if (n > 0)
+        ssize_t n = read_now(c, eof);
+        if (n != 0 || coop_deadline_passed(deadline))
             return n;
-        if (n == 0) {
-            *eof = true;
-            return -ECONNRESET;
-        }
-        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (coop_deadline_passed(deadline))
-                return 0;
-            continue;
-        }
-        return -errno;
+    }
+}
+
+/* Takes in what a read returned (mutex held, reader role held): frames to their calls, or the end of the
+ * connection. */
+static void absorb(coop_client *c, ssize_t n, bool eof) {
+    if (n > 0) {
+        feed(c, c->buffer, (size_t)n);
+    } else if (n < 0) {
+        bool mid_frame = c->header_have > 0 || c->skip_left > 0;
+        char message[128];
+        if (eof)
+            snprintf(message, sizeof message, "coopd closed the connection%s",
+                     mid_frame ? " in the middle of a frame" : "");
+        else
+            snprintf(message, sizeof message, "reading from coopd failed: %s", strerror((int)-n));
+        break_connection(c, COOP_STATUS_UNAVAILABLE, message);
     }
 }
 
@@ -522,18 +456,7 @@ int coop_client_wait(coop_client *c, struct coop_call *call, struct coop_deadlin
             bool eof;
             ssize_t n = read_some(c, deadline, &eof);
             pthread_mutex_lock(&c->mu);
-            if (n > 0) {
-                feed(c, c->buffer, (size_t)n);
-            } else if (n < 0) {
-                bool mid_frame = c->header_have > 0 || c->skip_left > 0;
-                char message[128];
-                if (eof)
-                    snprintf(message, sizeof message, "coopd closed the connection%s",
-                             mid_frame ? " in the middle of a frame" : "");
-                else
-                    snprintf(message, sizeof message, "reading from coopd failed: %s", strerror((int)-n));
-                break_connection(c, COOP_STATUS_UNAVAILABLE, message);
-            }
+            absorb(c, n, eof);
             c->reading = false;
             pthread_cond_broadcast(&c->cond);
             if (!(call->head || call->failed) && coop_deadline_passed(deadline))
@@ -547,4 +470,118 @@ int coop_client_wait(coop_client *c, struct coop_call *call, struct coop_deadlin
         else
             pthread_cond_wait(&c->cond, &c->mu);
     }
+}
+
+/* --- writing ----------------------------------------------------------------------------------------------------- */
+
+/* Writes all of data before the deadline; returns 0 or a negative errno, and in *written how far it got.
+ * While the socket is full the writer also reads, when nobody holds the reader role: coopd stops reading from a
+ * client that does not read its answers, so a writer that only waited for room could wait forever. */
+static int write_all(coop_client *c, const uint8_t *data, size_t length, struct coop_deadline deadline,
+                     size_t *written) {
+    *written = 0;
+    while (*written < length) {
+        ssize_t n = send(c->fd, data + *written, length - *written, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            *written += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+
+        pthread_mutex_lock(&c->mu);
+        bool reader = !c->reading && !c->broken;
+        if (reader)
+            c->reading = true;
+        pthread_mutex_unlock(&c->mu);
+        struct pollfd p = { c->fd, (short)(POLLOUT | (reader ? POLLIN : 0)), 0 };
+        int r = poll(&p, 1, coop_deadline_poll_timeout(deadline));
+        int poll_errno = errno;
+        if (reader) {
+            bool eof = false;
+            ssize_t got = r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) ? read_now(c, &eof) : 0;
+            pthread_mutex_lock(&c->mu);
+            absorb(c, got, eof);
+            c->reading = false;
+            pthread_cond_broadcast(&c->cond);
+            pthread_mutex_unlock(&c->mu);
+        }
+        if (r < 0 && poll_errno != EINTR)
+            return -poll_errno;
+        if (r == 0)
+            return -ETIMEDOUT;
+    }
+    return 0;
+}
+
+int coop_client_start(coop_client *c, struct coop_call *call, uint8_t flags, uint8_t *frame, size_t frame_length,
+                      struct coop_deadline deadline, coop_status *status) {
+    int r;
+    pthread_mutex_lock(&c->write_mu);
+    pthread_mutex_lock(&c->mu);
+    if (c->broken) {
+        r = coop_fail_copy(status, c->broken_code, c->broken_message);
+        pthread_mutex_unlock(&c->mu);
+        pthread_mutex_unlock(&c->write_mu);
+        return r;
+    }
+    if (c->next_id > UINT32_MAX) {
+        pthread_mutex_unlock(&c->mu);
+        pthread_mutex_unlock(&c->write_mu);
+        return coop_fail(status, COOP_STATUS_RESOURCE_EXHAUSTED,
+                         "every stream id of this connection has been used; close the client and connect again");
+    }
+    /* Ids are taken under the write lock, so they reach the wire in increasing order. */
+    call->id = (uint32_t)c->next_id;
+    c->next_id += 2;
+    call->prev = NULL;
+    call->next = c->calls;
+    if (c->calls)
+        c->calls->prev = call;
+    c->calls = call;
+    call->registered = true;
+    pthread_mutex_unlock(&c->mu);
+
+    put_u32(frame, (uint32_t)(frame_length - COOP_FRAME_HEADER_SIZE));
+    put_u32(frame + 4, call->id);
+    frame[8] = COOP_FRAME_REQUEST;
+    frame[9] = flags;
+    size_t written;
+    int w = write_all(c, frame, frame_length, deadline, &written);
+    bool completed_late = false;
+    if (w == -ETIMEDOUT && written > 0) {
+        /* Half a frame on the wire: nothing else can be sent until it is whole, so finish it (within a grace
+         * period) rather than lose the connection; the call itself has timed out all the same. */
+        size_t more;
+        w = write_all(c, frame + written, frame_length - written, coop_deadline_after_ms(COOP_WRITE_GRACE_MS),
+                      &more);
+        written += more;
+        completed_late = w == 0;
+        if (w == 0)
+            w = -ETIMEDOUT;
+    }
+    pthread_mutex_unlock(&c->write_mu);
+    if (w == 0)
+        return 0;
+
+    pthread_mutex_lock(&c->mu);
+    coop_call_release(c, call);
+    if (w == -ETIMEDOUT && (written == 0 || completed_late)) {
+        r = coop_fail(status, COOP_STATUS_DEADLINE_EXCEEDED, "deadline exceeded while sending the request");
+    } else if (w == -ETIMEDOUT) {
+        break_connection(c, COOP_STATUS_UNAVAILABLE,
+                         "connection abandoned: coopd did not take a partly written request");
+        r = coop_fail(status, COOP_STATUS_DEADLINE_EXCEEDED, "deadline exceeded while sending the request");
+    } else {
+        if (!c->broken) {
+            char message[128];
+            snprintf(message, sizeof message, "sending to coopd failed: %s", strerror(-w));
+            break_connection(c, COOP_STATUS_UNAVAILABLE, message);
+        }
+        r = coop_fail_copy(status, c->broken_code, c->broken_message);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return r;
 }

@@ -43,6 +43,7 @@ void test_failed(const char *file, int line, const char *format, ...) {
     X(test_status_code_outside_the_table_is_kept, 0)                                                                  \
     X(test_deadline_without_answer_is_deadline_exceeded, 0)                                                           \
     X(test_deadline_during_a_large_write_keeps_the_connection, 0)                                                     \
+    X(test_a_large_request_while_a_stream_floods_does_not_deadlock, 0)                                                \
     X(test_replies_out_of_order_reach_their_callers_across_threads, 0)                                                \
     X(test_stream_delivers_messages_then_ends_ok, 0)                                                                  \
     X(test_stream_error_status_ends_it_after_earlier_messages, 0)                                                     \

@@ -493,6 +493,62 @@ void test_deadline_during_a_large_write_keeps_the_connection(void) {
     teardown(&f);
 }
 
+/* Streams 3000 messages of 2 KiB for a stream request (blocking while the client does not read them) before it
+ * reads the next request, as coopd stops reading a client that does not read its answers. Unary calls get an
+ * empty OK answer. */
+static void handle_flood_then_read(int fd, void *context) {
+    (void)context;
+    struct fake_request request;
+    static uint8_t blob[2048];
+    while (fake_read_request(fd, &request) == 0) {
+        if (request.flags & 0x01) {
+            Coop__V1__Change change = COOP__V1__CHANGE__INIT;
+            change.summary = (char *)blob;
+            memset(blob, 'x', sizeof blob - 1);
+            for (int i = 1; i <= 3000; i++) {
+                change.sequence = i;
+                if (fake_send_data(fd, request.id, 0, &change.base) < 0)
+                    break;
+            }
+            fake_write_frame(fd, request.id, DATA, 0x05, NULL, 0);
+        } else {
+            fake_send_response(fd, request.id, 0, NULL, NULL);
+        }
+        fake_request_clear(&request);
+    }
+}
+
+void test_a_large_request_while_a_stream_floods_does_not_deadlock(void) {
+    struct fixture f;
+    if (!setup(&f, handle_flood_then_read, NULL))
+        return;
+    coop_status status = COOP_STATUS_INIT;
+    coop_stream *stream = NULL;
+    CHECK_INT(coop_watch_changes(f.client, NULL, &quick, &stream, &status), 0);
+    fake_sleep_ms(100); /* the server is now blocked writing to us */
+    /* One thread, a request far larger than the socket buffers: sending it needs the server to read, which
+     * needs us to read the stream meanwhile. */
+    Coop__V1__EchoRequest request = COOP__V1__ECHO_REQUEST__INIT;
+    request.data.len = 2 * 1024 * 1024;
+    request.data.data = calloc(1, request.data.len);
+    Coop__V1__EchoResponse *reply = NULL;
+    CHECK_INT(coop_echo(f.client, &request, &quick, &reply, &status), 0);
+    if (reply)
+        coop__v1__echo_response__free_unpacked(reply, NULL);
+    free(request.data.data);
+    int count = 0, r;
+    Coop__V1__Change *change = NULL;
+    while ((r = coop_watch_changes_next(stream, 5000, &change, &status)) == 1) {
+        count++;
+        coop__v1__change__free_unpacked(change, NULL);
+    }
+    CHECK_INT(r, 0);
+    CHECK_INT(count, 3000);
+    coop_stream_close(stream);
+    coop_status_clear(&status);
+    teardown(&f);
+}
+
 /* --- concurrency ------------------------------------------------------------------------------------------------- */
 
 /* Reads two requests, answers them in reverse order, echoing each one's payload; repeats. Checks ids arrive odd
