@@ -63,6 +63,7 @@ clean:
 #                        DESTDIR and the examples built with nothing but pkg-config
 
 CC           ?= cc
+OBJCOPY      ?= objcopy
 C_BUILD      ?= .build-c
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
@@ -91,9 +92,18 @@ $(C_BUILD)/obj/%.o: $(C_DIR)/%.c $(C_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(C_CFLAGS) -c $< -o $@
 
-$(C_BUILD)/libcoopclient.a: $(C_OBJECTS)
+# The symbols of libcoopclient.sym, one per line (patterns such as coop__v1__* included).
+$(C_BUILD)/exported-symbols.txt: $(C_DIR)/libcoopclient.sym
+	@mkdir -p $(C_BUILD)
+	sed -n '/global:/,/local:/{s/^[[:space:]]*\([A-Za-z0-9_*]*\);.*/\1/p}' $< > $@
+
+# One relocatable object in which only the exported symbols stay global, so that static users see the same
+# names as shared ones (no ttrpc__* or grpc__health__v1__* to clash with their own generated code).
+$(C_BUILD)/libcoopclient.a: $(C_OBJECTS) $(C_BUILD)/exported-symbols.txt
 	@rm -f $@
-	$(AR) rcs $@ $(C_OBJECTS)
+	$(LD) -r -o $(C_BUILD)/coopclient.o $(C_OBJECTS)
+	$(OBJCOPY) --wildcard --keep-global-symbols=$(C_BUILD)/exported-symbols.txt $(C_BUILD)/coopclient.o
+	$(AR) rcs $@ $(C_BUILD)/coopclient.o
 
 # Only coop_* (the API and the coop__v1__* message code) is exported: see libcoopclient.sym.
 $(C_LIB_SO): $(C_OBJECTS) $(C_DIR)/libcoopclient.sym
@@ -140,11 +150,11 @@ $(C_BUILD)/examples/%: Examples/c/%.c $(C_BUILD)/libcoopclient.a
 	@mkdir -p $(dir $@)
 	$(CC) $(C_CFLAGS) -o $@ $< $(C_BUILD)/libcoopclient.a $(PROTOBUF_C_LIBS)
 
-# The test program links the static library, whose ttrpc and health message code the fake server uses too.
+# The test program links the library's objects: its fake server uses the ttrpc and health message code too.
 C_TEST_SOURCES = $(wildcard Tests/c/*.c)
 
-$(C_BUILD)/test-client: $(C_TEST_SOURCES) $(wildcard Tests/c/*.h) $(C_BUILD)/libcoopclient.a
-	$(CC) $(C_CFLAGS) -O0 -o $@ $(C_TEST_SOURCES) $(C_BUILD)/libcoopclient.a $(PROTOBUF_C_LIBS)
+$(C_BUILD)/test-client: $(C_TEST_SOURCES) $(wildcard Tests/c/*.h) $(C_OBJECTS)
+	$(CC) $(C_CFLAGS) -O0 -o $@ $(C_TEST_SOURCES) $(C_OBJECTS) $(PROTOBUF_C_LIBS)
 
 test-c: test-deps libcoopclient examples-c $(C_BUILD)/test-client
 	$(SWIFT) build -j $(JOBS) --product coopd

@@ -37,13 +37,28 @@ while [ ! -S "$socket" ]; do
   sleep 0.1
 done
 
-echo "== exported symbols of $C_BUILD/libcoopclient.so"
-extra=$(nm -D --defined-only "$C_BUILD/libcoopclient.so" | awk '$3 !~ /^coop_/ && $3 !~ /^LIBCOOPCLIENT_/ { print $3 }')
-if [ -n "$extra" ]; then
-  echo "exported beyond coop_*:" $extra >&2
+echo "== exported symbols: libcoopclient.so and .a export the API of coop/client.h and coop__v1__*, nothing else"
+sym=Sources/CCoopClient/libcoopclient.sym
+header=Sources/CCoopClient/include/coop/client.h
+sed -n '/global:/,/local:/{s/^[[:space:]]*\(coop_[a-z_]*\);.*/\1/p}' "$sym" | grep -v '^coop__' | sort >"$tmp/map"
+grep -o '^[a-z0-9_ *]*[ *]\(coop_[a-z_]*\)(' "$header" | sed 's/.*[ *]\(coop_[a-z_]*\)(/\1/' | sort -u >"$tmp/declared"
+if ! diff "$tmp/declared" "$tmp/map" >"$tmp/diff"; then
+  echo "functions of coop/client.h (<) and libcoopclient.sym (>) differ:" >&2
+  cat "$tmp/diff" >&2
   exit 1
 fi
-echo "only coop_* ($(nm -D --defined-only "$C_BUILD/libcoopclient.so" | grep -c ' coop_') symbols)"
+for library in "$C_BUILD/libcoopclient.so" "$C_BUILD/libcoopclient.a"; do
+  case $library in *.so) nm_flags="-D --defined-only" ;; *) nm_flags="-g --defined-only" ;; esac
+  # shellcheck disable=SC2086
+  nm $nm_flags "$library" | awk 'NF == 3 { sub(/@.*/, "", $3); print $3 }' | grep -v '^LIBCOOPCLIENT_' | sort >"$tmp/exported"
+  grep -v '^coop__v1__' "$tmp/exported" >"$tmp/api" || true
+  if ! diff "$tmp/declared" "$tmp/api" >"$tmp/diff"; then
+    echo "$library exports other functions than coop/client.h declares:" >&2
+    cat "$tmp/diff" >&2
+    exit 1
+  fi
+  echo "$library: $(wc -l <"$tmp/api") API functions and $(grep -c '^coop__v1__' "$tmp/exported") coop__v1__* symbols"
+done
 
 echo "== C tests${VALGRIND:+ under valgrind}"
 # shellcheck disable=SC2086 # VALGRIND is a command line
