@@ -43,6 +43,9 @@ void test_failed(const char *file, int line, const char *format, ...)
                         haystack_ ? haystack_ : "(null)", (needle));                                                  \
     } while (0)
 
+/* Marks the running test as skipped (reported, not counted as passed), saying why. */
+void test_skip(const char *why);
+
 /* The socket of the live coopd the tests talk to (from $COOP_TEST_SOCKET), or NULL. */
 extern const char *live_socket;
 
