@@ -1,0 +1,139 @@
+internal import GRDB
+
+/// The store's one writer. Write requests queue here and run on GRDB's serial writer queue; every request
+/// that is waiting when the writer becomes free joins the same transaction (group commit), each inside its own
+/// savepoint, so a failing request rolls back only itself. Callers resume after the shared COMMIT, that is once
+/// their write is durable (WAL, synchronous=FULL).
+///
+/// Each submission schedules one drain on the writer queue, and a drain takes up to `maximumBatch` waiting
+/// requests, so every request is run by some drain, in submission order. The queue is bounded: past
+/// `maximumPending` waiting requests, new ones fail fast with UNAVAILABLE.
+final class GroupCommitWriter: Sendable {
+    /// One queued request. Created on the caller's task, then touched only on the writer queue.
+    private final class Job: @unchecked Sendable {
+        let run: (Database) throws -> Void
+        let finish: (Error?) -> Void
+
+        init(run: @escaping (Database) throws -> Void, finish: @escaping (Error?) -> Void) {
+            self.run = run
+            self.finish = finish
+        }
+    }
+
+    /// How many transactions ran, and how many requests they carried.
+    struct Statistics: Equatable {
+        var transactions = 0
+        var requests = 0
+    }
+
+    private let pool: DatabasePool
+    private let pending = Locked<[Job]>([])
+    private let counters = Locked(Statistics())
+    private let maximumBatch: Int
+    private let maximumPending: Int
+    /// Called on the writer queue after each successful COMMIT.
+    private let didCommit: @Sendable (Database) -> Void
+
+    init(
+        pool: DatabasePool, maximumBatch: Int = 64, maximumPending: Int = 4096,
+        didCommit: @escaping @Sendable (Database) -> Void
+    ) {
+        self.pool = pool
+        self.maximumBatch = maximumBatch
+        self.maximumPending = maximumPending
+        self.didCommit = didCommit
+    }
+
+    /// Runs `body` in the next group transaction and returns its result once that transaction has committed.
+    /// Throws what `body` threw (its savepoint rolled back), or the error that failed the whole transaction.
+    func submit<Result: Sendable>(_ body: @escaping @Sendable (Database) throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
+            // `result` is written by `run` and read by `finish`, both on the writer queue.
+            nonisolated(unsafe) var result: Result?
+            let job = Job(
+                run: { db in result = try body(db) },
+                finish: { error in
+                    if let error {
+                        continuation.resume(throwing: error)
+                    } else if let value = result {
+                        continuation.resume(returning: value)
+                    } else {
+                        continuation.resume(throwing: StoreError(.internalError, "write produced no result"))
+                    }
+                })
+            let accepted = pending.withLock { queue -> Bool in
+                guard queue.count < maximumPending else { return false }
+                queue.append(job)
+                return true
+            }
+            guard accepted else {
+                continuation.resume(throwing: StoreError(.unavailable, "too many writes waiting; retry later"))
+                return
+            }
+            pool.asyncWriteWithoutTransaction { [self] db in
+                drain(db)
+            }
+        }
+    }
+
+    var statistics: Statistics {
+        counters.withLock { $0 }
+    }
+
+    /// Requests waiting for the writer.
+    var pendingCount: Int {
+        pending.withLock { $0.count }
+    }
+
+    private func drain(_ db: Database) {
+        let batch = pending.withLock { queue -> [Job] in
+            let count = min(queue.count, maximumBatch)
+            let batch = Array(queue.prefix(count))
+            queue.removeFirst(count)
+            return batch
+        }
+        guard !batch.isEmpty else { return }
+        counters.withLock {
+            $0.transactions += 1
+            $0.requests += batch.count
+        }
+
+        var errors = [Error?](repeating: nil, count: batch.count)
+        var transactionError: Error?
+        do {
+            try db.inTransaction(.immediate) {
+                for (index, job) in batch.enumerated() {
+                    do {
+                        try db.inSavepoint {
+                            try job.run(db)
+                            return .commit
+                        }
+                    } catch {
+                        errors[index] = error
+                        // Some errors (disk full, I/O) make SQLite roll back the whole transaction:
+                        // nothing of this batch survives, so stop here and fail every request.
+                        if !db.isInsideTransaction {
+                            throw error
+                        }
+                    }
+                }
+                return .commit
+            }
+        } catch {
+            transactionError = error
+        }
+
+        if let transactionError {
+            for (index, job) in batch.enumerated() {
+                job.finish(errors[index] ?? transactionError)
+            }
+            return
+        }
+        if errors.contains(where: { $0 == nil }) {
+            didCommit(db)
+        }
+        for (index, job) in batch.enumerated() {
+            job.finish(errors[index])
+        }
+    }
+}

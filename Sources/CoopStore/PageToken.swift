@@ -1,0 +1,74 @@
+import Foundation
+
+/// Opaque keyset page tokens: the sort key of the last item of a page, tagged with the listing it belongs
+/// to, as base64url JSON. Passing one back continues strictly after that key, so pages stay stable while rows
+/// are added. Anything that does not decode to a key of the right listing and shape is INVALID_ARGUMENT
+/// on "page_token".
+struct PageToken {
+    enum Value: Codable, Hashable {
+        case text(String)
+        case integer(Int64)
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let integer = try? container.decode(Int64.self) {
+                self = .integer(integer)
+            } else {
+                self = .text(try container.decode(String.self))
+            }
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .text(let text): try container.encode(text)
+            case .integer(let integer): try container.encode(integer)
+            }
+        }
+    }
+
+    private struct Payload: Codable {
+        var l: String
+        var k: [Value]
+    }
+
+    static func encode(listing: String, key: [Value]) -> String {
+        guard let json = try? JSONEncoder().encode(Payload(l: listing, k: key)) else { return "" }
+        return json.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The key in `token`, which must come from `listing` and match `shape` (true = text, false = integer);
+    /// nil for the empty token (first page).
+    static func decode(_ token: String, listing: String, shape: [Bool]) throws -> [Value]? {
+        guard !token.isEmpty else { return nil }
+        let invalid = StoreError.invalid("page_token", "malformed page token")
+        guard token.utf8.count <= 4096 else { throw invalid }
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64),
+            let payload = try? JSONDecoder().decode(Payload.self, from: data),
+            payload.l == listing, payload.k.count == shape.count
+        else { throw invalid }
+        for (value, isText) in zip(payload.k, shape) {
+            switch value {
+            case .text where isText, .integer where !isText: continue
+            default: throw invalid
+            }
+        }
+        return payload.k
+    }
+}
+
+extension PageRequest {
+    static let defaultSize = 100
+    static let maximumSize = 1000
+
+    /// The page size to use: the default for 0, at most the maximum; negative sizes are invalid.
+    func resolvedSize() throws -> Int {
+        guard size >= 0 else { throw StoreError.invalid("page_size", "must not be negative") }
+        return size == 0 ? Self.defaultSize : min(size, Self.maximumSize)
+    }
+}

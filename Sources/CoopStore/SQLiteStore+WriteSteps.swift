@@ -1,0 +1,148 @@
+internal import GRDB
+
+/// Steps the write operations share: storing an observation or a conflict link with its change-log entry,
+/// filling a revision from what it revises, and the search-index entry of each searchable entity.
+extension SQLiteStore {
+    // MARK: Steps shared by several writes
+
+    static func saveSource(_ tx: WriteTransaction, _ source: Source) throws -> Source {
+        if source.id != 0, try !SourceTable.exists(tx.db, id: source.id) {
+            throw StoreError.notFound("source.id", "no source \(source.id)")
+        }
+        let isNew = source.id == 0
+        var stored: Source?
+        try tx.record { _ in
+            let id: Int64
+            if isNew {
+                id = try SourceTable.insert(tx.db, source)
+            } else {
+                id = source.id
+                try SourceTable.update(tx.db, source)
+            }
+            guard let source = try SourceTable.load(tx.db, id: id) else {
+                throw StoreError(.internalError, "source was not stored")
+            }
+            stored = source
+            try SearchIndex.put(tx.db, searchEntry(source))
+            return ChangeTable.Entry(
+                entityKind: EntityKind.source, entityID: id, operation: isNew ? .insert : .update,
+                summary: "source \(id): \(source.title)", entityJSON: try JSONCoding.encode(source))
+        }
+        return stored!
+    }
+
+    /// Stores a validated observation, filling the unit from its indicator and the vintage from its source when
+    /// not given, and logs it.
+    static func insertObservation(
+        _ tx: WriteTransaction, _ observation: Observation, operation: ChangeOperation
+    ) throws -> Observation {
+        var observation = observation
+        if observation.unit.isEmpty, let indicator = try tx.references.indicator(observation.indicator) {
+            observation.unit = indicator.unit
+        }
+        if observation.vintage.isEmpty, let source = try SourceTable.load(tx.db, id: observation.sourceID) {
+            observation.vintage = source.published
+        }
+        if observation.status == .unspecified {
+            observation.status = .normal
+        }
+        var stored: Observation?
+        try tx.record { sequence in
+            let id = try ObservationTable.insert(tx.db, observation, sequence: sequence)
+            guard let observation = try ObservationTable.load(tx.db, id: id) else {
+                throw StoreError(.internalError, "observation was not stored")
+            }
+            stored = observation
+            let revises = observation.supersedesID == 0 ? "" : " (revises \(observation.supersedesID))"
+            return ChangeTable.Entry(
+                entityKind: EntityKind.observation, entityID: id, operation: operation,
+                summary: "observation \(id)\(revises): \(describe(observation))",
+                entityJSON: try JSONCoding.encode(observation))
+        }
+        return stored!
+    }
+
+    /// Links two existing observations as conflicting (no-op if already linked); returns the first.
+    static func link(_ tx: WriteTransaction, _ id: Int64, _ other: Int64, note: String) throws -> Observation {
+        if try ObservationTable.isLinked(tx.db, id, other) {
+            guard let observation = try ObservationTable.load(tx.db, id: id) else {
+                throw StoreError.notFound("observation_id", "no observation \(id)")
+            }
+            return observation
+        }
+        var stored: Observation?
+        try tx.record { _ in
+            try ObservationTable.link(tx.db, id, other, note: note)
+            stored = try ObservationTable.load(tx.db, id: id)
+            let key = "\(min(id, other)):\(max(id, other))"
+            return ChangeTable.Entry(
+                entityKind: EntityKind.conflict, entityKey: key, operation: .link,
+                summary: "observations \(id) and \(other) conflict" + (note.isEmpty ? "" : ": \(note)"),
+                entityJSON: try JSONCoding.encode(stored))
+        }
+        return stored!
+    }
+
+    /// The revision with the superseded observation's indicator, pair, breakdown and period where it leaves
+    /// them empty; given ones must match.
+    static func revision(_ revision: Observation, of original: Observation) throws -> Observation {
+        var revision = revision
+        func inherit(_ value: inout String, _ originalValue: String, _ field: String) throws {
+            if value.isEmpty {
+                value = originalValue
+            } else if value != originalValue {
+                throw StoreError.invalid(
+                    "revision.\(field)", "must match the observation it revises (\(Validation.quoted(originalValue)))")
+            }
+        }
+        try inherit(&revision.indicator, original.indicator, "indicator")
+        try inherit(&revision.origin, original.origin, "origin")
+        try inherit(&revision.destination, original.destination, "destination")
+        try inherit(&revision.periodStart, original.periodStart, "period_start")
+        try inherit(&revision.periodEnd, original.periodEnd, "period_end")
+        if revision.breakdown.isEmpty {
+            revision.breakdown = original.breakdown
+        } else if Breakdown.canonical(revision.breakdown) != Breakdown.canonical(original.breakdown) {
+            throw StoreError.invalid("revision.breakdown", "must match the observation it revises")
+        }
+        if revision.supersedesID != 0 && revision.supersedesID != original.id {
+            throw StoreError.invalid("revision.supersedes_id", "must be 0 or \(original.id)")
+        }
+        revision.supersedesID = 0
+        return revision
+    }
+
+    static func describe(_ o: Observation) -> String {
+        let breakdown = o.breakdown.isEmpty ? "" : " [\(Breakdown.canonical(o.breakdown))]"
+        let period = o.periodStart == o.periodEnd ? o.periodStart : "\(o.periodStart)/\(o.periodEnd)"
+        let scale = o.unitMultiplier == 0 ? "" : "e\(o.unitMultiplier)"
+        return "\(o.indicator)\(breakdown) \(o.origin)→\(o.destination) \(period) = \(o.value)\(scale) \(o.unit)"
+    }
+
+    // MARK: Search entries
+
+    static func searchEntry(_ event: Event) -> SearchIndex.Entry {
+        SearchIndex.Entry(
+            kind: EntityKind.event, id: event.id, title: event.title, text: event.summary,
+            extra: [event.place] + event.participants.flatMap { [$0.name, $0.nativeName, $0.title, $0.organisation] })
+    }
+
+    static func searchEntry(_ agreement: Agreement) -> SearchIndex.Entry {
+        SearchIndex.Entry(
+            kind: EntityKind.agreement, id: agreement.id, title: agreement.title, text: agreement.summary,
+            extra: [agreement.place] + agreement.parties.map(\.name) + agreement.topics)
+    }
+
+    static func searchEntry(_ statement: Statement) -> SearchIndex.Entry {
+        let speaker = statement.speaker
+        return SearchIndex.Entry(
+            kind: EntityKind.statement, id: statement.id, title: "\(speaker.name) (\(statement.saidOn))",
+            text: statement.text, extra: [speaker.nativeName, speaker.title, speaker.organisation, statement.note])
+    }
+
+    static func searchEntry(_ source: Source) -> SearchIndex.Entry {
+        SearchIndex.Entry(
+            kind: EntityKind.source, id: source.id, title: source.title, text: source.publisher,
+            extra: [source.originalPublisher])
+    }
+}

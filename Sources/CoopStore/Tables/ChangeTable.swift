@@ -1,0 +1,86 @@
+internal import GRDB
+
+/// The append-only change log. Rows are only ever inserted (triggers refuse updates and deletes).
+enum ChangeTable {
+    /// What a write records about one entity.
+    struct Entry {
+        var entityKind: String
+        var entityID: Int64 = 0
+        var entityKey: String = ""
+        var operation: ChangeOperation
+        var summary: String
+        /// The entity after the change, as JSON of its model type.
+        var entityJSON: String?
+    }
+
+    /// The sequence the next appended change will get (AUTOINCREMENT: one more than any ever used).
+    /// Only meaningful on the writer connection, inside the write transaction.
+    static func nextSequence(_ db: Database) throws -> Int64 {
+        let last = try db.int64("SELECT seq FROM sqlite_sequence WHERE name = 'changes'") ?? 0
+        return last + 1
+    }
+
+    static func append(
+        _ db: Database, sequence: Int64, entry: Entry, time: String, writerUID: UInt32, requestID: String
+    ) throws {
+        try db.run(
+            """
+            INSERT INTO changes (sequence, time, entity_kind, entity_id, entity_key, operation, writer_uid, summary,
+              entity_json, request_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                sequence, time, entry.entityKind, entry.entityID, entry.entityKey, entry.operation.rawValue,
+                Int64(writerUID), entry.summary, entry.entityJSON, requestID,
+            ])
+    }
+
+    static func latest(_ db: Database) throws -> Int64 {
+        try db.int64("SELECT MAX(sequence) FROM changes") ?? 0
+    }
+
+    static func list(_ db: Database, after sequence: Int64, limit: Int) throws -> [Change] {
+        try db.rows(
+            """
+            SELECT sequence, time, entity_kind, entity_id, entity_key, operation, writer_uid, summary, entity_json
+            FROM changes WHERE sequence > ? ORDER BY sequence LIMIT ?
+            """, [sequence, limit]
+        ).map(decode)
+    }
+
+    static func decode(_ row: Row) throws -> Change {
+        let kind: String = row["entity_kind"]
+        let json: String? = row["entity_json"]
+        return Change(
+            sequence: row["sequence"], time: row["time"], entityKind: kind, entityID: row["entity_id"],
+            entityKey: row["entity_key"], operation: ChangeOperation(rawValue: row["operation"]) ?? .update,
+            writerUID: UInt32(truncatingIfNeeded: row["writer_uid"] as Int64), summary: row["summary"],
+            entity: try json.flatMap { try entity(kind: kind, json: $0) })
+    }
+
+    /// The model value behind a change's JSON. Kinds without a `ChangedEntity` case (relationship) give nil.
+    private static func entity(kind: String, json: String) throws -> ChangedEntity? {
+        switch kind {
+        case EntityKind.observation, EntityKind.conflict:
+            return .observation(try JSONCoding.decode(Observation.self, from: json))
+        case EntityKind.event: return .event(try JSONCoding.decode(Event.self, from: json))
+        case EntityKind.agreement: return .agreement(try JSONCoding.decode(Agreement.self, from: json))
+        case EntityKind.statement: return .statement(try JSONCoding.decode(Statement.self, from: json))
+        case EntityKind.source: return .source(try JSONCoding.decode(Source.self, from: json))
+        case EntityKind.indicator: return .indicator(try JSONCoding.decode(Indicator.self, from: json))
+        default: return nil
+        }
+    }
+}
+
+/// The `entity_kind` values of the change log and of search hits.
+enum EntityKind {
+    static let observation = "observation"
+    static let conflict = "conflict"
+    static let event = "event"
+    static let agreement = "agreement"
+    static let statement = "statement"
+    static let source = "source"
+    static let indicator = "indicator"
+    static let relationship = "relationship"
+}

@@ -1,0 +1,52 @@
+import Foundation
+internal import GRDB
+
+/// One write request inside the group transaction: its connection, who writes, and the change log.
+struct WriteTransaction {
+    let db: Database
+    let context: WriteContext
+    /// RFC 3339 UTC time of the write, the same for every change it records.
+    let time: String
+    let references: DatabaseReferences
+
+    init(db: Database, context: WriteContext) {
+        self.db = db
+        self.context = context
+        self.time = Date().formatted(.iso8601)
+        self.references = DatabaseReferences(db)
+    }
+
+    /// Appends one change. `write` gets the change's sequence number before the change row exists, so the
+    /// entity it stores can record it, and returns what the log says about the entity after the change.
+    @discardableResult
+    func record(_ write: (_ sequence: Int64) throws -> ChangeTable.Entry) throws -> Int64 {
+        let sequence = try ChangeTable.nextSequence(db)
+        let entry = try write(sequence)
+        try ChangeTable.append(
+            db, sequence: sequence, entry: entry, time: time, writerUID: context.writerUID,
+            requestID: context.requestID)
+        return sequence
+    }
+}
+
+/// `ValidationReferences` answered from the write transaction's connection.
+final class DatabaseReferences: ValidationReferences {
+    private let db: Database
+    private var indicators: [String: Indicator?] = [:]
+
+    init(_ db: Database) {
+        self.db = db
+    }
+
+    func indicator(_ code: String) throws -> Indicator? {
+        if let cached = indicators[code] { return cached }
+        let indicator = try IndicatorTable.load(db, code: code)
+        indicators[code] = indicator
+        return indicator
+    }
+
+    func sourceExists(_ id: Int64) throws -> Bool { try SourceTable.exists(db, id: id) }
+    func eventExists(_ id: Int64) throws -> Bool { try EventTable.exists(db, id: id) }
+    func observationExists(_ id: Int64) throws -> Bool { try ObservationTable.exists(db, id: id) }
+    func agreementExists(_ id: Int64) throws -> Bool { try AgreementTable.exists(db, id: id) }
+}

@@ -1,0 +1,293 @@
+import CoopStore
+import Foundation
+import Testing
+
+@Suite struct ObservationQueryTests {
+    static let dolab = "VN_DOLAB_WORKERS_DEPLOYED"
+
+    @Test func aRevisionKeepsTheEarlierVintage() async throws {
+        try await withSeededStore { store async throws in
+            // DOLAB 2019, all destinations: 147,387 (published 2020-01-02), revised to "152,000" (2023-01).
+            var query = ObservationQuery.of(Self.dolab, "VN", "_T")
+            query.periodFrom = "2019"
+            query.periodTo = "2019"
+            let latest = try await store.observations(query).items
+            #expect(latest.map(\.value) == [152_000])
+
+            query.includeSuperseded = true
+            let both = try await store.observations(query).items
+            #expect(both.map(\.value) == [147_387, 152_000])
+            #expect(both[0].supersededByID == both[1].id)
+            #expect(both[1].supersedesID == both[0].id)
+            #expect(both.map(\.vintage) == ["2020-01-02", "2023-01"])
+
+            query.includeSuperseded = false
+            query.asOf = "2022-12-31"
+            #expect(try await store.observations(query).items.map(\.value) == [147_387])
+            query.asOf = "2023-01"
+            #expect(try await store.observations(query).items.map(\.value) == [152_000])
+            query.asOf = "2019-12-31"
+            #expect(try await store.observations(query).items.isEmpty)
+        }
+    }
+
+    @Test func asOfShowsWhatWasKnownOnThatDate() async throws {
+        try await withSeededStore { store async throws in
+            // DOLAB 2018 to Japan: "more than 67,000" (2018-12-25), then "69,000" (2019-03-20).
+            var query = ObservationQuery.of(Self.dolab, "VN", "JP")
+            query.periodFrom = "2018"
+            query.periodTo = "2018"
+            query.asOf = "2019-03-19"
+            #expect(try await store.observations(query).items.map(\.value) == [67_000])
+            query.asOf = "2019-03-20"
+            #expect(try await store.observations(query).items.map(\.value) == [69_000])
+            query.asOf = "2018-12-24"
+            #expect(try await store.observations(query).items.isEmpty)
+
+            // As of mid-2020, the MHLW series had reached end-October 2019.
+            var mhlw = ObservationQuery.of("JP_MHLW_FOREIGN_WORKERS", "VN", "JP")
+            mhlw.asOf = "2020-06-30"
+            #expect(try await store.observations(mhlw).items.map(\.periodEnd).last == "2019-10-31")
+        }
+    }
+
+    @Test func revisingThroughTheAPISupersedesWithoutOverwriting() async throws {
+        try await withFixture { fixture async throws in
+            let store = fixture.store
+            let first = try await store.addObservations(
+                [fixture.observation(value: 140_000, period: "2018-12-31", vintage: "2018-12-25")], context())[0]
+            var revision = Observation(
+                indicator: "", origin: "", destination: "", periodStart: "", periodEnd: "", value: 142_000,
+                sourceID: fixture.source.id, vintage: "2019-02")
+            revision.qualifier = .atLeast
+            let second = try await store.reviseObservation(supersedes: first.id, revision: revision, context())
+            #expect(second.supersedesID == first.id)
+            #expect(second.indicator == first.indicator)
+            #expect(second.periodEnd == "2018-12-31")
+
+            let query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
+            #expect(try await store.observations(query).items.map(\.value) == [142_000])
+            var all = query
+            all.includeSuperseded = true
+            #expect(try await store.observations(all).items.map(\.value) == [140_000, 142_000])
+            var before = query
+            before.asOf = "2019-01-31"
+            #expect(try await store.observations(before).items.map(\.value) == [140_000])
+
+            let again = await storeError {
+                _ = try await store.reviseObservation(supersedes: first.id, revision: revision, context())
+            }
+            #expect(again?.code == .failedPrecondition)
+            #expect(again?.field == "supersedes_id")
+
+            var moved = revision
+            moved.periodStart = "2019-12-31"
+            let mismatch = await storeError {
+                _ = try await store.reviseObservation(supersedes: second.id, revision: moved, context())
+            }
+            #expect(mismatch?.field == "revision.period_start")
+
+            var early = revision
+            early.vintage = "2018-01"
+            let tooEarly = await storeError {
+                _ = try await store.reviseObservation(supersedes: second.id, revision: early, context())
+            }
+            #expect(tooEarly?.field == "revision.vintage")
+
+            let missing = await storeError {
+                _ = try await store.reviseObservation(supersedes: 999, revision: revision, context())
+            }
+            #expect(missing?.code == .notFound)
+        }
+    }
+
+    @Test func retractedObservationsAreHiddenUnlessAskedFor() async throws {
+        try await withFixture { fixture async throws in
+            let store = fixture.store
+            let stored = try await store.addObservations([fixture.observation(value: 5)], context())[0]
+            let retracted = try await store.retractObservation(stored.id, reason: "misread table", context())
+            #expect(retracted.retracted)
+            #expect(retracted.retractionReason == "misread table")
+            let query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
+            #expect(try await store.observations(query).items.isEmpty)
+            var withRetracted = query
+            withRetracted.includeRetracted = true
+            #expect(try await store.observations(withRetracted).items.map(\.id) == [stored.id])
+            let twice = await storeError { _ = try await store.retractObservation(stored.id, reason: "again", context()) }
+            #expect(twice?.code == .failedPrecondition)
+            let change = try #require(try await store.changes(after: 0, limit: 100).last)
+            #expect(change.operation == .retract)
+            #expect(change.entity == .observation(retracted))
+        }
+    }
+
+    @Test func conflictLinksWorkInBothDirections() async throws {
+        try await withFixture { fixture async throws in
+            let store = fixture.store
+            let stored = try await store.addObservations(
+                [fixture.observation(value: 1, period: "2020"), fixture.observation(value: 2, period: "2021")], context())
+            let linked = try await store.linkConflict(stored[1].id, with: stored[0].id, note: "scope differs", context())
+            #expect(linked.id == stored[1].id)
+            #expect(linked.conflictsWith == [stored[0].id])
+
+            var first = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
+            first.periodTo = "2020"
+            #expect(try await store.observations(first).items.map(\.conflictsWith) == [[stored[1].id]])
+            first.includeConflicts = true
+            #expect(try await store.observations(first).items.map(\.value) == [1, 2])
+
+            let change = try #require(try await store.changes(after: 0, limit: 100).last)
+            #expect(change.entityKind == "conflict")
+            #expect(change.entityKey == "\(stored[0].id):\(stored[1].id)")
+            #expect(change.operation == .link)
+
+            let selfLink = await storeError { _ = try await store.linkConflict(stored[0].id, with: stored[0].id, note: "", context()) }
+            #expect(selfLink?.field == "conflicts_with_id")
+            let missing = await storeError { _ = try await store.linkConflict(stored[0].id, with: 4242, note: "", context()) }
+            #expect(missing?.code == .notFound)
+            #expect(missing?.field == "conflicts_with_id")
+        }
+    }
+
+    @Test func includeConflictsAddsTheStatisticsAClaimContradicts() async throws {
+        try await withSeededStore { store async throws in
+            var query = ObservationQuery.of("STATEMENT_VN_NATIONALS_IN_JP", "VN", "JP")
+            query.periodFrom = "2022-06-29"
+            query.periodTo = "2022-06-29"
+            #expect(try await store.observations(query).items.map(\.value) == [500_000])
+            query.includeConflicts = true
+            let values = try await store.observations(query).items.map(\.value)
+            #expect(values == [432_934, 476_346, 500_000])
+        }
+    }
+
+    @Test(arguments: [1, 7, 33, 100])
+    func pagingThroughAllObservationsGivesEveryRowExactlyOnce(pageSize: Int) async throws {
+        try await withSeededStore { store async throws in
+            var query = ObservationQuery.everything()
+            query.page.size = pageSize
+            var ids: [Int64] = []
+            var pages = 0
+            while true {
+                let page = try await store.observations(query)
+                #expect(page.items.count <= pageSize)
+                ids += page.items.map(\.id)
+                pages += 1
+                if page.nextToken.isEmpty { break }
+                query.page.token = page.nextToken
+            }
+            #expect(ids.count == 100)
+            #expect(Set(ids).count == 100)
+            #expect(pages == (100 + pageSize - 1) / pageSize)
+
+            var single = ObservationQuery.everything()
+            single.page.size = 1000
+            #expect(try await store.observations(single).items.map(\.id) == ids)
+        }
+    }
+
+    @Test func aPageTokenStaysValidWhileRowsAreAdded() async throws {
+        try await withFixture { fixture async throws in
+            let store = fixture.store
+            _ = try await store.addObservations(
+                (2001...2006).map { fixture.observation(value: Int64($0), period: "\($0)") }, context())
+            var query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
+            query.page.size = 3
+            let first = try await store.observations(query)
+            #expect(first.items.map(\.value) == [2001, 2002, 2003])
+            // A row sorting before the page boundary does not shift the next page.
+            _ = try await store.addObservations([fixture.observation(value: 1999, period: "1999")], context())
+            query.page.token = first.nextToken
+            let second = try await store.observations(query)
+            #expect(second.items.map(\.value) == [2004, 2005, 2006])
+            #expect(second.nextToken == "")
+        }
+    }
+
+    @Test(arguments: ["garbage!", "eyJsIjoiZXZlbnRzIiwiayI6WyIyMDIyIiwxXX0", "e30", "%%%"])
+    func aMalformedPageTokenIsAnInvalidArgument(token: String) async throws {
+        try await withStore { store async throws in
+            var query = ObservationQuery()
+            query.page.token = token
+            let error = await storeError { _ = try await store.observations(query) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.field == "page_token")
+        }
+    }
+
+    @Test func directionBreakdownAndPeriodFiltersSelectExactly() async throws {
+        try await withSeededStore { store async throws in
+            var reverse = ObservationQuery()
+            reverse.origin = "JP"
+            reverse.destination = "VN"
+            #expect(try await store.observations(reverse).items.map(\.indicator) == [
+                "JP_ODA_COMMITTED_CUMULATIVE", "JP_ODA_LOANS_EXPECTED", "JP_ODA_PLEDGE",
+            ])
+
+            #expect(try await allObservations(store, ObservationQuery()).count == 80)
+            var any = ObservationQuery()
+            any.anyBreakdown = true
+            #expect(try await allObservations(store, any).count == 97)
+
+            var titp = ObservationQuery.of("JP_MHLW_FOREIGN_WORKERS_BY_STATUS", "VN", "JP")
+            #expect(try await store.observations(titp).items.isEmpty)
+            titp.breakdown = [Dimension(key: "status_of_residence", value: "TITP")]
+            #expect(try await store.observations(titp).items.map(\.value) == [
+                72_740, 105_540, 142_883, 218_600, 183_011, 209_305,
+            ])
+
+            var in2019 = ObservationQuery.of(Self.dolab, "VN", "JP")
+            in2019.periodFrom = "2019"
+            in2019.periodTo = "2019"
+            #expect(Set(try await store.observations(in2019).items.map(\.value)) == [80_002, 74_000])
+
+            var fromJuly2022 = ObservationQuery.of(Self.dolab, "VN", "JP")
+            fromJuly2022.periodFrom = "2022-07"
+            #expect(try await store.observations(fromJuly2022).items.map(\.value) == [67_295, 80_000, 69_188])
+
+            var several = ObservationQuery()
+            several.indicators = ["JP_ISA_NEW_ENTRANTS", "JP_OTIT_TITP_PLAN_APPROVALS"]
+            #expect(try await store.observations(several).items.map(\.value) == [335_470, 90_753])
+        }
+    }
+
+    @Test func invalidQueryFiltersNameTheirField() async throws {
+        try await withStore { store async throws in
+            var query = ObservationQuery()
+            query.origin = "XX"
+            #expect(await storeError { _ = try await store.observations(query) }?.field == "origin")
+            query = ObservationQuery()
+            query.asOf = "2023-02-30"
+            #expect(await storeError { _ = try await store.observations(query) }?.field == "as_of")
+            query = ObservationQuery()
+            query.page.size = -1
+            #expect(await storeError { _ = try await store.observations(query) }?.field == "page_size")
+        }
+    }
+
+    @Test func seriesGivesOnePointPerYearInOrder() async throws {
+        try await withSeededStore { store async throws in
+            var query = SeriesQuery(indicator: "JP_MHLW_FOREIGN_WORKERS", origin: "VN", destination: "JP")
+            query.periodFrom = "2015"
+            query.periodTo = "2023"
+            let points = try await store.series(query)
+            #expect(points.map(\.periodEnd) == (2015...2023).map { "\($0)-10-31" })
+            #expect(points.map(\.value) == [
+                110_013, 172_018, 240_259, 316_840, 401_326, 443_998, 453_344, 462_384, 518_364,
+            ])
+        }
+    }
+
+    @Test func seriesTakesTheLatestVintageKnownAsOfTheDate() async throws {
+        try await withSeededStore { store async throws in
+            var query = SeriesQuery(indicator: Self.dolab, origin: "VN", destination: "_T")
+            query.periodFrom = "2018"
+            query.periodTo = "2019"
+            #expect(try await store.series(query).map(\.value) == [142_000, 152_000])
+            query.asOf = "2020-06-30"
+            #expect(try await store.series(query).map(\.value) == [142_000, 147_387])
+            query.asOf = "2018-12-31"
+            #expect(try await store.series(query).map(\.value) == [140_000])
+        }
+    }
+}
