@@ -7,15 +7,22 @@
  *     --for SECONDS    stop after this long (the stream's deadline; exits 0)
  *   build: cc watch_changes.c $(pkg-config --cflags --libs coopclient) -o watch_changes
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <coop/client.h>
 
-static const char *enum_name(const ProtobufCEnumDescriptor *descriptor, int value) {
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(descriptor, value);
-    return v ? v->name : "?";
+/* "insert" for CHANGE_OPERATION_INSERT: the enum value's name without its prefix, in lower case. */
+static void print_operation(Coop__V1__ChangeOperation operation) {
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&coop__v1__change_operation__descriptor, (int)operation);
+    const char *name = v ? v->name : "?";
+    if (strncmp(name, "CHANGE_OPERATION_", 17) == 0)
+        name += 17;
+    for (; *name; name++)
+        putchar(tolower((unsigned char)*name));
 }
 
 int main(int argc, char **argv) {
@@ -48,13 +55,18 @@ int main(int argc, char **argv) {
         Coop__V1__Change *change = NULL;
         /* 1 per change (ours to free), 0 when coopd ends the stream, < 0 with the reason in status. */
         while ((r = coop_watch_changes_next(stream, -1, &change, &status)) == 1) {
-            printf("#%lld %s %s %s", (long long)change->sequence, change->time,
-                   enum_name(&coop__v1__change_operation__descriptor, change->operation), change->entity_kind);
-            if (change->entity_id)
-                printf(" %lld", (long long)change->entity_id);
-            if (change->entity_key[0])
-                printf(" %s", change->entity_key);
-            printf(": %s\n", change->summary);
+            printf("#%lld %s ", (long long)change->sequence, change->time);
+            print_operation(change->operation);
+            if (change->summary[0]) { /* e.g. "indicator JP_MHLW_FOREIGN_WORKERS: Foreign workers in Japan" */
+                printf(" %s\n", change->summary);
+            } else {
+                printf(" %s", change->entity_kind);
+                if (change->entity_id)
+                    printf(" %lld", (long long)change->entity_id);
+                if (change->entity_key[0])
+                    printf(" %s", change->entity_key);
+                printf("\n");
+            }
             fflush(stdout);
             coop__v1__change__free_unpacked(change, NULL);
         }

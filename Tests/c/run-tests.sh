@@ -3,7 +3,8 @@
 #   1. libcoopclient.so exports nothing but coop_* symbols;
 #   2. the test program (fake-server tests, then live tests against a coopd started here) under valgrind memcheck,
 #      and its threaded tests under helgrind;
-#   3. `make install-c DESTDIR=...`, then the examples built with nothing but pkg-config and run against coopd.
+#   3. `make install-c DESTDIR=...`, then the examples built with nothing but pkg-config and run against coopd
+#      (under valgrind too).
 # Environment: COOPD (the coopd binary), C_BUILD (build directory), CC, VALGRIND (empty: run without it).
 set -eu
 : "${COOPD:?set COOPD to the coopd binary}"
@@ -95,7 +96,8 @@ fi
 # A coopd built before the data store was wired in answers coop.v1.Cooperation with UNIMPLEMENTED: then the
 # examples can only show that they report it.
 status=0
-"$tmp/worker_series" "$socket" >"$tmp/series.out" 2>&1 || status=$?
+# shellcheck disable=SC2086
+$VALGRIND "$tmp/worker_series" "$socket" >"$tmp/series.out" 2>&1 || status=$?
 cat "$tmp/series.out"
 if grep -q "UNIMPLEMENTED: service coop.v1.Cooperation" "$tmp/series.out"; then
   echo "NOTE: this coopd does not serve coop.v1.Cooperation yet; examples checked for their error path only"
@@ -107,9 +109,10 @@ if [ $status -ne 0 ]; then
   exit 1
 fi
 grep -q "^VN -> JP" "$tmp/series.out" || { echo "worker_series printed no series" >&2; exit 1; }
-grep -q "^  as of " "$tmp/series.out" || { echo "worker_series printed no points" >&2; exit 1; }
+grep -q "^  as of 2023-10-31  518364 persons" "$tmp/series.out" || { echo "worker_series: no 2023 point" >&2; exit 1; }
 
-"$tmp/watch_changes" --from 1 --for 1 "$socket" >"$tmp/watch.out" 2>&1 || { cat "$tmp/watch.out"; echo "watch_changes failed" >&2; exit 1; }
+# shellcheck disable=SC2086
+$VALGRIND "$tmp/watch_changes" --from 1 --for 1 "$socket" >"$tmp/watch.out" 2>&1 || { cat "$tmp/watch.out"; echo "watch_changes failed" >&2; exit 1; }
 echo "watch_changes --from 1 --for 1: $(wc -l <"$tmp/watch.out") changes"
 head -3 "$tmp/watch.out"
 [ -s "$tmp/watch.out" ] || { echo "watch_changes printed no change" >&2; exit 1; }

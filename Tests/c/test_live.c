@@ -592,10 +592,11 @@ void live_test_paging_through_observations(void) {
     coop_client_close(client);
 }
 
+/* The tests write PH -> JP figures, leaving the shipped VN -> JP series (which the examples print) as it is. */
 static Coop__V1__Observation observation(const char *period, int64_t value, int64_t source_id) {
     Coop__V1__Observation o = COOP__V1__OBSERVATION__INIT;
     o.indicator = (char *)"JP_MHLW_FOREIGN_WORKERS";
-    o.origin = (char *)"VN";
+    o.origin = (char *)"PH";
     o.destination = (char *)"JP";
     o.period_start = (char *)period;
     o.period_end = (char *)period;
