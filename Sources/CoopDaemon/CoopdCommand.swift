@@ -60,6 +60,9 @@ public struct CoopdCommand: AsyncParsableCommand {
     @Option(help: "Groups whose members (by primary group) may write: names or gids, comma-separated.")
     var writerGid: String?
 
+    @Flag(inversion: .prefixedNo, help: "Load the shipped Vietnam–Japan dataset into an empty database (default yes).")
+    var seed: Bool?
+
     public init() {}
 
     public func run() async throws {
@@ -70,6 +73,7 @@ public struct CoopdCommand: AsyncParsableCommand {
             ("max-calls-per-connection", maxCallsPerConnection), ("idle-timeout", idleTimeout),
             ("partial-frame-timeout", partialFrameTimeout), ("stream-stall-timeout", streamStallTimeout),
             ("shutdown-timeout", shutdownTimeout), ("writer-uid", writerUid), ("writer-gid", writerGid),
+            ("seed", seed.map { $0 ? "yes" : "no" }),
         ]
         let configFile = config ?? environment["COOPD_CONFIG"]
         let load: Daemon.ConfigurationLoader = {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CoopServer
+import CoopStore
 import Logging
 import NIOCore
 import NIOPosix
@@ -60,14 +61,38 @@ public struct Daemon: Sendable {
             return fail("state directory \(configuration.stateDirectory): \(error)")
         }
 
+        // The database, migrated, with the shipped dataset loaded once (a first start takes a moment:
+        // systemd hears progress and gets its start timeout extended).
+        let databasePath = configuration.stateDirectory + "/coop.sqlite"
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: databasePath)
+            if configuration.seed {
+                // A status line per step would be hundreds of datagrams; a few a second tell as much.
+                var lastNotified: UInt64 = 0
+                try await store.importSeedIfNeeded { line in
+                    logger.debug("\(line)")
+                    let now = Systemd.monotonicMicroseconds()
+                    if now - lastNotified >= 250_000 {
+                        lastNotified = now
+                        Systemd.notify("STATUS=\(line)\nEXTEND_TIMEOUT_USEC=30000000")
+                    }
+                }
+            }
+        } catch {
+            return fail("cannot open the database \(databasePath): \(error)")
+        }
+
         let group = MultiThreadedEventLoopGroup.singleton
         let health = HealthState()
         let info = DaemonInfo.now(socketPath: socketDescription)
         let serverBox = LockedBox<TTRPCServer?>(nil)
+        let writers = LockedBox(configuration.writers)
         let server: TTRPCServer
         do {
             var router = try Router()
             try router.register(try DiagnosticsService.definition(server: { serverBox.value }, info: info))
+            try router.register(try CooperationService(store: store, policy: writers, logger: logger).definition())
             let names = LockedBox<[String]>([])
             try router.register(try HealthService.definition(health: health, services: { names.value }))
             names.value = router.serviceNames
@@ -89,11 +114,12 @@ public struct Daemon: Sendable {
 
         let current = LockedBox(configuration)
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: WatchdogService(group: group, logger: logger)),
-            .init(service: ServingService(server: server, health: health, current: current, logger: logger)),
+            .init(service: WatchdogService(group: group, store: store, logger: logger)),
+            .init(service: ServingService(server: server, store: store, health: health, current: current, logger: logger)),
             .init(service: StatusService(server: server, socket: socketDescription)),
             .init(service: ReloadService(
-                hangups: hangups, load: load, current: current, server: server, logLevel: logLevel, logger: logger)),
+                hangups: hangups, load: load, current: current, server: server, writers: writers, logLevel: logLevel,
+                logger: logger)),
         ]
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
@@ -144,6 +170,7 @@ final class LockedBox<Value: Sendable>: Sendable {
 /// Serves until graceful shutdown, then drains: `STOPPING=1`, stop accepting, finish running calls.
 struct ServingService: Service {
     let server: TTRPCServer
+    let store: SQLiteStore
     let health: HealthState
     let current: LockedBox<DaemonConfiguration>
     let logger: Logger
@@ -158,6 +185,11 @@ struct ServingService: Service {
         try? await Task.sleep(for: .milliseconds(50))
         let grace = current.value.shutdownGracePeriod
         await server.shutdown(gracePeriod: grace)
+        do {
+            try store.close()
+        } catch {
+            logger.error("closing the database failed", metadata: ["error": "\(error)"])
+        }
     }
 }
 
@@ -165,6 +197,7 @@ struct ServingService: Service {
 /// so a wedged daemon stops petting the watchdog and systemd restarts it.
 struct WatchdogService: Service {
     let group: MultiThreadedEventLoopGroup
+    let store: any CooperationStore
     let logger: Logger
 
     func run() async throws {
@@ -176,13 +209,25 @@ struct WatchdogService: Service {
         logger.debug("watchdog on", metadata: ["interval": "\(interval)"])
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                if await self.eventLoopsRespond(within: interval) {
-                    Systemd.notify("WATCHDOG=1")
-                } else {
+                if !(await self.eventLoopsRespond(within: interval)) {
                     self.logger.error("an event loop did not respond; withholding the watchdog ping")
+                } else if let error = await self.storeFails() {
+                    self.logger.error("the database did not answer; withholding the watchdog ping",
+                                      metadata: ["error": "\(error)"])
+                } else {
+                    Systemd.notify("WATCHDOG=1")
                 }
                 try await Task.sleep(for: interval)
             }
+        }
+    }
+
+    private func storeFails() async -> (any Error)? {
+        do {
+            try await store.ping()
+            return nil
+        } catch {
+            return error
         }
     }
 
@@ -236,6 +281,7 @@ struct ReloadService: Service {
     let load: Daemon.ConfigurationLoader
     let current: LockedBox<DaemonConfiguration>
     let server: TTRPCServer
+    let writers: LockedBox<WriterPolicy>
     let logLevel: LogLevelSetting
     let logger: Logger
 
@@ -251,6 +297,7 @@ struct ReloadService: Service {
                     }
                     logLevel.level = fresh.logLevel
                     server.limits = fresh.limits
+                    writers.value = fresh.writers
                     current.value = fresh
                     logger.notice("configuration reloaded", metadata: ["log_level": "\(fresh.logLevel)"])
                     Systemd.notify("READY=1\nSTATUS=configuration reloaded")
