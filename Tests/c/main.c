@@ -67,7 +67,7 @@ void test_failed(const char *file, int line, const char *format, ...) {
     X(live_test_unknown_method_and_service_are_unimplemented, 1)                                                      \
     X(live_test_stream_deadline_is_deadline_exceeded, 1)                                                              \
     X(live_test_one_client_many_threads_and_a_stream, 1)                                                              \
-    X(live_test_every_cooperation_call_gets_an_answer_or_a_status, 1)                                                 \
+    X(live_test_every_cooperation_call_reaches_its_method, 1)                                                 \
     X(live_test_cooperation_reads_on_the_shipped_data, 1)                                                             \
     X(live_test_paging_through_observations, 1)                                                                       \
     X(live_test_writes_are_validated_idempotent_and_watched, 1)

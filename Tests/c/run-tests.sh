@@ -93,17 +93,10 @@ else
   exit 1
 fi
 
-# A coopd built before the data store was wired in answers coop.v1.Cooperation with UNIMPLEMENTED: then the
-# examples can only show that they report it.
 status=0
 # shellcheck disable=SC2086
 $VALGRIND "$tmp/worker_series" "$socket" >"$tmp/series.out" 2>&1 || status=$?
 cat "$tmp/series.out"
-if grep -q "UNIMPLEMENTED: service coop.v1.Cooperation" "$tmp/series.out"; then
-  echo "NOTE: this coopd does not serve coop.v1.Cooperation yet; examples checked for their error path only"
-  echo "C client tests passed"
-  exit 0
-fi
 if [ $status -ne 0 ]; then
   echo "worker_series failed" >&2
   exit 1
