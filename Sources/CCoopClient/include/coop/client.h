@@ -58,10 +58,12 @@
  *   connection and are multiplexed on it: each call gets its own ttrpc stream (odd ids, strictly increasing in
  *   sending order), writes of whole frames are serialised by a mutex, and whichever waiting thread holds the
  *   "reader" role reads frames and hands each to the call it belongs to (a thread waiting to write a large
- *   request reads too), so a stream left unread never blocks the unary calls of other threads. A coop_stream may be used by one thread at a time (different streams of one
- *   client: any threads). coop_client_close() must not run concurrently with other uses of the same client.
- *   The library installs no signal handlers (writes use MSG_NOSIGNAL: no SIGPIPE) and keeps no global state.
- * - fork(): a child must not use a client created by its parent (close it in the child, connect anew).
+ *   request reads too), so a stream left unread never blocks the unary calls of other threads. A coop_stream
+ *   may be used by one thread at a time (different streams of one client: any threads). coop_client_close()
+ *   must not run concurrently with other uses of the same client. The library installs no signal handlers
+ *   (writes use MSG_NOSIGNAL: no SIGPIPE) and keeps no global state.
+ * - fork(): the socket is shared with the child (and closed on exec). A child must neither use nor close a
+ *   client of its parent (closing shuts the connection down for both); it connects anew.
  */
 #ifndef COOP_CLIENT_H
 #define COOP_CLIENT_H
