@@ -24,6 +24,19 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // libcoopclient, the C client (also built standalone by `make libcoopclient`). Public headers in
+        // include/: coop/client.h, and coop/v1/*.pb-c.h as links to the generated headers.
+        .target(
+            name: "CCoopClient",
+            dependencies: ["CProtobufC"],
+            exclude: ["libcoopclient.sym", "coopclient.pc.in"],
+            cSettings: [.headerSearchPath("generated")]
+        ),
         .target(
             name: "CoopProto",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
