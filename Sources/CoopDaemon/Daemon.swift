@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CoopServer
+import CoopStore
 import Logging
 import NIOCore
 import NIOPosix
@@ -60,14 +61,38 @@ public struct Daemon: Sendable {
             return fail("state directory \(configuration.stateDirectory): \(error)")
         }
 
+        // The database, migrated, with the shipped dataset loaded once (a first start takes a moment:
+        // systemd hears progress and gets its start timeout extended).
+        let databasePath = configuration.stateDirectory + "/coop.sqlite"
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: databasePath)
+            if configuration.seed {
+                // A status line per step would be hundreds of datagrams; a few a second tell as much.
+                var lastNotified: UInt64 = 0
+                try await store.importSeedIfNeeded { line in
+                    logger.debug("\(line)")
+                    let now = Systemd.monotonicMicroseconds()
+                    if now - lastNotified >= 250_000 {
+                        lastNotified = now
+                        Systemd.notify("STATUS=\(line)\nEXTEND_TIMEOUT_USEC=30000000")
+                    }
+                }
+            }
+        } catch {
+            return fail("cannot open the database \(databasePath): \(error)")
+        }
+
         let group = MultiThreadedEventLoopGroup.singleton
         let health = HealthState()
         let info = DaemonInfo.now(socketPath: socketDescription)
         let serverBox = LockedBox<TTRPCServer?>(nil)
+        let writers = LockedBox(configuration.writers)
         let server: TTRPCServer
         do {
             var router = try Router()
             try router.register(try DiagnosticsService.definition(server: { serverBox.value }, info: info))
+            try router.register(try CooperationService(store: store, policy: writers, logger: logger).definition())
             let names = LockedBox<[String]>([])
             try router.register(try HealthService.definition(health: health, services: { names.value }))
             names.value = router.serviceNames
@@ -88,12 +113,14 @@ public struct Daemon: Sendable {
         logger.notice("coopd \(CoopdVersion.string) ready", metadata: ["socket": "\(socketDescription)", "pid": "\(getpid())"])
 
         let current = LockedBox(configuration)
+        let drain = Drain(server: server, store: store, health: health, current: current, logger: logger)
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: WatchdogService(group: group, logger: logger)),
-            .init(service: ServingService(server: server, health: health, current: current, logger: logger)),
+            .init(service: WatchdogService(group: group, store: store, logger: logger)),
+            .init(service: ServingService(drain: drain)),
             .init(service: StatusService(server: server, socket: socketDescription)),
             .init(service: ReloadService(
-                hangups: hangups, load: load, current: current, server: server, logLevel: logLevel, logger: logger)),
+                hangups: hangups, load: load, current: current, server: server, writers: writers, logLevel: logLevel,
+                logger: logger)),
         ]
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
@@ -107,8 +134,11 @@ public struct Daemon: Sendable {
             try await serviceGroup.run()
         } catch {
             logger.error("stopped on error", metadata: ["error": "\(error)"])
+            await drain.run()
             return 1
         }
+        // A stop requested before the group started its services ends the group without running them.
+        await drain.run()
         logger.notice("coopd stopped")
         return 0
     }
@@ -143,21 +173,47 @@ final class LockedBox<Value: Sendable>: Sendable {
 
 /// Serves until graceful shutdown, then drains: `STOPPING=1`, stop accepting, finish running calls.
 struct ServingService: Service {
-    let server: TTRPCServer
-    let health: HealthState
-    let current: LockedBox<DaemonConfiguration>
-    let logger: Logger
+    let drain: Drain
 
     func run() async throws {
         try? await gracefulShutdown()
+        await drain.run()
+    }
+}
+
+/// The stop sequence: `STOPPING=1`, NOT_SERVING, stop accepting, let running calls finish, close the store.
+/// Runs once, from whichever path gets there first (the service group, or a stop signal that arrived
+/// before the group started its services).
+final class Drain: Sendable {
+    let server: TTRPCServer
+    let store: SQLiteStore
+    let health: HealthState
+    let current: LockedBox<DaemonConfiguration>
+    let logger: Logger
+    private let started = Atomic<Bool>(false)
+
+    init(server: TTRPCServer, store: SQLiteStore, health: HealthState, current: LockedBox<DaemonConfiguration>, logger: Logger) {
+        self.server = server
+        self.store = store
+        self.health = health
+        self.current = current
+        self.logger = logger
+    }
+
+    func run() async {
+        guard !started.exchange(true, ordering: .relaxed) else { return }
         let inFlight = server.stats.callsInFlight
         Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing \(inFlight) running calls")
         logger.notice("stopping", metadata: ["running_calls": "\(inFlight)"])
         health.status = .notServing
         // Health watchers learn NOT_SERVING before their streams end with UNAVAILABLE.
         try? await Task.sleep(for: .milliseconds(50))
-        let grace = current.value.shutdownGracePeriod
-        await server.shutdown(gracePeriod: grace)
+        await server.shutdown(gracePeriod: current.value.shutdownGracePeriod)
+        do {
+            try store.close()
+        } catch {
+            logger.error("closing the database failed", metadata: ["error": "\(error)"])
+        }
     }
 }
 
@@ -165,6 +221,7 @@ struct ServingService: Service {
 /// so a wedged daemon stops petting the watchdog and systemd restarts it.
 struct WatchdogService: Service {
     let group: MultiThreadedEventLoopGroup
+    let store: any CooperationStore
     let logger: Logger
 
     func run() async throws {
@@ -176,13 +233,25 @@ struct WatchdogService: Service {
         logger.debug("watchdog on", metadata: ["interval": "\(interval)"])
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                if await self.eventLoopsRespond(within: interval) {
-                    Systemd.notify("WATCHDOG=1")
-                } else {
+                if !(await self.eventLoopsRespond(within: interval)) {
                     self.logger.error("an event loop did not respond; withholding the watchdog ping")
+                } else if let error = await self.storeFails() {
+                    self.logger.error("the database did not answer; withholding the watchdog ping",
+                                      metadata: ["error": "\(error)"])
+                } else {
+                    Systemd.notify("WATCHDOG=1")
                 }
                 try await Task.sleep(for: interval)
             }
+        }
+    }
+
+    private func storeFails() async -> (any Error)? {
+        do {
+            try await store.ping()
+            return nil
+        } catch {
+            return error
         }
     }
 
@@ -236,6 +305,7 @@ struct ReloadService: Service {
     let load: Daemon.ConfigurationLoader
     let current: LockedBox<DaemonConfiguration>
     let server: TTRPCServer
+    let writers: LockedBox<WriterPolicy>
     let logLevel: LogLevelSetting
     let logger: Logger
 
@@ -251,6 +321,7 @@ struct ReloadService: Service {
                     }
                     logLevel.level = fresh.logLevel
                     server.limits = fresh.limits
+                    writers.value = fresh.writers
                     current.value = fresh
                     logger.notice("configuration reloaded", metadata: ["log_level": "\(fresh.logLevel)"])
                     Systemd.notify("READY=1\nSTATUS=configuration reloaded")

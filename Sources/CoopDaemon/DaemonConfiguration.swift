@@ -21,6 +21,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var limits: ServerLimits = .defaults
     /// How long running calls may take to finish after SIGTERM.
     public var shutdownGracePeriod: TimeAmount = .seconds(10)
+    /// Load the shipped Vietnam–Japan dataset into an empty database on start.
+    public var seed = true
     /// Who may write besides root and the daemon's own uid.
     public var writers = WriterPolicy()
     /// Optional `key = value` file, re-read on SIGHUP.
@@ -69,7 +71,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Keys use the flag names: `socket`, `socket-mode`, `state-directory`, `log-level`,
     /// `max-connections`, `max-calls-per-connection`, `idle-timeout`, `partial-frame-timeout`,
     /// `stream-stall-timeout`, `shutdown-timeout` (durations in seconds, fractions allowed), `writer-uid`,
-    /// `writer-gid` (comma-separated names or numbers).
+    /// `writer-gid` (comma-separated names or numbers), `seed` (yes or no).
     public mutating func apply(key: String, value: String) throws {
         func seconds() throws -> TimeAmount {
             guard let s = Double(value), s >= 0, s < 1e9 else {
@@ -109,6 +111,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "partial-frame-timeout": limits.partialFrameTimeout = try seconds()
         case "stream-stall-timeout": limits.streamStallTimeout = try seconds()
         case "shutdown-timeout": shutdownGracePeriod = try seconds()
+        case "seed":
+            switch value.lowercased() {
+            case "yes", "true", "1", "on": seed = true
+            case "no", "false", "0", "off": seed = false
+            default: throw ConfigurationError("seed: expected yes or no, got \"\(value)\"")
+            }
         case "writer-uid": writers.writerUIDs = try WriterPolicy.parseUsers(value, field: key)
         case "writer-gid": writers.writerGIDs = try WriterPolicy.parseGroups(value, field: key)
         default:
@@ -119,7 +127,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Every key ``apply(key:value:)`` knows, for the environment lookup.
     public static let keys = [
         "socket", "socket-mode", "state-directory", "log-level", "max-connections", "max-calls-per-connection",
-        "idle-timeout", "partial-frame-timeout", "stream-stall-timeout", "shutdown-timeout", "writer-uid", "writer-gid",
+        "idle-timeout", "partial-frame-timeout", "stream-stall-timeout", "shutdown-timeout", "writer-uid", "writer-gid", "seed",
     ]
 
     /// `COOPD_LOG_LEVEL` for `log-level`.

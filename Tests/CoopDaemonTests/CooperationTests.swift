@@ -9,6 +9,8 @@ import Testing
 
 /// coop.v1.Cooperation through the socket, on the shipped dataset.
 @Suite struct CooperationTests {
+    static let seeded = ["COOPD_SEED": "yes"]
+
     private static func observation(
         _ indicator: String, _ origin: String, _ destination: String, _ start: String, _ end: String, _ value: Int64,
         source: Int64
@@ -37,7 +39,7 @@ import Testing
     }
 
     @Test func shippedDataAnswersEveryReadRPC() async throws {
-        try await withDaemon { daemon in
+        try await withDaemon(environment: Self.seeded) { daemon in
             try await withClient(daemon.socketPath) { client in
                 let countries = try await client.listCountries()
                 #expect(countries.count >= 249)
@@ -94,7 +96,7 @@ import Testing
     }
 
     @Test func pagingThroughEveryObservationHasNoDuplicatesOrGaps() async throws {
-        try await withDaemon { daemon in
+        try await withDaemon(environment: Self.seeded) { daemon in
             try await withClient(daemon.socketPath) { client in
                 var request = Coop_V1_ListObservationsRequest()
                 request.anyBreakdown = true
@@ -130,7 +132,7 @@ import Testing
     }
 
     @Test func watchChangesOnOneConnectionSeesAWriteMadeOnAnother() async throws {
-        try await withDaemon { daemon in
+        try await withDaemon(environment: Self.seeded) { daemon in
             let watcher = CoopClient(socketPath: daemon.socketPath)
             let writer = CoopClient(socketPath: daemon.socketPath)
             defer { Task { await watcher.close(); await writer.close() } }
@@ -156,7 +158,7 @@ import Testing
     }
 
     @Test func writesAreValidatedAtomicIdempotentAndNameTheField() async throws {
-        try await withDaemon { daemon in
+        try await withDaemon(environment: Self.seeded) { daemon in
             try await withClient(daemon.socketPath) { client in
                 let source = try await Self.newSource(client, "batch")
                 func count() async throws -> Int {
@@ -205,7 +207,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         chmod(directory.path, 0o755)
-        try await withDaemon(in: directory, arguments: ["--socket-mode", "0666"]) { daemon in
+        try await withDaemon(in: directory, arguments: ["--socket-mode", "0666"], environment: Self.seeded) { daemon in
             let setpriv = "/usr/bin/setpriv"
             let asNobody = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", try TestBinaries.ttrpcLoad(),
                             "-socket", daemon.socketPath, "-check"]
@@ -240,7 +242,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var ids: [Int64] = []
-        try await withDaemon(in: directory) { daemon in
+        try await withDaemon(in: directory, environment: Self.seeded) { daemon in
             try await withClient(daemon.socketPath) { client in
                 let source = try await Self.newSource(client, "durable")
                 try await withThrowingTaskGroup(of: Int64.self) { group in
@@ -258,7 +260,7 @@ import Testing
             daemon.kill()  // SIGKILL right after the last acknowledgement
             _ = try? await daemon.waitForExit(timeout: .seconds(10))
         }
-        try await withDaemon(in: directory) { daemon in
+        try await withDaemon(in: directory, environment: Self.seeded) { daemon in
             try await withClient(daemon.socketPath) { client in
                 let stored = try await client.allObservations(.with {
                     $0.indicators = ["JP_MHLW_FOREIGN_WORKERS"]

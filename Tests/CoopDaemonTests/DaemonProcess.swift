@@ -49,6 +49,9 @@ final class DaemonProcess: Sendable {
         if !arguments.contains("--state-directory") { args += ["--state-directory", stateDirectory] }
         args += arguments
         var env = ChildProcess.cleanEnvironment()
+        // Most tests are about the protocol and the lifecycle, not the data: an empty database starts at once,
+        // even with dozens of daemons starting in parallel. Tests of the data ask for the shipped dataset.
+        env["COOPD_SEED"] = "no"
         env.merge(environment) { $1 }
         self.process = try ChildProcess(
             try TestBinaries.coopd(), args, environment: env, stdout: directory.file("coopd-\(n).out"),

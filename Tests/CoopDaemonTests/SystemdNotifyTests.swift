@@ -32,6 +32,21 @@ import Testing
         }
     }
 
+    @Test func firstStartLoadingTheShippedDataReportsProgressThenReady() async throws {
+        try await withNotifyingDaemon(environment: ["COOPD_SEED": "yes"]) { daemon, listener in
+            let ready = try await listener.waitFor("READY=1", timeout: .seconds(30))
+            let before = listener.received.dropLast()
+            #expect(!before.isEmpty, "no progress before READY")
+            for datagram in before {
+                let fields = notificationFields(datagram)
+                let status = fields["STATUS"] ?? ""
+                #expect(status.hasPrefix("importing") || status == "seed data imported", "\(datagram)")
+                #expect(fields["EXTEND_TIMEOUT_USEC"] == "30000000", "\(datagram)")
+            }
+            #expect(notificationFields(ready)["STATUS"] == "serving on \(daemon.socketPath)")
+        }
+    }
+
     @Test func watchdogIsPettedEveryHalfInterval() async throws {
         let clock = ContinuousClock()
         try await withNotifyingDaemon(environment: ["WATCHDOG_USEC": "1000000"]) { daemon, listener in

@@ -11,15 +11,18 @@ import Testing
 
 @Suite struct TTRPCServerTests {
     @Test func responsesComeBackInCompletionOrderNotRequestOrder() async throws {
-        try await withTestServer { _, client, _, _ in
+        try await withTestServer { _, client, probe, _ in
             let order = OrderRecorder()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { _ = try await client.test("Sleep", "400"); order.append("slow") }
-                try await Task.sleep(for: .milliseconds(50))
-                group.addTask { _ = try await client.test("Sleep", "10"); order.append("fast") }
+                group.addTask { _ = try await client.test("Gate", "held"); order.append("held") }
+                #expect(await eventually { probe.started.load(ordering: .relaxed) == 1 })
+                // Asked later on the same connection, answered first.
+                #expect(try await client.test("Sleep", "0") == "0")
+                order.append("quick")
+                probe.gateOpen.store(true, ordering: .relaxed)
                 try await group.waitForAll()
             }
-            #expect(order.values == ["fast", "slow"])
+            #expect(order.values == ["quick", "held"])
         }
     }
 

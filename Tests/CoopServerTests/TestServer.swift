@@ -16,6 +16,7 @@ final class Probe: Sendable {
     let cancelled = Atomic<Int>(0)
     let started = Atomic<Int>(0)
     let streamSendFailure = Mutex<RPCError?>(nil)
+    let gateOpen = Atomic<Bool>(false)
 }
 
 /// `test.v1.Test`: methods whose behaviour the request's `data` (UTF-8) selects.
@@ -30,6 +31,14 @@ func testService(_ probe: Probe) throws -> ServiceDefinition {
         } catch {
             probe.cancelled.add(1, ordering: .relaxed)
             throw error
+        }
+        return Coop_V1_EchoResponse.with { $0.data = request.data }
+    }
+    // Waits until the test opens the gate, then echoes.
+    try service.addUnary("Gate") { (request: Coop_V1_EchoRequest, _) in
+        probe.started.add(1, ordering: .relaxed)
+        while !probe.gateOpen.load(ordering: .relaxed) {
+            try await Task.sleep(for: .milliseconds(5))
         }
         return Coop_V1_EchoResponse.with { $0.data = request.data }
     }

@@ -15,8 +15,19 @@ extension SQLiteStore {
             progress("seed data already imported")
             return
         }
-        var importer = SeedImporter(store: self, table: try SeedFiguresTable(csv: SeedFiguresCSV.text))
-        try await importer.run(progress: progress)
+        // The import is some two hundred small transactions. In WAL mode synchronous=NORMAL cannot corrupt the
+        // database, only lose the last commits on a power cut, and a lost tail is simply imported again on the
+        // next start (fixed request ids). So the import skips the per-commit fsync, and the completion mark is
+        // committed with FULL again: once it is durable, everything before it is too.
+        try await setSynchronous("NORMAL")
+        do {
+            var importer = SeedImporter(store: self, table: try SeedFiguresTable(csv: SeedFiguresCSV.text))
+            try await importer.run(progress: progress)
+        } catch {
+            try? await setSynchronous("FULL")
+            throw error
+        }
+        try await setSynchronous("FULL")
         do {
             _ = try await writer.submit { db in
                 try MetaTable.set(db, SeedFacts.metaKey, SeedFacts.version)
@@ -25,6 +36,16 @@ extension SQLiteStore {
             throw StoreError.from(error)
         }
         progress("seed data imported")
+    }
+}
+
+extension SQLiteStore {
+    fileprivate func setSynchronous(_ level: String) async throws {
+        do {
+            try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(level)") }
+        } catch {
+            throw StoreError.from(error)
+        }
     }
 }
 
