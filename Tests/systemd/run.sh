@@ -7,8 +7,9 @@
 #    test); systemd-analyze security rates coopd.service at most 1.0; the sysusers entry creates group coop.
 # 2. As root with systemd-nspawn: boots this machine's systemd in a container on a tmpfs root, installs the
 #    units under /usr/local as `make install` stages them, runs the README's steps, then checks socket
-#    activation, the sandbox, STATUS=, reload, data across restart, the watchdog and stop. Where that
-#    cannot run (not root, no nspawn, no namespaces, COOPD_TEST_NSPAWN=0) it says so and passes.
+#    activation, the sandbox, STATUS=, reload, data across restart, backup and restore, the watchdog
+#    and stop. Where that cannot run (not root, no nspawn, no namespaces, COOPD_TEST_NSPAWN=0) it says
+#    so and passes.
 #
 # A binary linked to a Swift runtime outside /usr (a debug build) gets that runtime bound read-only into
 # the container and LD_LIBRARY_PATH set in a drop-in; a --static-swift-stdlib binary needs neither.
@@ -275,15 +276,24 @@ ok "systemctl reload coopd: journal shows the reload (log level now debug), stil
 in_ct sh -c 'echo "log-level = info" >/etc/coopd/coopd.conf'
 in_ct systemctl reload coopd.service
 
-# 5. Data written survives systemctl restart.
+# 5. Data written survives systemctl restart (with the Cooperation API; before it, the state directory does).
+put_source() {
+  src=$(pb_string 2 "$1")$(pb_string 3 "coopd systemd test")$(pb_string 5 "https://example.org/$1")
+  src=$src$(pb_string 6 2026-01-15)$(pb_varint 7 3)
+  out=$($CALL "$SOCK" coop.v1.Cooperation PutSource "$(pb_string 1 "$1")$(pb_message 2 "$src")" 2>&1) ||
+    fail "PutSource $1: $out"
+}
+has_source() {
+  out=$($CALL "$SOCK" coop.v1.Cooperation Search "$(pb_string 1 "$1")$(pb_varint 2 5)" 2>&1) || fail "Search $1: $out"
+  case $out in *"$(hex "$1")"*) return 0 ;; *) return 1 ;; esac
+}
 TOKEN="coopdsystemdtest$$x$(date +%s)"
 if $CALL "$SOCK" coop.v1.Cooperation ListCountries >/dev/null 2>"$T/coop.err"; then
-  source=$(pb_string 2 "$TOKEN")$(pb_string 3 "coopd systemd test")$(pb_string 5 "https://example.org/$TOKEN")
-  source=$source$(pb_string 6 2026-01-15)$(pb_varint 7 3)
-  out=$($CALL "$SOCK" coop.v1.Cooperation PutSource "$(pb_string 1 "$TOKEN")$(pb_message 2 "$source")" 2>&1) ||
-    fail "PutSource: $out"
+  API=yes
+  put_source "$TOKEN"
   written="source \"$TOKEN\" (written with PutSource)"
 elif grep -q '^status 12:' "$T/coop.err"; then
+  API=no
   skip "data across restart: this coopd does not serve coop.v1.Cooperation yet ($(cat "$T/coop.err")); checking that the state directory persists instead"
   in_ct sh -c "echo $TOKEN >/var/lib/coopd/systemd-test-marker"
   written="a file in the state directory"
@@ -296,19 +306,35 @@ is_active || fail "coopd.service is $(unit_state coopd.service) after restart"
 PID=$(mainpid)
 [ "$PID" != "$before" ] || fail "systemctl restart kept MainPID $PID"
 health || fail "no answer after restart: $(cat "$T/health.out")"
-case $written in
-  source*)
-    out=$($CALL "$SOCK" coop.v1.Cooperation Search "$(pb_string 1 "$TOKEN")$(pb_varint 2 5)" 2>&1) || fail "Search: $out"
-    case $out in *"$(hex "$TOKEN")"*) ;; *) fail "source \"$TOKEN\" not found after restart (Search answered $out)" ;; esac
-    ;;
-  *)
-    [ "$(in_ct cat /var/lib/coopd/systemd-test-marker)" = "$TOKEN" ] || fail "the state directory lost its contents"
-    owner=$(in_ct stat -c %u /var/lib/private/coopd)
-    uid=$(in_ct cat "/proc/$PID/status" | awk '/^Uid:/ { print $2 }')
-    [ "$owner" = "$uid" ] || fail "/var/lib/private/coopd belongs to uid $owner, coopd runs as $uid"
-    ;;
-esac
+if [ "$API" = yes ]; then
+  has_source "$TOKEN" || fail "source \"$TOKEN\" not found after restart (Search answered $out)"
+else
+  [ "$(in_ct cat /var/lib/coopd/systemd-test-marker)" = "$TOKEN" ] || fail "the state directory lost its contents"
+  owner=$(in_ct stat -c %u /var/lib/private/coopd)
+  uid=$(in_ct cat "/proc/$PID/status" | awk '/^Uid:/ { print $2 }')
+  [ "$owner" = "$uid" ] || fail "/var/lib/private/coopd belongs to uid $owner, coopd runs as $uid"
+fi
 ok "$written survives systemctl restart (MainPID $before -> $PID)"
+
+# Backup while coopd serves, and restore, as the README says.
+if [ "$API" = yes ]; then
+  out=$(in_ct env ${LD_PATH:+LD_LIBRARY_PATH=$LD_PATH} /usr/local/bin/coopd backup --state-directory /var/lib/coopd \
+    /root/coop-backup.sqlite 2>&1) || fail "coopd backup: $out"
+  case $out in *"integrity ok"*) ;; *) fail "coopd backup: $out" ;; esac
+  put_source "${TOKEN}later"
+  out=$(in_ct sh -euc '
+    systemctl stop coopd.socket coopd.service
+    cd /var/lib/private/coopd
+    rm -f coop.sqlite-wal coop.sqlite-shm
+    install -m 600 /root/coop-backup.sqlite coop.sqlite && chown --reference=. coop.sqlite
+    systemctl start coopd.socket' 2>&1) || fail "restoring the backup: $out"
+  health || fail "no answer after the restore: $(cat "$T/health.out")"
+  has_source "$TOKEN" || fail "the restored database lacks source \"$TOKEN\""
+  if has_source "${TOKEN}later"; then fail "the restored database has a source written after the backup"; fi
+  ok "coopd backup (as root, while coopd serves) and restore: the backed-up source is back, the later one gone"
+else
+  skip "backup and restore: needs the Cooperation API"
+fi
 
 # 6. The watchdog: a short WatchdogSec= in a drop-in; a healthy coopd outlives it, a stopped one is killed
 #    and restarted.
