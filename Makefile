@@ -14,7 +14,7 @@ export BENCH_BIN
 BUILD_PACKAGES = libprotobuf-c-dev libsystemd-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config
 TEST_PACKAGES  = golang-go golang-github-containerd-ttrpc-dev systemd systemd-container gcc sqlite3 util-linux
 
-.PHONY: all build release run test deps test-deps go-peer generate check-generated clean
+.PHONY: all build release run test deps test-deps go-peer generate check-generated man clean
 
 all: build
 
@@ -47,6 +47,10 @@ generate:
 
 check-generated:
 	Proto/generate.sh --check
+
+# Man pages for coopctl and coopd, from their --help (swift-argument-parser's generate-manual plugin).
+man: deps
+	sh scripts/generate-man.sh
 
 clean:
 	rm -rf .build
