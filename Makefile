@@ -1,6 +1,7 @@
 # coopd: build, run, test.
 #   make run    build and run the daemon on its defaults (per-user socket and state, no root needed)
-#   make test   run every test (unit, in-process, end to end against coopd and the Go ttrpc peer)
+#   make test   run every test (unit, in-process, end to end against coopd and the Go ttrpc peer, the C client)
+#   make libcoopclient / install / test-c   the C client library (see "libcoopclient" below)
 # Both install missing Debian packages first (apt-get; via sudo when not root).
 
 SWIFT       ?= swift
@@ -12,9 +13,10 @@ export BENCH_BIN
 
 # Build and runtime needs, then what the tests need (Go ttrpc peer, socket activation, valgrind).
 BUILD_PACKAGES = libprotobuf-c-dev libsystemd-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config
-TEST_PACKAGES  = golang-go golang-github-containerd-ttrpc-dev systemd systemd-container gcc sqlite3 util-linux
+TEST_PACKAGES  = golang-go golang-github-containerd-ttrpc-dev systemd systemd-container gcc sqlite3 util-linux valgrind binutils
 
-.PHONY: all build release run test deps test-deps go-peer generate check-generated man clean
+.PHONY: all build release run test deps test-deps go-peer generate check-generated man clean \
+        libcoopclient examples-c test-c install install-c uninstall-c
 
 all: build
 
@@ -41,6 +43,7 @@ go-peer: test-deps
 test: test-deps go-peer
 	$(SWIFT) build -j $(JOBS) --build-tests
 	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" $(SWIFT) test -j $(JOBS) --skip-build
+	$(MAKE) test-c
 
 generate:
 	Proto/generate.sh
@@ -53,4 +56,113 @@ man: deps
 	sh scripts/generate-man.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build $(C_BUILD)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# libcoopclient: the C client (Sources/CCoopClient), built with plain cc into $(C_BUILD); SwiftPM builds the same
+# sources as the CCoopClient target.
+#   make libcoopclient   libcoopclient.a, libcoopclient.so (soname libcoopclient.so.MAJOR), coopclient.pc
+#   make install         (or install-c) into $(DESTDIR)$(PREFIX): lib/, include/coop/, lib/pkgconfig/coopclient.pc
+#   make test-c          C tests against a live coopd and a fake server (under valgrind), then an install into a
+#                        DESTDIR and the examples built with nothing but pkg-config
+
+CC           ?= cc
+OBJCOPY      ?= objcopy
+C_BUILD      ?= .build-c
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+C_OPTIMIZE   ?= -O2 -g
+VALGRIND     ?= valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+                --error-exitcode=1 --track-fds=no
+
+C_DIR        = Sources/CCoopClient
+C_VERSION    = $(shell sed -n 's/^\#define COOP_VERSION "\(.*\)"/\1/p' $(C_DIR)/include/coop/client.h)
+C_SOMAJOR    = $(firstword $(subst ., ,$(C_VERSION)))
+C_SOURCES    = $(wildcard $(C_DIR)/*.c $(C_DIR)/generated/*/*.pb-c.c $(C_DIR)/generated/*/*/*.pb-c.c \
+                          $(C_DIR)/generated/*/*/*/*.pb-c.c)
+C_HEADERS    = $(wildcard $(C_DIR)/*.h $(C_DIR)/include/coop/*.h $(C_DIR)/generated/*/*.pb-c.h \
+                          $(C_DIR)/generated/*/*/*.pb-c.h $(C_DIR)/generated/*/*/*/*.pb-c.h)
+C_OBJECTS    = $(patsubst $(C_DIR)/%.c,$(C_BUILD)/obj/%.o,$(C_SOURCES))
+# The generated code uses anonymous unions for oneofs (C11, accepted by gcc and clang in C99 mode).
+C_CFLAGS     = -std=c99 $(C_OPTIMIZE) -fPIC -pthread -Wall -Wextra -Wshadow -Wstrict-prototypes \
+               -I$(C_DIR)/include -I$(C_DIR)/generated $$(pkg-config --cflags libprotobuf-c) $(CFLAGS)
+PROTOBUF_C_LIBS = $$(pkg-config --libs libprotobuf-c)
+C_LIB_SO     = $(C_BUILD)/libcoopclient.so.$(C_VERSION)
+
+libcoopclient: $(C_BUILD)/libcoopclient.a $(C_BUILD)/libcoopclient.so $(C_BUILD)/coopclient.pc
+
+$(C_BUILD)/obj/%.o: $(C_DIR)/%.c $(C_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(C_CFLAGS) -c $< -o $@
+
+# The symbols of libcoopclient.sym, one per line (patterns such as coop__v1__* included).
+$(C_BUILD)/exported-symbols.txt: $(C_DIR)/libcoopclient.sym
+	@mkdir -p $(C_BUILD)
+	sed -n '/global:/,/local:/{s/^[[:space:]]*\([A-Za-z0-9_*]*\);.*/\1/p}' $< > $@
+
+# One relocatable object in which only the exported symbols stay global, so that static users see the same
+# names as shared ones (no ttrpc__* or grpc__health__v1__* to clash with their own generated code).
+$(C_BUILD)/libcoopclient.a: $(C_OBJECTS) $(C_BUILD)/exported-symbols.txt
+	@rm -f $@
+	$(LD) -r -o $(C_BUILD)/coopclient.o $(C_OBJECTS)
+	$(OBJCOPY) --wildcard --keep-global-symbols=$(C_BUILD)/exported-symbols.txt $(C_BUILD)/coopclient.o
+	$(AR) rcs $@ $(C_BUILD)/coopclient.o
+
+# Only coop_* (the API and the coop__v1__* message code) is exported: see libcoopclient.sym.
+$(C_LIB_SO): $(C_OBJECTS) $(C_DIR)/libcoopclient.sym
+	$(CC) -shared -pthread -Wl,-soname,libcoopclient.so.$(C_SOMAJOR) -Wl,--version-script=$(C_DIR)/libcoopclient.sym \
+	  -Wl,--no-undefined -o $@ $(C_OBJECTS) $(PROTOBUF_C_LIBS) $(LDFLAGS)
+
+$(C_BUILD)/libcoopclient.so: $(C_LIB_SO)
+	ln -sf libcoopclient.so.$(C_VERSION) $(C_BUILD)/libcoopclient.so.$(C_SOMAJOR)
+	ln -sf libcoopclient.so.$(C_VERSION) $@
+
+# Regenerated on every run: it records PREFIX, LIBDIR and INCLUDEDIR.
+$(C_BUILD)/coopclient.pc: $(C_DIR)/coopclient.pc.in FORCE
+	@mkdir -p $(C_BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	  -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	  -e 's|@VERSION@|$(C_VERSION)|' $< > $@
+
+install: install-c
+
+install-c: libcoopclient
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR)/coop/v1
+	install -m 644 $(C_BUILD)/libcoopclient.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(C_LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libcoopclient.so.$(C_VERSION) $(DESTDIR)$(LIBDIR)/libcoopclient.so.$(C_SOMAJOR)
+	ln -sf libcoopclient.so.$(C_VERSION) $(DESTDIR)$(LIBDIR)/libcoopclient.so
+	install -m 644 $(C_DIR)/include/coop/client.h $(DESTDIR)$(INCLUDEDIR)/coop/
+	install -m 644 $(C_DIR)/generated/coop/v1/cooperation.pb-c.h $(C_DIR)/generated/coop/v1/diagnostics.pb-c.h \
+	  $(DESTDIR)$(INCLUDEDIR)/coop/v1/
+	install -m 644 $(C_BUILD)/coopclient.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+uninstall-c:
+	rm -f $(DESTDIR)$(LIBDIR)/libcoopclient.a $(DESTDIR)$(LIBDIR)/libcoopclient.so \
+	  $(DESTDIR)$(LIBDIR)/libcoopclient.so.$(C_SOMAJOR) $(DESTDIR)$(LIBDIR)/libcoopclient.so.$(C_VERSION) \
+	  $(DESTDIR)$(INCLUDEDIR)/coop/client.h $(DESTDIR)$(INCLUDEDIR)/coop/v1/cooperation.pb-c.h \
+	  $(DESTDIR)$(INCLUDEDIR)/coop/v1/diagnostics.pb-c.h $(DESTDIR)$(PKGCONFIGDIR)/coopclient.pc
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/coop/v1 $(DESTDIR)$(INCLUDEDIR)/coop 2>/dev/null
+
+# The examples, linked against the static library of the build tree (test-c also builds them from an install).
+C_EXAMPLES = $(patsubst Examples/c/%.c,$(C_BUILD)/examples/%,$(wildcard Examples/c/*.c))
+
+examples-c: $(C_EXAMPLES)
+
+$(C_BUILD)/examples/%: Examples/c/%.c $(C_BUILD)/libcoopclient.a
+	@mkdir -p $(dir $@)
+	$(CC) $(C_CFLAGS) -o $@ $< $(C_BUILD)/libcoopclient.a $(PROTOBUF_C_LIBS)
+
+# The test program links the library's objects: its fake server uses the ttrpc and health message code too.
+C_TEST_SOURCES = $(wildcard Tests/c/*.c)
+
+$(C_BUILD)/test-client: $(C_TEST_SOURCES) $(wildcard Tests/c/*.h) $(C_OBJECTS)
+	$(CC) $(C_CFLAGS) -O0 -o $@ $(C_TEST_SOURCES) $(C_OBJECTS) $(PROTOBUF_C_LIBS)
+
+test-c: test-deps libcoopclient examples-c $(C_BUILD)/test-client
+	$(SWIFT) build -j $(JOBS) --product coopd
+	CC="$(CC)" VALGRIND="$(VALGRIND)" C_BUILD="$(C_BUILD)" COOPD="$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd" \
+	  sh Tests/c/run-tests.sh
+
+FORCE:

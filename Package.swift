@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "coopd", targets: ["coopd"]),
         .executable(name: "coopctl", targets: ["coopctl"]),
+        .executable(name: "coop-bench", targets: ["coop-bench"]),
         .library(name: "CoopClient", targets: ["CoopClient"]),
         .library(name: "CoopServer", targets: ["CoopServer"]),
     ],
@@ -23,6 +24,19 @@ let package = Package(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // libcoopclient, the C client (also built standalone by `make libcoopclient`). Public headers in
+        // include/: coop/client.h, and coop/v1/*.pb-c.h as links to the generated headers.
+        .target(
+            name: "CCoopClient",
+            dependencies: ["CProtobufC"],
+            exclude: ["libcoopclient.sym", "coopclient.pc.in"],
+            cSettings: [.headerSearchPath("generated")]
         ),
         .target(
             name: "CoopProto",
@@ -92,6 +106,16 @@ let package = Package(
         .executableTarget(
             name: "coopctl",
             dependencies: ["CoopCtl"]
+        ),
+        .executableTarget(
+            name: "coop-bench",
+            dependencies: [
+                "CoopWire",
+                "CoopProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(
             name: "CoopWireTests",

@@ -1,12 +1,26 @@
 import ArgumentParser
 import Foundation
 import Logging
+import CoopStore
 
-/// `coopd`: the command line of the daemon.
+/// `coopd`: the command line of the daemon. Serving is the default subcommand, so `coopd --socket …` serves.
 public struct CoopdCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "coopd",
         abstract: "Serve bilateral cooperation data over ttrpc on a Unix socket.",
+        version: CoopdVersion.string,
+        subcommands: [Serve.self, Backup.self],
+        defaultSubcommand: Serve.self
+    )
+
+    public init() {}
+}
+
+/// `coopd serve` (the default): run the daemon.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve bilateral cooperation data over ttrpc on a Unix socket (the default).",
         discussion: """
             Run by hand, coopd listens on $XDG_RUNTIME_DIR/coopd/coopd.sock and keeps its data in \
             $XDG_STATE_HOME/coopd. Under systemd it takes the socket systemd passes (socket activation) \
@@ -17,8 +31,7 @@ public struct CoopdCommand: AsyncParsableCommand {
             log-level = ...). Flags win over the environment, the environment over the file. \
             SIGHUP re-reads the file and applies the log level and limits; SIGTERM and SIGINT stop \
             accepting, let running calls finish (--shutdown-timeout), and exit 0.
-            """,
-        version: CoopdVersion.string
+            """
     )
 
     @Option(help: "Unix socket path to listen on (when systemd passes no socket).")
@@ -63,50 +76,8 @@ public struct CoopdCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Load the shipped Vietnam–Japan dataset into an empty database (default yes).")
     var seed: Bool?
 
-    public init() {}
-
-    public func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let flags: [(String, String?)] = [
-            ("socket", socket), ("socket-mode", socketMode), ("state-directory", stateDirectory),
-            ("log-level", logLevel), ("max-connections", maxConnections),
-            ("max-calls-per-connection", maxCallsPerConnection), ("idle-timeout", idleTimeout),
-            ("partial-frame-timeout", partialFrameTimeout), ("stream-stall-timeout", streamStallTimeout),
-            ("shutdown-timeout", shutdownTimeout), ("writer-uid", writerUid), ("writer-gid", writerGid),
-            ("seed", seed.map { $0 ? "yes" : "no" }),
-        ]
-        let configFile = config ?? environment["COOPD_CONFIG"]
-        let load: Daemon.ConfigurationLoader = {
-            var configuration = DaemonConfiguration.defaults(environment: environment)
-            if let configFile {
-                let contents: String
-                do {
-                    contents = try String(contentsOfFile: configFile, encoding: .utf8)
-                } catch {
-                    throw ConfigurationError("cannot read \(configFile): \(error.localizedDescription)")
-                }
-                try configuration.apply(fileContents: contents, path: configFile)
-                configuration.configFile = configFile
-            }
-            for key in DaemonConfiguration.keys {
-                if let value = environment[DaemonConfiguration.environmentName(key)] {
-                    do {
-                        try configuration.apply(key: key, value: value)
-                    } catch let error as ConfigurationError {
-                        throw ConfigurationError("\(DaemonConfiguration.environmentName(key)): \(error)")
-                    }
-                }
-            }
-            for case let (key, value?) in flags {
-                do {
-                    try configuration.apply(key: key, value: value)
-                } catch let error as ConfigurationError {
-                    throw ConfigurationError("--\(error)")
-                }
-            }
-            return configuration
-        }
-
+    func run() async throws {
+        let load = configurationLoader(config: config, flags: flags)
         let level = LogLevelSetting(.info)
         let journal = StderrLogHandler.stderrIsJournal()
         LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level, journal: journal) }
@@ -114,5 +85,91 @@ public struct CoopdCommand: AsyncParsableCommand {
 
         let status = await Daemon(load: load, logLevel: level, logger: logger).run()
         if status != 0 { throw ExitCode(status) }
+    }
+
+    private var flags: [(String, String?)] {
+        [
+            ("socket", socket), ("socket-mode", socketMode), ("state-directory", stateDirectory),
+            ("log-level", logLevel), ("max-connections", maxConnections),
+            ("max-calls-per-connection", maxCallsPerConnection), ("idle-timeout", idleTimeout),
+            ("partial-frame-timeout", partialFrameTimeout), ("stream-stall-timeout", streamStallTimeout),
+            ("shutdown-timeout", shutdownTimeout), ("writer-uid", writerUid), ("writer-gid", writerGid),
+            ("seed", seed.map { $0 ? "yes" : "no" }),
+        ]
+    }
+}
+
+/// `coopd backup FILE`: a consistent copy of the database, taken while the daemon serves.
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy the database to FILE with SQLite's online backup API, while coopd keeps serving.",
+        discussion: """
+            The copy is one consistent snapshot in a single file, checked with PRAGMA integrity_check. Find the \
+            database as coopd does (--state-directory, COOPD_STATE_DIRECTORY, $STATE_DIRECTORY, the per-user \
+            default; under systemd's DynamicUser: /var/lib/coopd, run as root). To restore: stop coopd, replace \
+            coop.sqlite in the state directory with the copy (and delete coop.sqlite-wal and coop.sqlite-shm), \
+            start coopd.
+            """)
+
+    @Argument(help: "Where to write the copy (must not exist).")
+    var output: String
+
+    @Option(help: "Directory holding coop.sqlite.")
+    var stateDirectory: String?
+
+    @Option(help: "Configuration file of key = value lines.")
+    var config: String?
+
+    func run() async throws {
+        let configuration = try configurationLoader(config: config, flags: [("state-directory", stateDirectory)])()
+        let database = configuration.stateDirectory + "/coop.sqlite"
+        do {
+            let result = try SQLiteStore.backup(databaseAt: database, to: output)
+            guard result.integrity == ["ok"] else {
+                print("backup written to \(result.path) but integrity_check says: \(result.integrity.joined(separator: "; "))")
+                throw ExitCode(1)
+            }
+            print("backed up \(database) to \(result.path): \(result.bytes) bytes, change log up to \(result.latestSequence), integrity ok")
+        } catch let error as StoreError {
+            print("coopd backup: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Builds the configuration as the daemon does: defaults, then the file, then `COOPD_*`, then flags.
+func configurationLoader(config: String?, flags: [(String, String?)]) -> Daemon.ConfigurationLoader {
+    let environment = ProcessInfo.processInfo.environment
+    let configFile = config ?? environment["COOPD_CONFIG"]
+    return {
+        var configuration = DaemonConfiguration.defaults(environment: environment)
+        if let configFile {
+            let contents: String
+            do {
+                contents = try String(contentsOfFile: configFile, encoding: .utf8)
+            } catch {
+                throw ConfigurationError("cannot read \(configFile): \(error.localizedDescription)")
+            }
+            try configuration.apply(fileContents: contents, path: configFile)
+            configuration.configFile = configFile
+        }
+        for key in DaemonConfiguration.keys {
+            if let value = environment[DaemonConfiguration.environmentName(key)] {
+                do {
+                    try configuration.apply(key: key, value: value)
+                } catch let error as ConfigurationError {
+                    throw ConfigurationError("\(DaemonConfiguration.environmentName(key)): \(error)")
+                }
+            }
+        }
+        for case let (key, value?) in flags {
+            do {
+                try configuration.apply(key: key, value: value)
+            } catch let error as ConfigurationError {
+                throw ConfigurationError("--\(error)")
+            }
+        }
+        return configuration
     }
 }

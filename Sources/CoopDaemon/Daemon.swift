@@ -113,9 +113,10 @@ public struct Daemon: Sendable {
         logger.notice("coopd \(CoopdVersion.string) ready", metadata: ["socket": "\(socketDescription)", "pid": "\(getpid())"])
 
         let current = LockedBox(configuration)
+        let drain = Drain(server: server, store: store, health: health, current: current, logger: logger)
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WatchdogService(group: group, store: store, logger: logger)),
-            .init(service: ServingService(server: server, store: store, health: health, current: current, logger: logger)),
+            .init(service: ServingService(drain: drain)),
             .init(service: StatusService(server: server, socket: socketDescription)),
             .init(service: ReloadService(
                 hangups: hangups, load: load, current: current, server: server, writers: writers, logLevel: logLevel,
@@ -133,8 +134,11 @@ public struct Daemon: Sendable {
             try await serviceGroup.run()
         } catch {
             logger.error("stopped on error", metadata: ["error": "\(error)"])
+            await drain.run()
             return 1
         }
+        // A stop requested before the group started its services ends the group without running them.
+        await drain.run()
         logger.notice("coopd stopped")
         return 0
     }
@@ -169,22 +173,42 @@ final class LockedBox<Value: Sendable>: Sendable {
 
 /// Serves until graceful shutdown, then drains: `STOPPING=1`, stop accepting, finish running calls.
 struct ServingService: Service {
+    let drain: Drain
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await drain.run()
+    }
+}
+
+/// The stop sequence: `STOPPING=1`, NOT_SERVING, stop accepting, let running calls finish, close the store.
+/// Runs once, from whichever path gets there first (the service group, or a stop signal that arrived
+/// before the group started its services).
+final class Drain: Sendable {
     let server: TTRPCServer
     let store: SQLiteStore
     let health: HealthState
     let current: LockedBox<DaemonConfiguration>
     let logger: Logger
+    private let started = Atomic<Bool>(false)
 
-    func run() async throws {
-        try? await gracefulShutdown()
+    init(server: TTRPCServer, store: SQLiteStore, health: HealthState, current: LockedBox<DaemonConfiguration>, logger: Logger) {
+        self.server = server
+        self.store = store
+        self.health = health
+        self.current = current
+        self.logger = logger
+    }
+
+    func run() async {
+        guard !started.exchange(true, ordering: .relaxed) else { return }
         let inFlight = server.stats.callsInFlight
         Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing \(inFlight) running calls")
         logger.notice("stopping", metadata: ["running_calls": "\(inFlight)"])
         health.status = .notServing
         // Health watchers learn NOT_SERVING before their streams end with UNAVAILABLE.
         try? await Task.sleep(for: .milliseconds(50))
-        let grace = current.value.shutdownGracePeriod
-        await server.shutdown(gracePeriod: grace)
+        await server.shutdown(gracePeriod: current.value.shutdownGracePeriod)
         do {
             try store.close()
         } catch {

@@ -12,6 +12,7 @@ enum Schema {
         migrator.registerMigration("v1-schema", migrate: createTables)
         migrator.registerMigration("v1-countries", migrate: insertCountries)
         migrator.registerMigration("v1-search-index", migrate: createSearchIndex)
+        migrator.registerMigration("v2-observations-pair-listing", migrate: indexPairListing)
         return migrator
     }
 
@@ -295,6 +296,18 @@ enum Schema {
                   body,
                   tokenize = 'unicode61 remove_diacritics 2'
                 );
+                """)
+    }
+
+    /// Listings by pair (the common query) walk this index in listing order and stop after one page, instead
+    /// of sorting every observation of the pair: origin and destination are fixed by the query, so the
+    /// remaining columns are exactly the listing order.
+    private static func indexPairListing(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE INDEX observations_pair_listing
+                  ON observations(origin, destination, indicator, breakdown, period_from, vintage_from, id);
+                DROP INDEX observations_by_pair;
                 """)
     }
 }

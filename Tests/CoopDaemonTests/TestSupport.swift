@@ -26,6 +26,13 @@ enum TestBinaries {
         throw HarnessError("coopd binary not found (looked at \(candidates)); run `swift build` or set COOPD_BIN")
     }
 
+    /// The project's load generator, built next to coopd.
+    static func coopBench() throws -> String {
+        let path = directory(of: try coopd()) + "/coop-bench"
+        guard access(path, X_OK) == 0 else { throw HarnessError("coop-bench not found at \(path); run `swift build`") }
+        return path
+    }
+
     /// The Go ttrpc reference client (`$TTRPC_LOAD`, else /tmp/ttrpc-anchor-bin/ttrpc-load). Missing means failure:
     /// the project's test command builds it first (sh shared/bench/ttrpc-go/build.sh).
     static func ttrpcLoad() throws -> String {

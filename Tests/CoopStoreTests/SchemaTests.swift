@@ -6,7 +6,7 @@ import Testing
     @Test func migratingAnEmptyDatabaseAppliesTheNamedMigrationsAndSeedsCountries() async throws {
         try await withStore { store async throws in
             let check = try await store.checkStorage()
-            #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index"])
+            #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing"])
             #expect(try await store.latestSequence() == 0)
             #expect(try await store.indicators() == [])
             #expect(try await store.sources(page: PageRequest()).items == [])
@@ -44,7 +44,7 @@ import Testing
             let second = try SQLiteStore(path: path)
             defer { try? second.close() }
             #expect(try await second.sources(ids: [source.id]) == [source])
-            #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index"])
+            #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing"])
         }
     }
 

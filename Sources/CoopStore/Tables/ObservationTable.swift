@@ -16,28 +16,40 @@ enum ObservationTable {
     static let sortKey = "o.indicator, o.origin, o.destination, o.breakdown, o.period_from, o.vintage_from, o.id"
     static let tokenShape = [true, true, true, true, true, true, false]
 
+    // Positions in `columns`. Rows are read by position: GRDB's lookup by name lower-cases and compares
+    // every column name, which was the most expensive part of a listing.
+    private enum Column {
+        static let id = 0, indicator = 1, origin = 2, destination = 3, breakdown = 4, breakdownJSON = 5
+        static let periodStart = 6, periodEnd = 7, periodFrom = 8, value = 10, valueHigh = 11
+        static let unitMultiplier = 12, unit = 13, qualifier = 14, status = 15, sourceID = 16, locator = 17
+        static let vintage = 18, vintageFrom = 19, supersedesID = 20, supersededByID = 21, note = 22
+        static let retracted = 23, retractionReason = 24, recordedSequence = 25, conflictsJSON = 26
+    }
+
     static func decode(_ row: Row) throws -> Observation {
         var o = Observation(
-            id: row["id"], indicator: row["indicator"], origin: row["origin"], destination: row["destination"],
-            breakdown: try row.json("breakdown_json", as: [Dimension].self, empty: []),
-            periodStart: row["period_start"], periodEnd: row["period_end"], value: row["value"],
-            valueHigh: row["value_high"], unitMultiplier: row["unit_multiplier"], unit: row["unit"],
-            qualifier: Qualifier(rawValue: row["qualifier"]) ?? .unspecified,
-            status: ObservationStatus(rawValue: row["status"]) ?? .unspecified, sourceID: row["source_id"],
-            locator: row["locator"], vintage: row["vintage"], supersedesID: row["supersedes_id"] ?? 0,
-            note: row["note"])
-        o.supersededByID = row["superseded_by_id"] ?? 0
-        o.conflictsWith = try row.json("conflicts_json", as: [Int64].self, empty: []).sorted()
-        o.retracted = row["retracted"]
-        o.retractionReason = row["retraction_reason"]
-        o.recordedSequence = row["recorded_sequence"]
+            id: row[Column.id], indicator: row[Column.indicator], origin: row[Column.origin],
+            destination: row[Column.destination],
+            breakdown: try row.json(at: Column.breakdownJSON, as: [Dimension].self, empty: []),
+            periodStart: row[Column.periodStart], periodEnd: row[Column.periodEnd], value: row[Column.value],
+            valueHigh: row[Column.valueHigh], unitMultiplier: row[Column.unitMultiplier], unit: row[Column.unit],
+            qualifier: Qualifier(rawValue: row[Column.qualifier]) ?? .unspecified,
+            status: ObservationStatus(rawValue: row[Column.status]) ?? .unspecified, sourceID: row[Column.sourceID],
+            locator: row[Column.locator], vintage: row[Column.vintage], supersedesID: row[Column.supersedesID] ?? 0,
+            note: row[Column.note])
+        o.supersededByID = row[Column.supersededByID] ?? 0
+        o.conflictsWith = try row.json(at: Column.conflictsJSON, as: [Int64].self, empty: []).sorted()
+        o.retracted = row[Column.retracted]
+        o.retractionReason = row[Column.retractionReason]
+        o.recordedSequence = row[Column.recordedSequence]
         return o
     }
 
     static func tokenKey(_ row: Row) -> [PageToken.Value] {
         [
-            .text(row["indicator"]), .text(row["origin"]), .text(row["destination"]), .text(row["breakdown"]),
-            .text(row["period_from"]), .text(row["vintage_from"]), .integer(row["id"]),
+            .text(row[Column.indicator]), .text(row[Column.origin]), .text(row[Column.destination]),
+            .text(row[Column.breakdown]), .text(row[Column.periodFrom]), .text(row[Column.vintageFrom]),
+            .integer(row[Column.id]),
         ]
     }
 

@@ -1,0 +1,1 @@
+../../../generated/coop/v1/diagnostics.pb-c.h

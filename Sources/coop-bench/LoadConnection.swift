@@ -1,0 +1,123 @@
+import CoopWire
+import NIOCore
+
+/// Builds the request payload for the n-th call on a connection.
+typealias PayloadMaker = @Sendable (_ connection: Int, _ n: Int) -> ByteBuffer
+
+/// One pipelined load connection: keeps `concurrency` calls in flight, sends the next call from the
+/// response handler itself (no task, no hop), and flushes once per read batch.
+final class LoadConnection: ChannelInboundHandler {
+    typealias InboundIn = InboundFrame
+    typealias OutboundOut = ByteBuffer
+
+    struct Result: Sendable {
+        var latenciesNanos: [UInt64] = []
+        var errors = 0
+        var firstError: String?
+    }
+
+    private let index: Int
+    private let concurrency: Int
+    private let service: String
+    private let method: String
+    private let makePayload: PayloadMaker
+    private let stopAt: NIODeadline
+    private let measureFrom: NIODeadline
+    private let done: EventLoopPromise<Result>
+
+    private var nextStreamID: UInt32 = 1
+    private var sent = 0
+    private var startTimes: [UInt32: NIODeadline] = [:]
+    private var result = Result()
+    private var output = ByteBuffer()
+    private var finished = false
+
+    init(
+        index: Int, concurrency: Int, service: String, method: String, makePayload: @escaping PayloadMaker,
+        measureFrom: NIODeadline, stopAt: NIODeadline, done: EventLoopPromise<Result>
+    ) {
+        self.index = index
+        self.concurrency = concurrency
+        self.service = service
+        self.method = method
+        self.makePayload = makePayload
+        self.measureFrom = measureFrom
+        self.stopAt = stopAt
+        self.done = done
+        result.latenciesNanos.reserveCapacity(1 << 16)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        output = context.channel.allocator.buffer(capacity: 64 << 10)
+        for _ in 0..<concurrency { enqueueCall() }
+        flush(context)
+    }
+
+    private func enqueueCall() {
+        let envelope = RequestEnvelope(service: service, method: method, payload: makePayload(index, sent))
+        sent += 1
+        startTimes[nextStreamID] = .now()
+        output.writeRequestFrame(streamID: nextStreamID, envelope: envelope)
+        nextStreamID &+= 2
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        guard output.readableBytes > 0 else { return }
+        let bytes = output
+        output = context.channel.allocator.buffer(capacity: max(4096, bytes.readableBytes))
+        context.writeAndFlush(Self.wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .frame(let frame) = Self.unwrapInboundIn(data), frame.type == .response else {
+            record(error: "unexpected frame")
+            return
+        }
+        let now = NIODeadline.now()
+        guard let started = startTimes.removeValue(forKey: frame.streamID) else { return }
+        do {
+            let response = try ResponseEnvelope(decoding: frame.payload)
+            if let error = response.error {
+                record(error: "\(error)")
+            } else if started >= measureFrom {
+                result.latenciesNanos.append(UInt64((now - started).nanoseconds))
+            }
+        } catch {
+            record(error: "bad response envelope: \(error)")
+        }
+        if now < stopAt && !finished {
+            enqueueCall()
+        } else if startTimes.isEmpty {
+            finish(context)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !startTimes.isEmpty { record(error: "connection closed with \(startTimes.count) calls in flight") }
+        finish(context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        record(error: "\(error)")
+        context.close(promise: nil)
+    }
+
+    private func record(error: String) {
+        result.errors += 1
+        if result.firstError == nil { result.firstError = error }
+    }
+
+    private func finish(_ context: ChannelHandlerContext) {
+        guard !finished else { return }
+        finished = true
+        done.succeed(result)
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension LoadConnection: Sendable {}
