@@ -1,8 +1,7 @@
 #!/bin/sh
 # Regenerates man/coopctl.1 and man/coopd.8 from the commands' own help, with swift-argument-parser's
 # generate-manual plugin (works offline once the package's dependencies are fetched), then tidies the mdoc:
-# blank lines become paragraph breaks (.Pp) and the synopsis of coopd, which has no subcommands, loses its
-# "subcommand" placeholder.
+# blank lines become paragraph breaks (.Pp).
 #   scripts/generate-man.sh [DATE]     DATE as yyyy-mm-dd, default today
 set -eu
 cd "$(dirname "$0")/.."
@@ -19,7 +18,5 @@ swift package plugin generate-manual --configuration debug --date "$date" --sect
 tidy "$out/coopctl/coopctl.1" man/coopctl.1
 
 swift package plugin generate-manual --configuration debug --date "$date" --section 8 --authors "the coopd project"
-awk 'prev == ".Nm" && $0 == ".Ar subcommand" { prev = $0; next } { print; prev = $0 }' "$out/coopd/coopd.8" > man/coopd.8.raw
-tidy man/coopd.8.raw man/coopd.8
-rm -f man/coopd.8.raw
+tidy "$out/coopd/coopd.8" man/coopd.8
 echo "wrote man/coopctl.1 man/coopd.8"

@@ -186,11 +186,15 @@ struct FigureFilters: ParsableArguments {
     @Flag(help: "Also retracted observations.")
     var retracted = false
 
+    @Option(help: ArgumentHelp("Observations per page asked of coopd (1–1000); every page is fetched.", valueName: "n"))
+    var pageSize: Int32 = 1000
+
     func validate() throws {
         try checkDate(since, "--since")
         try checkDate(until, "--until")
         try checkDate(asOf, "--as-of")
         for item in breakdown { _ = try Breakdown.parse(item) }
+        guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be 1…1000") }
     }
 
     func request(allVintages: Bool) throws -> Coop_V1_ListObservationsRequest {
@@ -207,7 +211,7 @@ struct FigureFilters: ParsableArguments {
         request.includeConflicts = conflicts
         request.includeRetracted = retracted
         request.includeSources = true
-        request.pageSize = 1000
+        request.pageSize = pageSize
         return request
     }
 }

@@ -73,6 +73,13 @@ import Testing
             let first = try #require(all.first { $0.int("value") == 147387 })
             #expect(first.int("superseded_by_id") == all.first { $0.int("value") == 152000 }?.int("id"))
 
+            // Every page is fetched: small pages give the same observations and sources.
+            let whole = try await ok(["figures", "--any-breakdown", "--all-vintages", "--json"], socket: s).object()
+            let paged = try await ok(["figures", "--any-breakdown", "--all-vintages", "--page-size", "7", "--json"], socket: s).object()
+            #expect(whole.objects("observations").count == 100)
+            #expect(paged.objects("observations").compactMap { $0.int("id") } == whole.objects("observations").compactMap { $0.int("id") })
+            #expect(Set(paged.objects("sources").compactMap { $0.int("id") }) == Set(whole.objects("sources").compactMap { $0.int("id") }))
+
             // As known in 2021: before the revision.
             let asOf = try await ok(dolab + ["--as-of", "2021"], socket: s).object().objects("observations")
             #expect(asOf.compactMap { $0.int("value") } == [147387])
