@@ -49,8 +49,12 @@ func coopctl(
     let executable = try TestBinaries.coopctl()
     let child: ChildProcess
     if asNobody {
+        // A copy in the world-readable temporary directory, so nobody can run it wherever the checkout lives.
+        let copy = directory.file("coopctl")
+        try FileManager.default.copyItem(atPath: executable, toPath: copy)
+        chmod(copy, 0o755)
         child = try ChildProcess(
-            "/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", executable] + arguments,
+            "/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", copy] + arguments,
             environment: environment, stdout: directory.file("out"), stderr: directory.file("err"))
     } else {
         child = try ChildProcess(

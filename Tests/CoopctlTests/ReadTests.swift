@@ -164,6 +164,10 @@ import Testing
 
             let agreements = try await ok(["agreements", "--country", "VN", "--json"], socket: s).object().objects("agreements")
             #expect(agreements.contains { $0.string("signed_date") == "2017-06-06" })
+            let agreementTable = try await ok(["agreements", "--since", "2017-06-06", "--until", "2017-06-06"], socket: s)
+            #expect(agreementTable.lines.count == 2, "\(agreementTable)")
+            #expect(agreementTable.lines[0].hasPrefix("ID") && agreementTable.lines[0].contains("SIGNED"))
+            #expect(agreementTable.lines[1].contains("2017-06-06") && agreementTable.lines[1].contains("memorandum"))
             let memoranda = try await ok(["agreements", "--kind", "memorandum", "--csv"], socket: s).csv()
             #expect(memoranda.count > 1 && memoranda.dropFirst().allSatisfy { $0[1] == "memorandum" })
 
