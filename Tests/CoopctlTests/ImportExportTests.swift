@@ -4,7 +4,7 @@ import Testing
 @testable import CoopStore
 
 /// Bulk import and export: the shipped dataset into an empty coopd, re-runs, rejected rows, round trips.
-@Suite struct CoopctlImportExportTests {
+@Suite(.serialized) struct CoopctlImportExportTests {
     /// The shipped figures (the CSV coopd embeds), written to a file.
     static func shippedCSV(in directory: TemporaryDirectory) throws -> String {
         let path = directory.file("vn-jp-figures.csv")

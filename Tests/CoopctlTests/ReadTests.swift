@@ -5,7 +5,9 @@ import Foundation
 import Testing
 
 /// The read commands against a coopd with the shipped data: tables, JSON and CSV, checked on real values.
-@Suite struct CoopctlReadTests {
+/// Each end-to-end suite runs its tests one at a time: each starts a coopd and many coopctl processes, and the
+/// machine running the whole test suite is shared with timing-sensitive tests.
+@Suite(.serialized) struct CoopctlReadTests {
     @Test func pingHealthAndInfo() async throws {
         try await withDaemon(seeded: false) { daemon in
             let s = daemon.socketPath

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// Writes, the change stream, and the exit status of each class of failure.
-@Suite struct CoopctlWriteTests {
+@Suite(.serialized) struct CoopctlWriteTests {
     @Test func writesStoreWhatTheySayAndWatchStreamsThemUntilInterrupted() async throws {
         try await withDaemon(seeded: true) { daemon in
             let s = daemon.socketPath
