@@ -29,7 +29,7 @@ INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"'
 MAN_PAGES        = $(wildcard man/*.[1-8])
 RELEASE_FLAGS    = -c release --static-swift-stdlib
 
-.PHONY: all build release run test deps test-deps go-peer generate check-generated clean \
+.PHONY: all build release run test deps test-deps go-peer generate check-generated man clean \
         install install-bin install-units install-man test-systemd test-systemd-release \
         libcoopclient examples-c test-c install-c uninstall-c
 
@@ -100,6 +100,10 @@ generate:
 
 check-generated:
 	Proto/generate.sh --check
+
+# Man pages for coopctl and coopd, from their --help (swift-argument-parser's generate-manual plugin).
+man: deps
+	sh scripts/generate-man.sh
 
 clean:
 	rm -rf .build $(C_BUILD)

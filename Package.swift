@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "coopd", targets: ["coopd"]),
+        .executable(name: "coopctl", targets: ["coopctl"]),
         .executable(name: "coop-bench", targets: ["coop-bench"]),
         .library(name: "CoopClient", targets: ["CoopClient"]),
         .library(name: "CoopServer", targets: ["CoopServer"]),
@@ -93,6 +94,19 @@ let package = Package(
             name: "coopd",
             dependencies: ["CoopDaemon"]
         ),
+        .target(
+            name: "CoopCtl",
+            dependencies: [
+                "CoopClient",
+                "CoopProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "coopctl",
+            dependencies: ["CoopCtl"]
+        ),
         .executableTarget(
             name: "coop-bench",
             dependencies: [
@@ -137,6 +151,16 @@ let package = Package(
                 "CoopProto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .testTarget(
+            name: "CoopctlTests",
+            dependencies: [
+                "CoopCtl",
+                "CoopClient",
+                "CoopProto",
+                "CoopStore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -17,7 +17,7 @@ import Testing
             // A header promising 20 bytes, and 10 of them.
             try await stuck.send(Wire.frame(
                 streamID: 1, type: Wire.request, payload: [UInt8](repeating: 0x0a, count: 10), declaredLength: 20))
-            async let closed = stuck.readUntilClosed(timeout: .seconds(3))
+            async let closed = stuck.readUntilClosed(timeout: .seconds(10))
             // While that connection waits for its close, the healthy one keeps working.
             var id: UInt32 = 3
             for i in 0..<5 {
@@ -46,7 +46,7 @@ import Testing
             let clock = ContinuousClock()
             let start = clock.now
             #expect(try await idle.echo(streamID: 1, data: [1]) == [1])
-            let frames = try await idle.readUntilClosed(timeout: .seconds(3))
+            let frames = try await idle.readUntilClosed(timeout: .seconds(10))
             let elapsed = clock.now - start
             #expect(frames.isEmpty, "\(frames)")
             #expect(elapsed >= .milliseconds(300), "closed after \(elapsed), before the 0.3 s timeout")
@@ -75,7 +75,7 @@ import Testing
 
             let third = try RawConnection.connect(daemon.socketPath)
             try? await third.send(Wire.echo(streamID: 1, data: [3]))
-            let frames = try await third.readUntilClosed(timeout: .seconds(3))
+            let frames = try await third.readUntilClosed(timeout: .seconds(10))
             #expect(frames.isEmpty, "the connection over the limit got \(frames)")
 
             #expect(try await first.echo(streamID: id, data: [4]) == [4])
@@ -96,7 +96,7 @@ import Testing
             // Were the stalled connection to hold up the daemon, these would wait until their deadline.
             try await withClient(daemon.socketPath) { client in
                 for i in 0..<20 {
-                    let reply = try await client.echo(Data("call \(i)".utf8), options: CallOptions(timeout: .seconds(5)))
+                    let reply = try await client.echo(Data("call \(i)".utf8), options: CallOptions(timeout: .seconds(20)))
                     #expect(reply == Data("call \(i)".utf8))
                 }
             }

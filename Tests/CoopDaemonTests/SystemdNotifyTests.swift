@@ -115,7 +115,7 @@ import Testing
                 }
                 let termination = try await daemon.waitForExit()
                 #expect(termination == .exited(0), "coopd \(termination); stderr:\n\(daemon.stderr)")
-                let stopping = try await listener.waitFor("STOPPING=1", timeout: .seconds(1))
+                let stopping = try await listener.waitFor("STOPPING=1", timeout: .seconds(5))
                 #expect(notificationFields(stopping)["STATUS"]?.hasPrefix("stopping") == true, "\(stopping)")
                 #expect(!FileManager.default.fileExists(atPath: socketPath), "socket file left behind")
             }
@@ -141,7 +141,7 @@ import Testing
                 #expect(ready != nil, "no READY=1; received \(listener.received)")
                 let termination = try await daemon.waitForExit()
                 #expect(termination == .exited(0), "coopd \(termination); stderr:\n\(daemon.stderr)")
-                let stopping = try await listener.waitFor("STOPPING=1", timeout: .seconds(1))
+                let stopping = try await listener.waitFor("STOPPING=1", timeout: .seconds(5))
                 #expect(notificationFields(stopping)["STATUS"]?.hasPrefix("stopping") == true, "\(stopping)")
                 #expect(!FileManager.default.fileExists(atPath: daemon.socketPath), "socket file left behind")
             }

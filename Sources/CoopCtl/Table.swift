@@ -1,0 +1,179 @@
+/// A table of text, printed with aligned columns that fit a width, or as CSV.
+public struct Table: Sendable {
+    public struct Column: Sendable {
+        public var header: String
+        /// Numbers are right-aligned.
+        public var alignRight: Bool
+        /// Text columns (titles, notes, URLs) give up width first when the table is too wide, down to
+        /// `minimumWidth`; then other columns down to `minimumWidth`; identifiers (`key`) are cut last.
+        public var shrinkable: Bool
+        public var minimumWidth: Int
+        public var key: Bool
+
+        public init(
+            _ header: String, right: Bool = false, shrinkable: Bool = false, minimumWidth: Int = 6, key: Bool = false
+        ) {
+            self.header = header
+            self.alignRight = right
+            self.shrinkable = shrinkable
+            self.minimumWidth = minimumWidth
+            self.key = key
+        }
+    }
+
+    public var columns: [Column]
+    public var rows: [[String]] = []
+
+    public init(_ columns: [Column]) {
+        self.columns = columns
+    }
+
+    public mutating func add(_ row: [String]) {
+        precondition(row.count == columns.count, "row has \(row.count) cells for \(columns.count) columns")
+        rows.append(row)
+    }
+
+    static let gap = 2
+
+    /// The widths the columns get within `width` (nil: natural widths).
+    func layout(width: Int?) -> [Int] {
+        var widths = columns.indices.map { index in
+            rows.reduce(columns[index].header.displayWidth) { max($0, $1[index].singleLine.displayWidth) }
+        }
+        guard let width else { return widths }
+        var overflow = widths.reduce(0, +) + Self.gap * max(0, columns.count - 1) - width
+        // Text columns to their minimum, then the others but identifiers, then all text, then everything.
+        let passes: [(Column) -> Int?] = [
+            { $0.shrinkable ? $0.minimumWidth : nil },
+            { !$0.key ? $0.minimumWidth : nil },
+            { !$0.key ? 3 : nil },
+            { _ in 3 },
+        ]
+        for floorOf in passes {
+            while overflow > 0 {
+                let candidates = widths.indices.filter { index in
+                    guard let floor = floorOf(columns[index]) else { return false }
+                    return widths[index] > floor
+                }
+                guard let widest = candidates.max(by: { widths[$0] < widths[$1] }) else { break }
+                // Shrink the widest down to the next widest in one step, or just enough.
+                let others = candidates.filter { $0 != widest }.map { widths[$0] }.max() ?? 0
+                let floor = floorOf(columns[widest])!
+                let step = max(1, min(overflow, widths[widest] - max(others, floor)))
+                widths[widest] -= step
+                overflow -= step
+            }
+        }
+        return widths
+    }
+
+    /// The aligned text, one line per row after a header line; cells cut with "…" to fit `width`.
+    public func render(width: Int?) -> String {
+        let widths = layout(width: width)
+        var lines: [String] = []
+        func line(_ cells: [String]) -> String {
+            var parts: [String] = []
+            for (index, cell) in cells.enumerated() {
+                let text = cell.singleLine.truncated(toWidth: widths[index])
+                let isLast = index == cells.count - 1
+                if isLast && !columns[index].alignRight {
+                    parts.append(text)
+                } else {
+                    parts.append(text.padded(to: widths[index], right: columns[index].alignRight))
+                }
+            }
+            var text = parts.joined(separator: String(repeating: " ", count: Self.gap))
+            while text.hasSuffix(" ") { text.removeLast() }
+            return text
+        }
+        lines.append(line(columns.map(\.header)))
+        for row in rows { lines.append(line(row)) }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// RFC 4180 CSV: fields quoted only when they hold a comma, a quote or a line break.
+public enum CSV {
+    public static func field(_ text: String) -> String {
+        if text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) {
+            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return text
+    }
+
+    public static func line(_ fields: [String]) -> String {
+        fields.map(field).joined(separator: ",")
+    }
+
+    /// A parsed record and the line it starts on (1-based).
+    public struct Record: Sendable, Equatable {
+        public var line: Int
+        public var fields: [String]
+    }
+
+    /// Parses RFC 4180 text: comma-separated, fields optionally double-quoted ("" inside quotes is a quote),
+    /// records ending in LF or CRLF; empty lines are skipped. A quote left open is an error.
+    public static func parse(_ text: String) throws -> [Record] {
+        var records: [Record] = []
+        var record: [String] = []
+        var field = ""
+        var quoted = false
+        var fieldWasQuoted = false
+        var line = 1
+        var recordLine = 1
+        var quoteOpenedOn = 1
+        var characters = Array(text)
+        if characters.first == "\u{FEFF}" { characters.removeFirst() }
+        var index = 0
+        func endRecord() {
+            record.append(field)
+            if record != [""] || fieldWasQuoted {
+                records.append(Record(line: recordLine, fields: record))
+            }
+            record = []
+            field = ""
+            fieldWasQuoted = false
+        }
+        while index < characters.count {
+            let character = characters[index]
+            index += 1
+            if quoted {
+                if character == "\"" {
+                    if index < characters.count && characters[index] == "\"" {
+                        field.append("\"")
+                        index += 1
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    if character.isNewline { line += 1 }
+                    field.append(character)
+                }
+                continue
+            }
+            switch character {
+            case "\"" where field.isEmpty:
+                quoted = true
+                fieldWasQuoted = true
+                quoteOpenedOn = line
+            case ",":
+                record.append(field)
+                field = ""
+                fieldWasQuoted = false
+            case "\n", "\r\n", "\r":
+                endRecord()
+                line += 1
+                recordLine = line
+            default:
+                field.append(character)
+            }
+        }
+        if quoted {
+            throw CtlError.invalidInput("line \(quoteOpenedOn): a quoted field is never closed")
+        }
+        if !field.isEmpty || !record.isEmpty || fieldWasQuoted {
+            endRecord()
+        }
+        return records
+    }
+}

@@ -1,0 +1,3 @@
+import CoopCtl
+
+await Coopctl.runMain()

@@ -1,0 +1,126 @@
+import CoopProto
+import Foundation
+import Testing
+
+@testable import CoopCtl
+@testable import CoopStore
+
+/// Pieces of coopctl that need no daemon.
+@Suite struct CoopctlUnitTests {
+    @Test func amountsParseAndPrintAsTheDatasetWritesThem() throws {
+        let trillion = try Amount.parse("2.6", unit: "trillion JPY")
+        #expect(trillion.value == 26 && trillion.multiplier == 11 && trillion.unit == "JPY")
+        let billion = try Amount.parse("300", unit: "billion JPY")
+        #expect(billion.value == 300 && billion.multiplier == 9)
+        let persons = try Amount.parse("110,013", unit: "persons")
+        #expect(persons.value == 110_013 && persons.multiplier == 0 && persons.unit == "persons")
+        #expect(throws: CtlError.self) { try Amount.parse("12a", unit: "persons") }
+        #expect(throws: CtlError.self) { try Amount.parse("1.5", unit: "persons") }
+
+        #expect(Amount.csvColumns(value: 26, multiplier: 11, unit: "JPY") == ("2.6", "trillion JPY"))
+        #expect(Amount.csvColumns(value: 300, multiplier: 9, unit: "JPY") == ("300", "billion JPY"))
+        #expect(Amount.csvColumns(value: 110_013, multiplier: 0, unit: "persons") == ("110013", "persons"))
+        #expect(Amount.display(26, multiplier: 11) == "2.6 trillion")
+        #expect(Amount.display(1_083_769, multiplier: 0) == "1,083,769")
+        #expect(Amount.digits(26, multiplier: 11) == "2600000000000")
+    }
+
+    @Test func tablesFitTheWidthAndCutLongCellsWithAnEllipsis() {
+        var table = Table([
+            Table.Column("ID", right: true, key: true), Table.Column("TITLE", shrinkable: true),
+            Table.Column("URL", shrinkable: true),
+        ])
+        table.add(["7", "日本のベトナム人労働者数+31.9%増の31万6840人、国籍別2位", "https://www.viet-jo.com/news/statistics/190128164753.html"])
+        table.add(["12", "short", "https://example.org/"])
+        let natural = table.render(width: nil)
+        #expect(!natural.contains("…"))
+        let lines = table.render(width: 50).split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines.allSatisfy { $0.displayWidth <= 50 }, "\(lines)")
+        #expect(lines[1].contains("…"))
+        #expect(lines[1].hasPrefix(" 7  "))
+        #expect(lines[2].hasPrefix("12  short"))
+        #expect("日本語".displayWidth == 6)
+        #expect("Đào Ngọc Dung".displayWidth == 13)
+    }
+
+    @Test func csvParserKeepsQuotedCommasAndLineNumbers() throws {
+        let records = try CSV.parse("a,b\r\n1,\"x, \"\"y\"\"\"\r\n\r\n2,\"multi\nline\"\n3,z")
+        #expect(records.map(\.fields) == [["a", "b"], ["1", "x, \"y\""], ["2", "multi\nline"], ["3", "z"]])
+        #expect(records.map(\.line) == [1, 2, 4, 6])
+        #expect(throws: CtlError.self) { try CSV.parse("a,\"open") }
+        #expect(CSV.line(["plain", "with,comma", "with \"quote\""]) == "plain,\"with,comma\",\"with \"\"quote\"\"\"")
+    }
+
+    @Test func sha256MatchesTheStandardVectors() {
+        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256.hex(String(repeating: "a", count: 1000))
+                == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+
+    @Test func socketLocatorTriesExplicitPathsAloneElseSystemdThenPerUser() {
+        #expect(SocketLocator(explicit: "/a.sock", environment: ["COOP_SOCKET": "/b"]).candidates.map(\.path) == ["/a.sock"])
+        #expect(SocketLocator(explicit: nil, environment: ["COOP_SOCKET": "/b", "COOPD_SOCKET": "/c"]).candidates.map(\.path) == ["/b"])
+        #expect(SocketLocator(explicit: nil, environment: ["COOPD_SOCKET": "/c"]).candidates.map(\.path) == ["/c"])
+        #expect(
+            SocketLocator(explicit: nil, environment: ["XDG_RUNTIME_DIR": "/run/user/1000"], uid: 1000).candidates.map(\.path)
+                == ["/run/coopd/coopd.sock", "/run/user/1000/coopd/coopd.sock", "/tmp/coopd-1000/coopd.sock"])
+        #expect(SocketLocator(explicit: nil, environment: [:], uid: 0).candidates.map(\.path) == ["/run/coopd/coopd.sock"])
+        #expect(SocketLocator.probe("/nonexistent/coopd.sock")?.contains("no such file") == true)
+        #expect(SocketLocator.probe("/etc/passwd") == "not a socket")
+    }
+
+    @Test func globalOptionsBeforeTheSubcommandMoveAfterIt() {
+        #expect(Coopctl.hoistingGlobalOptions(["--socket", "/s", "--json", "figure", "add", "--value", "1"])
+            == ["figure", "add", "--value", "1", "--socket", "/s", "--json"])
+        #expect(Coopctl.hoistingGlobalOptions(["health", "--socket", "/s"]) == ["health", "--socket", "/s"])
+        #expect(Coopctl.hoistingGlobalOptions(["--timeout=3", "ping"]) == ["ping", "--timeout=3"])
+    }
+
+    @Test func shippedCSVReadsAsAHundredObservations() throws {
+        let (items, rejected) = try FiguresFile.read(SeedFiguresCSV.text)
+        #expect(rejected.isEmpty, "\(rejected)")
+        #expect(items.count == 100)
+        let first = try #require(items.first)
+        #expect(first.line == 2)
+        #expect(first.observation.indicator == "JP_MHLW_FOREIGN_WORKERS")
+        #expect(first.observation.value == 110_013)
+        #expect(first.observation.vintage == "2018-01-30")
+        let titp = items.filter { !$0.observation.breakdown.isEmpty }
+        #expect(titp.allSatisfy { $0.observation.breakdown.map(\.key) == ["status_of_residence"] })
+        let oda = try #require(items.first { $0.observation.indicator == "JP_ODA_COMMITTED_CUMULATIVE" })
+        #expect(oda.observation.value == 26 && oda.observation.unitMultiplier == 11 && oda.observation.unit == "JPY")
+        #expect(items.filter { $0.observation.status == .provisional }.count == 4)
+        // Written back, each row reads the same.
+        for item in items {
+            guard case .document(let source) = item.source else { Issue.record("no source"); continue }
+            let line = FiguresFile.line(item.observation, source: source)
+            let again = try FiguresFile.read(FiguresFile.header() + "\n" + line + "\n")
+            #expect(again.items.first?.observation == item.observation, "\(line)")
+        }
+    }
+
+    @Test func seriesChartMarksMissingPeriodsOfARegularSeries() {
+        var series = Coop_V1_Series()
+        for (year, value) in [(2019, 100), (2020, 200), (2021, 300), (2023, 400)] {
+            series.points.append(.with {
+                $0.periodStart = "\(year)-10-31"
+                $0.periodEnd = "\(year)-10-31"
+                $0.observation = .with {
+                    $0.value = Int64(value)
+                    $0.periodStart = "\(year)-10-31"
+                    $0.periodEnd = "\(year)-10-31"
+                    $0.status = .normal
+                }
+            })
+        }
+        let lines = SeriesChart(series: series, sources: nil).render(width: 60).split(separator: "\n").map(String.init)
+        #expect(lines.count == 5, "\(lines)")
+        #expect(lines[3].hasPrefix("2022-10-31") && lines[3].contains("no figure"))
+        #expect(lines[4].hasPrefix("2023-10-31") && lines[4].contains(String(repeating: "█", count: 10)))
+        let bars = lines.map { $0.filter { "█▏▎▍▌▋▊▉".contains($0) }.count }
+        #expect(bars[0] < bars[1] && bars[1] < bars[2] && bars[2] < bars[4])
+    }
+}
