@@ -56,10 +56,10 @@ import Testing
                 let ping = try await listener.waitFor("WATCHDOG=1", timeout: .seconds(10))
                 #expect(notificationLines(ping) == ["WATCHDOG=1"])
             }
-            // Pings half a second apart: four span at least three halves. The upper bound only tells a
-            // watchdog that pings at all from one that never does; it is generous for loaded machines.
+            // Pings come every half second; the bound only tells a watchdog that keeps pinging from one that
+            // stops, and is generous for loaded machines. (No lower bound: datagrams queued while the test
+            // was descheduled arrive together, and pinging early is harmless.)
             let elapsed = clock.now - ready
-            #expect(elapsed >= .milliseconds(1400), "4 pings within \(elapsed)")
             #expect(elapsed < .seconds(15), "4 pings took \(elapsed)")
         }
     }

@@ -83,12 +83,14 @@ import Testing
         var limits = ServerLimits()
         limits.maxConcurrentCallsPerConnection = 2
         try await withTestServer(limits: limits) { (_, client, probe, _) async throws in
-            async let a = client.test("Sleep", "500")
-            async let b = client.test("Sleep", "500")
+            // Two calls held open by the gate fill the connection's allowance.
+            async let a = client.test("Gate", "a")
+            async let b = client.test("Gate", "b")
             #expect(await eventually { probe.started.load(ordering: .relaxed) == 2 })
             let error = await #expect(throws: RPCError.self) { _ = try await client.test("Sleep", "1") }
             #expect(error?.code == .resourceExhausted)
-            #expect(try await [a, b] == ["500", "500"])
+            probe.gateOpen.store(true, ordering: .relaxed)
+            #expect(try await [a, b] == ["a", "b"])
             // Once they finish, the connection takes calls again.
             #expect(try await client.test("Sleep", "1") == "1")
         }
