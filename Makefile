@@ -63,8 +63,9 @@ test: test-deps go-peer test-systemd
 # The units under a real systemd (PID 1 in systemd-nspawn; skipped, saying why, without root or nspawn), after
 # systemd-analyze verify and security. Uses the debug coopd (with its Swift runtime bound into the container);
 # test-systemd-release runs the same test on the static release binary that make install installs.
+# --build-tests everywhere: one build configuration for every test target (switching it rebuilds everything).
 test-systemd: test-deps go-peer
-	$(SWIFT) build -j $(JOBS) --product coopd
+	$(SWIFT) build -j $(JOBS) --build-tests
 	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" sh Tests/systemd/run.sh "$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd"
 
 test-systemd-release: test-deps go-peer
@@ -211,7 +212,7 @@ $(C_BUILD)/test-client: $(C_TEST_SOURCES) $(wildcard Tests/c/*.h) $(C_OBJECTS)
 	$(CC) $(C_CFLAGS) -O0 -o $@ $(C_TEST_SOURCES) $(C_OBJECTS) $(PROTOBUF_C_LIBS)
 
 test-c: test-deps libcoopclient examples-c $(C_BUILD)/test-client
-	$(SWIFT) build -j $(JOBS) --product coopd
+	$(SWIFT) build -j $(JOBS) --build-tests
 	CC="$(CC)" VALGRIND="$(VALGRIND)" C_BUILD="$(C_BUILD)" COOPD="$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd" \
 	  sh Tests/c/run-tests.sh
 
