@@ -29,7 +29,7 @@ INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"'
 MAN_PAGES        = $(wildcard man/*.[1-8])
 RELEASE_FLAGS    = -c release --static-swift-stdlib
 
-.PHONY: all build release run test deps test-deps go-peer generate check-generated man clean \
+.PHONY: bench all build release run test deps test-deps go-peer generate check-generated man clean \
         install install-bin install-units install-man test-systemd test-systemd-release \
         libcoopclient examples-c test-c install-c uninstall-c
 
@@ -95,6 +95,15 @@ install-units:
 install-man:
 	@for f in $(MAN_PAGES); do s=$${f##*.}; echo "install $$f -> $(DESTDIR)$(MANDIR)/man$$s"; \
 	  install -d "$(DESTDIR)$(MANDIR)/man$$s" && install -m 644 "$$f" "$(DESTDIR)$(MANDIR)/man$$s/" || exit 1; done
+
+# The performance suite, side by side with Go ttrpc in the same run (see BENCHMARKS.md); REPS and DUR per case.
+REPS ?= 3
+DUR  ?= 5
+bench: test-deps go-peer
+	@[ -x "$(BENCH_BIN)/pingpong" ] || sh "$(SHARED)/bench/raw-uds/build.sh"
+	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd
+	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
+	SHARED="$(SHARED)" python3 scripts/bench.py --reps $(REPS) --dur $(DUR)
 
 generate:
 	Proto/generate.sh
