@@ -170,7 +170,11 @@ enum ObservationTable {
         }
         sql += " WHERE \(whereClause(outer)) ORDER BY \(sortKey) LIMIT ?"
         values.append(limit + 1)
-        return try db.rows(sql, values).map { (try decode($0), tokenKey($0)) }
+        // Only the last row shown can become a page token: build keys for no other.
+        let rows = try db.rows(sql, values)
+        return try rows.enumerated().map { index, row in
+            (try decode(row), index == limit - 1 ? tokenKey(row) : [])
+        }
     }
 
     /// One observation per period of a series: the latest vintage visible (as of `asOf`), ordered by period.
