@@ -33,7 +33,7 @@ struct CoopBench: AsyncParsableCommand {
 
     func run() async throws {
         guard conns > 0, concurrency > 0, duration > 0 else { throw ValidationError("conns, -c and duration must be positive") }
-        let (service, method, makePayload) = try await workloadCalls()
+        let (service, method, payloads) = try await workloadCalls()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let start = NIODeadline.now()
         let measureFrom = start + .nanoseconds(Int64(warmup * 1e9))
@@ -49,7 +49,7 @@ struct CoopBench: AsyncParsableCommand {
                         try channel.pipeline.syncOperations.addHandler(
                             LoadConnection(
                                 index: index, concurrency: concurrency, service: service, method: method,
-                                makePayload: makePayload, measureFrom: measureFrom, stopAt: stopAt, done: promise))
+                                payloads: payloads, measureFrom: measureFrom, stopAt: stopAt, done: promise))
                     }
                 }
                 .connect(unixDomainSocketPath: socket).get()
@@ -90,24 +90,24 @@ struct CoopBench: AsyncParsableCommand {
         if errors > 0 { throw ExitCode(1) }
     }
 
-    private func workloadCalls() async throws -> (String, String, PayloadMaker) {
+    private func workloadCalls() async throws -> (String, String, Payloads) {
         switch workload {
         case .echo:
             let payload = try Coop_V1_EchoRequest.with { $0.data = Data(repeating: 0x61, count: size) }.serializedBuffer()
-            return (echoService, "Echo", { _, _ in payload })
+            return (echoService, "Echo", .constant(payload))
         case .health:
-            return ("grpc.health.v1.Health", "Check", { _, _ in ByteBuffer() })
+            return ("grpc.health.v1.Health", "Check", .constant(ByteBuffer()))
         case .query:
             let payload = try Coop_V1_ListObservationsRequest.with {
                 $0.origin = "VN"
                 $0.destination = "JP"
                 $0.pageSize = 20
             }.serializedBuffer()
-            return ("coop.v1.Cooperation", "ListObservations", { _, _ in payload })
+            return ("coop.v1.Cooperation", "ListObservations", .constant(payload))
         case .write:
             let sourceID = try await makeSource()
             let run = UUID().uuidString.prefix(8)
-            return ("coop.v1.Cooperation", "AddObservations", { connection, n in
+            return ("coop.v1.Cooperation", "AddObservations", .perCall { connection, n in
                 let request = Coop_V1_AddObservationsRequest.with {
                     $0.requestID = "bench-\(run)-\(connection)-\(n)"
                     $0.observations = [.with {

@@ -4,6 +4,13 @@ import NIOCore
 /// Builds the request payload for the n-th call on a connection.
 typealias PayloadMaker = @Sendable (_ connection: Int, _ n: Int) -> ByteBuffer
 
+/// What each call sends: the same bytes every time (encoded once, only the stream id patched per call),
+/// or a payload built per call.
+enum Payloads: Sendable {
+    case constant(ByteBuffer)
+    case perCall(PayloadMaker)
+}
+
 /// One pipelined load connection: keeps `concurrency` calls in flight, sends the next call from the
 /// response handler itself (no task, no hop), and flushes once per read batch.
 final class LoadConnection: ChannelInboundHandler {
@@ -20,7 +27,9 @@ final class LoadConnection: ChannelInboundHandler {
     private let concurrency: Int
     private let service: String
     private let method: String
-    private let makePayload: PayloadMaker
+    private let payloads: Payloads
+    /// The whole request frame for constant payloads, with stream id 0.
+    private var template: ByteBuffer?
     private let stopAt: NIODeadline
     private let measureFrom: NIODeadline
     private let done: EventLoopPromise<Result>
@@ -33,14 +42,19 @@ final class LoadConnection: ChannelInboundHandler {
     private var finished = false
 
     init(
-        index: Int, concurrency: Int, service: String, method: String, makePayload: @escaping PayloadMaker,
+        index: Int, concurrency: Int, service: String, method: String, payloads: Payloads,
         measureFrom: NIODeadline, stopAt: NIODeadline, done: EventLoopPromise<Result>
     ) {
         self.index = index
         self.concurrency = concurrency
         self.service = service
         self.method = method
-        self.makePayload = makePayload
+        self.payloads = payloads
+        if case .constant(let payload) = payloads {
+            var frame = ByteBuffer()
+            frame.writeRequestFrame(streamID: 0, envelope: RequestEnvelope(service: service, method: method, payload: payload))
+            template = frame
+        }
         self.measureFrom = measureFrom
         self.stopAt = stopAt
         self.done = done
@@ -54,10 +68,18 @@ final class LoadConnection: ChannelInboundHandler {
     }
 
     private func enqueueCall() {
-        let envelope = RequestEnvelope(service: service, method: method, payload: makePayload(index, sent))
-        sent += 1
         startTimes[nextStreamID] = .now()
-        output.writeRequestFrame(streamID: nextStreamID, envelope: envelope)
+        switch payloads {
+        case .constant:
+            // Copy the encoded frame and patch its stream id (bytes 4–7): no per-call encoding.
+            let start = output.writerIndex
+            output.writeImmutableBuffer(template!)
+            output.setInteger(nextStreamID, at: start + 4)
+        case .perCall(let make):
+            let envelope = RequestEnvelope(service: service, method: method, payload: make(index, sent))
+            output.writeRequestFrame(streamID: nextStreamID, envelope: envelope)
+        }
+        sent += 1
         nextStreamID &+= 2
     }
 
