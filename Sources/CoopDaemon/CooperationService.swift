@@ -358,10 +358,6 @@ struct CooperationService {
     }
 
     private static func today() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: Date())
+        UTCTime.date(nanos: UTCTime.nowNanos())
     }
 }

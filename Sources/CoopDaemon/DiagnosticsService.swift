@@ -48,14 +48,10 @@ struct DaemonInfo: Sendable {
     var socketPath: String
 
     static func now(socketPath: String) -> DaemonInfo {
-        let now = Date()
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let now = UTCTime.nowNanos()
         return DaemonInfo(
-            startUnixNanos: Int64(now.timeIntervalSince1970 * 1e9),
-            startTimeRFC3339: formatter.string(from: now),
-            startUptimeNanos: DispatchTime.now().uptimeNanoseconds,
-            socketPath: socketPath)
+            startUnixNanos: now, startTimeRFC3339: UTCTime.rfc3339(nanos: now),
+            startUptimeNanos: DispatchTime.now().uptimeNanoseconds, socketPath: socketPath)
     }
 }
 
