@@ -58,6 +58,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.output = ByteBuffer()
     }
 
+    /// This handler, usable from closures that run later on its event loop.
+    private var onLoop: NIOLoopBound<ServerConnectionHandler> { NIOLoopBound(self, eventLoop: context.eventLoop) }
+
     // MARK: lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -65,9 +68,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.output = context.channel.allocator.buffer(capacity: 1024)
         let interval = [limits.idleTimeout, limits.partialFrameTimeout].compactMap { $0 }.min()!
         let period = TimeAmount.nanoseconds(max(interval.nanoseconds / 4, TimeAmount.milliseconds(10).nanoseconds))
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let connection = onLoop
         housekeeping = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
-            loopBound.value.checkTimeouts()
+            connection.value.checkTimeouts()
         }
     }
 
@@ -229,7 +232,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             do { result = .success(try body(request.payload, callContext)) } catch { result = .failure(error) }
             writeResult(streamID, result)
         case .unary(let body):
-            let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let connection = onLoop
             let eventLoop = context.eventLoop
             let payload = request.payload
             calls[streamID] = Call(task: nil, deadlineTimer: nil, streaming: false)
@@ -240,7 +243,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             startCall(streamID, task: task, deadline: deadline)
         case .serverStreaming(let body):
-            let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let connection = onLoop
             let eventLoop = context.eventLoop
             let payload = request.payload
             let stream = ServerStream(streamID: streamID, connection: connection)
@@ -257,7 +260,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func startCall(_ streamID: UInt32, task: Task<Void, Never>, deadline: NIODeadline?) {
         calls[streamID]?.task = task
         if let deadline {
-            let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let connection = onLoop
             calls[streamID]?.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
                 connection.value.deadlinePassed(streamID)
             }
@@ -313,7 +316,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         // The client is not reading: hold this producer back, and end its stream if that lasts too long.
         let promise = eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(promise)
-        let connection = NIOLoopBound(self, eventLoop: eventLoop)
+        let connection = onLoop
         let timer = eventLoop.scheduleTask(in: limits.streamStallTimeout) {
             connection.value.streamStalled(streamID, promise)
         }
@@ -382,7 +385,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         // finished in this event-loop tick into one write.
         guard !inReadBatch, !flushScheduled else { return }
         flushScheduled = true
-        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let connection = onLoop
         context.eventLoop.execute { connection.value.flushOutput() }
     }
 
