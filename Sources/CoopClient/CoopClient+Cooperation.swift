@@ -1,5 +1,6 @@
 import CoopProto
 import Foundation
+import SwiftProtobuf
 
 /// The typed `coop.v1.Cooperation` API. Request and response types are the generated `Coop_V1_*` messages.
 ///
@@ -197,4 +198,3 @@ extension CoopClient {
     }
 }
 
-import SwiftProtobuf

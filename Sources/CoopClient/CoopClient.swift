@@ -114,7 +114,8 @@ public final class CoopClient: Sendable {
     ) -> AsyncThrowingStream<ByteBuffer, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
         let (request, deadline) = envelope(service, method, payload, options)
-        let opening = Task {
+        // Connecting is async; the stream is handed back at once and fed when the request is out.
+        Task {
             do {
                 let connected = try await connect()
                 let handler = connected.handler
@@ -132,7 +133,6 @@ public final class CoopClient: Sendable {
                 continuation.finish(throwing: error)
             }
         }
-        _ = opening
         return stream
     }
 

@@ -152,7 +152,6 @@ func configurationLoader(config: String?, flags: [(String, String?)]) -> Daemon.
                 throw ConfigurationError("cannot read \(configFile): \(error.localizedDescription)")
             }
             try configuration.apply(fileContents: contents, path: configFile)
-            configuration.configFile = configFile
         }
         for key in DaemonConfiguration.keys {
             if let value = environment[DaemonConfiguration.environmentName(key)] {

@@ -25,8 +25,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var seed = true
     /// Who may write besides root and the daemon's own uid.
     public var writers = WriterPolicy()
-    /// Optional `key = value` file, re-read on SIGHUP.
-    public var configFile: String?
 
     public init(socketPath: String, stateDirectory: String) {
         self.socketPath = socketPath

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CoopServer
 import CoopWire
+import Foundation
 
 /// Who may write: root, the daemon's own uid, and configured writer uids or gids.
 /// Anyone who can connect may read.
@@ -56,4 +57,3 @@ public struct WriterPolicy: Sendable, Hashable {
     }
 }
 
-import Foundation

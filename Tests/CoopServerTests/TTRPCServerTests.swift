@@ -7,6 +7,7 @@ import CoopServer
 import CoopWire
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 
 @Suite struct TTRPCServerTests {
@@ -222,7 +223,6 @@ final class OrderRecorder: Sendable {
     var values: [String] { storage.withLock { $0 } }
 }
 
-import Synchronization
 
 /// A plain blocking Unix socket connected to `path`.
 func connectRaw(_ path: String) throws -> Int32 {
