@@ -203,6 +203,72 @@ import Testing
         }
     }
 
+    @Test func indicatorEventAgreementStatementAndConflictWritesAreStoredAndReadBack() async throws {
+        try await withDaemon(environment: Self.seeded) { daemon in
+            try await withClient(daemon.socketPath) { client in
+                let source = try await Self.newSource(client, "writes")
+                let indicator = try await client.putIndicator(.with {
+                    $0.code = "TEST_CLAIMED_WORKERS"
+                    $0.name = "Workers as claimed in test speeches"
+                    $0.measure = .claim
+                    $0.unit = "persons"
+                    $0.periodBasis = .asOfDate
+                })
+                #expect(indicator.code == "TEST_CLAIMED_WORKERS")
+                #expect(try await client.listIndicators().contains { $0.code == "TEST_CLAIMED_WORKERS" && $0.measure == .claim })
+
+                let event = try await client.putEvent(.with {
+                    $0.kind = .meeting
+                    $0.title = "Test meeting of labour ministers"
+                    $0.countries = ["VN", "JP"]
+                    $0.actualDate = "2026-01-15"
+                    $0.status = .held
+                    $0.participants = [.with { $0.name = "Nguyen Test"; $0.nativeName = "Nguyễn Thử"; $0.country = "VN" }]
+                    $0.sourceIds = [source.id]
+                })
+                #expect(event.id > 0)
+                let events = try await client.listEvents(.with { $0.participant = "Nguyen Thu" })
+                #expect(events.events.map(\.id) == [event.id])
+
+                let agreement = try await client.putAgreement(.with {
+                    $0.kind = .memorandum
+                    $0.title = "Test memorandum on interns"
+                    $0.parties = [.with { $0.name = "MOLISA"; $0.country = "VN" }, .with { $0.name = "MHLW"; $0.country = "JP" }]
+                    $0.signedDate = "2026-01-15"
+                    $0.topics = ["technical_intern_training"]
+                    $0.sourceIds = [source.id]
+                    $0.eventID = event.id
+                })
+                let agreements = try await client.listAgreements(.with { $0.topic = "technical_intern_training"; $0.from = "2026" })
+                #expect(agreements.agreements.map(\.id) == [agreement.id])
+
+                let statement = try await client.addStatement(.with {
+                    $0.speaker = .with { $0.name = "Nguyen Test"; $0.country = "VN" }
+                    $0.eventID = event.id
+                    $0.saidOn = "2026-01-15"
+                    $0.text = "About 600,000 Vietnamese work in Japan."
+                    $0.sourceID = source.id
+                }, claim: Self.observation(
+                    "TEST_CLAIMED_WORKERS", "VN", "JP", "2026-01-15", "2026-01-15", 600_000, source: source.id))
+                #expect(statement.claimObservationID > 0)
+                let statements = try await client.listStatements(.with { $0.eventID = event.id })
+                #expect(statements.statements.map(\.text) == ["About 600,000 Vietnamese work in Japan."])
+
+                let mhlw2023 = try await client.series(.with {
+                    $0.indicator = "JP_MHLW_FOREIGN_WORKERS"; $0.origin = "VN"; $0.destination = "JP"; $0.periodFrom = "2023"; $0.periodTo = "2023"
+                }).points[0].observation
+                let linked = try await client.linkConflict(statement.claimObservationID, with: mhlw2023.id, note: "scope differs")
+                #expect(linked.conflictsWith == [mhlw2023.id])
+                // Symmetric: the statistic now lists the claim.
+                let back = try await client.allObservations(.with {
+                    $0.indicators = ["JP_MHLW_FOREIGN_WORKERS"]; $0.origin = "VN"; $0.destination = "JP"
+                    $0.periodFrom = "2023"; $0.periodTo = "2023"
+                })
+                #expect(back.first { $0.id == mhlw2023.id }?.conflictsWith.contains(statement.claimObservationID) == true)
+            }
+        }
+    }
+
     @Test func peerWithAnotherUidIsRefusedWritesAndCanStillRead() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
