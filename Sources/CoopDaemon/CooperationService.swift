@@ -22,25 +22,26 @@ struct CooperationService {
 
         // MARK: reads
 
-        try s.addUnary("ListCountries") { (_: Coop_V1_ListCountriesRequest, _) in
-            try await mapped {
+        try s.addInline("ListCountries") { (_: Coop_V1_ListCountriesRequest, _) in
+            try mapped {
                 var reply = Coop_V1_ListCountriesResponse()
-                reply.countries = try await store.countries().map(Coop_V1_Country.init)
+                reply.countries = try store.countries().map(Coop_V1_Country.init)
                 return reply
             }
         }
+        // A task, not inline: it reads every figure and event of the pair.
         try s.addUnary("GetPairSummary") { (request: Coop_V1_GetPairSummaryRequest, _) in
-            try await mapped { try await pairSummary(request) }
+            try mapped { try pairSummary(request) }
         }
-        try s.addUnary("ListIndicators") { (_: Coop_V1_ListIndicatorsRequest, _) in
-            try await mapped {
+        try s.addInline("ListIndicators") { (_: Coop_V1_ListIndicatorsRequest, _) in
+            try mapped {
                 var reply = Coop_V1_ListIndicatorsResponse()
-                reply.indicators = try await store.indicators().map(Coop_V1_Indicator.init)
+                reply.indicators = try store.indicators().map(Coop_V1_Indicator.init)
                 return reply
             }
         }
-        try s.addUnary("ListObservations") { (request: Coop_V1_ListObservationsRequest, _) in
-            try await mapped {
+        try s.addInline("ListObservations") { (request: Coop_V1_ListObservationsRequest, _) in
+            try mapped {
                 var query = ObservationQuery()
                 query.origin = request.origin
                 query.destination = request.destination
@@ -54,27 +55,27 @@ struct CooperationService {
                 query.includeConflicts = request.includeConflicts
                 query.includeRetracted = request.includeRetracted
                 query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
-                let page = try await store.observations(query)
+                let page = try store.observations(query)
                 var reply = Coop_V1_ListObservationsResponse()
                 reply.observations = page.items.map(Coop_V1_Observation.init)
                 reply.nextPageToken = page.nextToken
                 if request.includeSources {
-                    reply.sources = try await sources(for: page.items)
+                    reply.sources = try sources(for: page.items)
                 }
                 return reply
             }
         }
-        try s.addUnary("GetSeries") { (request: Coop_V1_GetSeriesRequest, _) in
-            try await mapped {
+        try s.addInline("GetSeries") { (request: Coop_V1_GetSeriesRequest, _) in
+            try mapped {
                 var query = SeriesQuery(
                     indicator: request.indicator, origin: request.origin, destination: request.destination)
                 query.breakdown = request.breakdown.map { Dimension(key: $0.key, value: $0.value) }.sorted()
                 query.periodFrom = request.periodFrom
                 query.periodTo = request.periodTo
                 query.asOf = request.asOf
-                let points = try await store.series(query)
+                let points = try store.series(query)
                 var reply = Coop_V1_Series()
-                if let indicator = try await store.indicators().first(where: { $0.code == request.indicator }) {
+                if let indicator = try store.indicators().first(where: { $0.code == request.indicator }) {
                     reply.indicator = Coop_V1_Indicator(indicator)
                 } else {
                     throw RPCError(.notFound, "indicator: no indicator \"\(request.indicator)\"")
@@ -88,12 +89,12 @@ struct CooperationService {
                         $0.observation = Coop_V1_Observation(o)
                     }
                 }
-                reply.sources = try await sources(for: points)
+                reply.sources = try sources(for: points)
                 return reply
             }
         }
-        try s.addUnary("ListEvents") { (request: Coop_V1_ListEventsRequest, _) in
-            try await mapped {
+        try s.addInline("ListEvents") { (request: Coop_V1_ListEventsRequest, _) in
+            try mapped {
                 var query = EventQuery()
                 query.country = request.country
                 query.counterpart = request.counterpart
@@ -103,15 +104,15 @@ struct CooperationService {
                 if request.status != .unspecified { query.status = try modelEnum(request.status, field: "status") }
                 query.participant = request.participant
                 query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
-                let page = try await store.events(query)
+                let page = try store.events(query)
                 var reply = Coop_V1_ListEventsResponse()
                 reply.events = page.items.map(Coop_V1_Event.init)
                 reply.nextPageToken = page.nextToken
                 return reply
             }
         }
-        try s.addUnary("ListAgreements") { (request: Coop_V1_ListAgreementsRequest, _) in
-            try await mapped {
+        try s.addInline("ListAgreements") { (request: Coop_V1_ListAgreementsRequest, _) in
+            try mapped {
                 var query = AgreementQuery()
                 query.country = request.country
                 query.counterpart = request.counterpart
@@ -120,15 +121,15 @@ struct CooperationService {
                 if request.kind != .unspecified { query.kind = try modelEnum(request.kind, field: "kind") }
                 query.topic = request.topic
                 query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
-                let page = try await store.agreements(query)
+                let page = try store.agreements(query)
                 var reply = Coop_V1_ListAgreementsResponse()
                 reply.agreements = page.items.map(Coop_V1_Agreement.init)
                 reply.nextPageToken = page.nextToken
                 return reply
             }
         }
-        try s.addUnary("ListStatements") { (request: Coop_V1_ListStatementsRequest, _) in
-            try await mapped {
+        try s.addInline("ListStatements") { (request: Coop_V1_ListStatementsRequest, _) in
+            try mapped {
                 var query = StatementQuery()
                 query.country = request.country
                 query.speaker = request.speaker
@@ -136,28 +137,28 @@ struct CooperationService {
                 query.from = request.from
                 query.to = request.to
                 query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
-                let page = try await store.statements(query)
+                let page = try store.statements(query)
                 var reply = Coop_V1_ListStatementsResponse()
                 reply.statements = page.items.map(Coop_V1_Statement.init)
                 reply.nextPageToken = page.nextToken
                 return reply
             }
         }
-        try s.addUnary("ListSources") { (request: Coop_V1_ListSourcesRequest, _) in
-            try await mapped {
-                let page = try await store.sources(page: try PageRequest(size: request.pageSize, token: request.pageToken))
+        try s.addInline("ListSources") { (request: Coop_V1_ListSourcesRequest, _) in
+            try mapped {
+                let page = try store.sources(page: try PageRequest(size: request.pageSize, token: request.pageToken))
                 var reply = Coop_V1_ListSourcesResponse()
                 reply.sources = page.items.map(Coop_V1_Source.init)
                 reply.nextPageToken = page.nextToken
                 return reply
             }
         }
-        try s.addUnary("Search") { (request: Coop_V1_SearchRequest, _) in
-            try await mapped {
+        try s.addInline("Search") { (request: Coop_V1_SearchRequest, _) in
+            try mapped {
                 guard request.limit >= 0 else { throw RPCError(.invalidArgument, "limit: must not be negative") }
                 let limit = request.limit == 0 ? 20 : min(Int(request.limit), 200)
                 var reply = Coop_V1_SearchResponse()
-                reply.hits = try await store.search(request.query, limit: limit).map(Coop_V1_SearchHit.init)
+                reply.hits = try store.search(request.query, limit: limit).map(Coop_V1_SearchHit.init)
                 return reply
             }
         }
@@ -233,8 +234,8 @@ struct CooperationService {
 
     // MARK: helpers
 
-    private func pairSummary(_ request: Coop_V1_GetPairSummaryRequest) async throws -> Coop_V1_PairSummary {
-        let countries = try await store.countries()
+    private func pairSummary(_ request: Coop_V1_GetPairSummaryRequest) throws -> Coop_V1_PairSummary {
+        let countries = try store.countries()
         guard let a = countries.first(where: { $0.code == request.countryA }) else {
             throw RPCError(.invalidArgument, "country_a: unknown country code \"\(request.countryA)\"")
         }
@@ -244,11 +245,11 @@ struct CooperationService {
         var reply = Coop_V1_PairSummary()
         reply.countryA = Coop_V1_Country(a)
         reply.countryB = Coop_V1_Country(b)
-        if let relationship = try await store.relationship(a.code, b.code) {
+        if let relationship = try store.relationship(a.code, b.code) {
             reply.relationship = Coop_V1_Relationship(relationship)
         }
         // The latest figure of each indicator measured between the two, either direction.
-        let indicators = Dictionary(try await store.indicators().map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
+        let indicators = Dictionary(try store.indicators().map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
         var latest: [String: Observation] = [:]
         for (origin, destination) in [(a.code, b.code), (b.code, a.code)] {
             var query = ObservationQuery()
@@ -256,7 +257,7 @@ struct CooperationService {
             query.destination = destination
             query.page = PageRequest(size: 1000)
             while true {
-                let page = try await store.observations(query)
+                let page = try store.observations(query)
                 for o in page.items {
                     let key = "\(o.indicator)|\(o.origin)|\(o.destination)"
                     if let current = latest[key], (current.periodEnd, current.vintage) >= (o.periodEnd, o.vintage) {
@@ -281,7 +282,7 @@ struct CooperationService {
         query.counterpart = b.code
         query.page = PageRequest(size: 1000)
         while true {
-            let page = try await store.events(query)
+            let page = try store.events(query)
             events += page.items
             if page.nextToken.isEmpty { break }
             query.page.token = page.nextToken
@@ -296,10 +297,10 @@ struct CooperationService {
         return reply
     }
 
-    private func sources(for observations: [Observation]) async throws -> [Coop_V1_Source] {
+    private func sources(for observations: [Observation]) throws -> [Coop_V1_Source] {
         let ids = Array(Set(observations.map(\.sourceID).filter { $0 > 0 })).sorted()
         guard !ids.isEmpty else { return [] }
-        return try await store.sources(ids: ids).map(Coop_V1_Source.init)
+        return try store.sources(ids: ids).map(Coop_V1_Source.init)
     }
 
     /// Sends the change log from the requested sequence, then every new change as it commits.
@@ -311,10 +312,10 @@ struct CooperationService {
         }
         // Subscribe before reading, so nothing committed in between is missed.
         let updates = store.sequenceUpdates()
-        var cursor = request.fromSequence == 0 ? try await store.latestSequence() : request.fromSequence - 1
+        var cursor = request.fromSequence == 0 ? try store.latestSequence() : request.fromSequence - 1
         var iterator = updates.makeAsyncIterator()
         while !Task.isCancelled {
-            let batch = try await store.changes(after: cursor, limit: 500)
+            let batch = try store.changes(after: cursor, limit: 500)
             for change in batch {
                 try await stream.send(Coop_V1_Change(change))
                 cursor = change.sequence
@@ -344,16 +345,28 @@ struct CooperationService {
         do {
             return try await body()
         } catch let error as StoreError {
-            switch error.code {
-            case .invalidArgument: throw RPCError(.invalidArgument, error.description)
-            case .notFound: throw RPCError(.notFound, error.description)
-            case .alreadyExists: throw RPCError(.alreadyExists, error.description)
-            case .failedPrecondition: throw RPCError(.failedPrecondition, error.description)
-            case .unavailable: throw RPCError(.unavailable, error.description)
-            default:
-                logger.error("store failure", metadata: ["error": "\(error)"])
-                throw RPCError(.internalError, "internal error")
-            }
+            throw status(error)
+        }
+    }
+
+    private func mapped<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw status(error)
+        }
+    }
+
+    private func status(_ error: StoreError) -> RPCError {
+        switch error.code {
+        case .invalidArgument: return RPCError(.invalidArgument, error.description)
+        case .notFound: return RPCError(.notFound, error.description)
+        case .alreadyExists: return RPCError(.alreadyExists, error.description)
+        case .failedPrecondition: return RPCError(.failedPrecondition, error.description)
+        case .unavailable: return RPCError(.unavailable, error.description)
+        default:
+            logger.error("store failure", metadata: ["error": "\(error)"])
+            return RPCError(.internalError, "internal error")
         }
     }
 

@@ -133,26 +133,31 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
 /// Every write validates its input (field by field, naming the field), runs in one transaction,
 /// appends to the change log, and returns only after it is durable. A write whose
 /// `WriteContext.requestID` was already applied returns the first result and changes nothing.
+///
+/// Reads are synchronous and run on the caller's thread: every read is bounded (a page of at most
+/// 1,000 rows, index-driven) and an embedded database answers one in tens of microseconds,
+/// less than handing it to another thread and back costs. The daemon runs them on the event loop that
+/// received the request. A networked backend would serve them from its own connection per calling thread.
 public protocol CooperationStore: Sendable {
     // Reads
-    func countries() async throws -> [Country]
-    func relationship(_ countryA: String, _ countryB: String) async throws -> Relationship?
-    func indicators() async throws -> [Indicator]
-    func observations(_ query: ObservationQuery) async throws -> Page<Observation>
+    func countries() throws -> [Country]
+    func relationship(_ countryA: String, _ countryB: String) throws -> Relationship?
+    func indicators() throws -> [Indicator]
+    func observations(_ query: ObservationQuery) throws -> Page<Observation>
     /// One observation per period (the latest vintage, as of `asOf` if given), ordered by period.
-    func series(_ query: SeriesQuery) async throws -> [Observation]
-    func sources(ids: [Int64]) async throws -> [Source]
-    func sources(page: PageRequest) async throws -> Page<Source>
-    func events(_ query: EventQuery) async throws -> Page<Event>
-    func agreements(_ query: AgreementQuery) async throws -> Page<Agreement>
-    func statements(_ query: StatementQuery) async throws -> Page<Statement>
+    func series(_ query: SeriesQuery) throws -> [Observation]
+    func sources(ids: [Int64]) throws -> [Source]
+    func sources(page: PageRequest) throws -> Page<Source>
+    func events(_ query: EventQuery) throws -> Page<Event>
+    func agreements(_ query: AgreementQuery) throws -> Page<Agreement>
+    func statements(_ query: StatementQuery) throws -> Page<Statement>
     /// Full-text search over event summaries and titles, agreement titles, statements and source titles;
     /// case and diacritics are ignored ("Dao Ngoc Dung" finds "Đào Ngọc Dung").
-    func search(_ text: String, limit: Int) async throws -> [SearchHit]
+    func search(_ text: String, limit: Int) throws -> [SearchHit]
     /// Changes with sequence > `after`, oldest first, at most `limit`.
-    func changes(after sequence: Int64, limit: Int) async throws -> [Change]
+    func changes(after sequence: Int64, limit: Int) throws -> [Change]
     /// The highest sequence in the change log (0 if empty).
-    func latestSequence() async throws -> Int64
+    func latestSequence() throws -> Int64
     /// Yields the latest sequence after each committed write, for live change feeds.
     func sequenceUpdates() -> AsyncStream<Int64>
 

@@ -1,21 +1,21 @@
 internal import GRDB
 
 extension SQLiteStore {
-    public func countries() async throws -> [Country] {
-        try await read { db in try CountryTable.all(db) }
+    public func countries() throws -> [Country] {
+        try read { db in try CountryTable.all(db) }
     }
 
-    public func relationship(_ countryA: String, _ countryB: String) async throws -> Relationship? {
+    public func relationship(_ countryA: String, _ countryB: String) throws -> Relationship? {
         try Validation.country(countryA, field: "country_a", allowAllPartners: false)
         try Validation.country(countryB, field: "country_b", allowAllPartners: false)
-        return try await read { db in try RelationshipTable.load(db, countryA, countryB) }
+        return try read { db in try RelationshipTable.load(db, countryA, countryB) }
     }
 
-    public func indicators() async throws -> [Indicator] {
-        try await read { db in try IndicatorTable.all(db) }
+    public func indicators() throws -> [Indicator] {
+        try read { db in try IndicatorTable.all(db) }
     }
 
-    public func observations(_ query: ObservationQuery) async throws -> Page<Observation> {
+    public func observations(_ query: ObservationQuery) throws -> Page<Observation> {
         try Validation.filterCountry(query.origin, field: "origin")
         try Validation.filterCountry(query.destination, field: "destination")
         try Validation.date(query.periodFrom, field: "period_from")
@@ -24,11 +24,11 @@ extension SQLiteStore {
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(
             query.page.token, listing: "observations", shape: ObservationTable.tokenShape)
-        let rows = try await read { db in try ObservationTable.list(db, query, after: after, limit: size) }
+        let rows = try read { db in try ObservationTable.list(db, query, after: after, limit: size) }
         return Self.page(rows, size: size, listing: "observations")
     }
 
-    public func series(_ query: SeriesQuery) async throws -> [Observation] {
+    public func series(_ query: SeriesQuery) throws -> [Observation] {
         if query.indicator.isEmpty {
             throw StoreError.invalid("indicator", "is required")
         }
@@ -37,77 +37,77 @@ extension SQLiteStore {
         try Validation.date(query.periodFrom, field: "period_from")
         try Validation.date(query.periodTo, field: "period_to")
         try Validation.date(query.asOf, field: "as_of")
-        return try await read { db in try ObservationTable.series(db, query) }
+        return try read { db in try ObservationTable.series(db, query) }
     }
 
-    public func sources(ids: [Int64]) async throws -> [Source] {
+    public func sources(ids: [Int64]) throws -> [Source] {
         if ids.count > PageRequest.maximumSize {
             throw StoreError.invalid("ids", "at most \(PageRequest.maximumSize) ids")
         }
-        return try await read { db in try SourceTable.load(db, ids: ids) }
+        return try read { db in try SourceTable.load(db, ids: ids) }
     }
 
-    public func sources(page: PageRequest) async throws -> Page<Source> {
+    public func sources(page: PageRequest) throws -> Page<Source> {
         let size = try page.resolvedSize()
         let after = try PageToken.decode(page.token, listing: "sources", shape: [false])
         let afterID: Int64? = after.flatMap { if case .integer(let id) = $0.first { id } else { nil } }
-        let sources = try await read { db in try SourceTable.page(db, after: afterID, limit: size + 1) }
+        let sources = try read { db in try SourceTable.page(db, after: afterID, limit: size + 1) }
         return Self.page(sources.map { ($0, [PageToken.Value.integer($0.id)]) }, size: size, listing: "sources")
     }
 
-    public func events(_ query: EventQuery) async throws -> Page<Event> {
+    public func events(_ query: EventQuery) throws -> Page<Event> {
         try Validation.filterCountry(query.country, field: "country")
         try Validation.filterCountry(query.counterpart, field: "counterpart")
         try Validation.date(query.from, field: "from")
         try Validation.date(query.to, field: "to")
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(query.page.token, listing: "events", shape: EventTable.tokenShape)
-        let rows = try await read { db in try EventTable.list(db, query, after: after, limit: size) }
+        let rows = try read { db in try EventTable.list(db, query, after: after, limit: size) }
         return Self.page(rows, size: size, listing: "events")
     }
 
-    public func agreements(_ query: AgreementQuery) async throws -> Page<Agreement> {
+    public func agreements(_ query: AgreementQuery) throws -> Page<Agreement> {
         try Validation.filterCountry(query.country, field: "country")
         try Validation.filterCountry(query.counterpart, field: "counterpart")
         try Validation.date(query.from, field: "from")
         try Validation.date(query.to, field: "to")
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(query.page.token, listing: "agreements", shape: AgreementTable.tokenShape)
-        let rows = try await read { db in try AgreementTable.list(db, query, after: after, limit: size) }
+        let rows = try read { db in try AgreementTable.list(db, query, after: after, limit: size) }
         return Self.page(rows, size: size, listing: "agreements")
     }
 
-    public func statements(_ query: StatementQuery) async throws -> Page<Statement> {
+    public func statements(_ query: StatementQuery) throws -> Page<Statement> {
         try Validation.filterCountry(query.country, field: "country")
         try Validation.date(query.from, field: "from")
         try Validation.date(query.to, field: "to")
         try Validation.id(query.eventID, field: "event_id")
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(query.page.token, listing: "statements", shape: StatementTable.tokenShape)
-        let rows = try await read { db in try StatementTable.list(db, query, after: after, limit: size) }
+        let rows = try read { db in try StatementTable.list(db, query, after: after, limit: size) }
         return Self.page(rows, size: size, listing: "statements")
     }
 
     static let defaultSearchLimit = 20
     static let maximumSearchLimit = 200
 
-    public func search(_ text: String, limit: Int) async throws -> [SearchHit] {
+    public func search(_ text: String, limit: Int) throws -> [SearchHit] {
         guard limit >= 0 else { throw StoreError.invalid("limit", "must not be negative") }
         if text.utf8.count > 1000 {
             throw StoreError.invalid("query", "is longer than 1000 bytes")
         }
         let limit = limit == 0 ? Self.defaultSearchLimit : min(limit, Self.maximumSearchLimit)
-        return try await read { db in try SearchIndex.search(db, text, limit: limit) }
+        return try read { db in try SearchIndex.search(db, text, limit: limit) }
     }
 
-    public func changes(after sequence: Int64, limit: Int) async throws -> [Change] {
+    public func changes(after sequence: Int64, limit: Int) throws -> [Change] {
         guard limit >= 0 else { throw StoreError.invalid("limit", "must not be negative") }
         let limit = limit == 0 ? PageRequest.defaultSize : min(limit, PageRequest.maximumSize)
-        return try await read { db in try ChangeTable.list(db, after: max(0, sequence), limit: limit) }
+        return try read { db in try ChangeTable.list(db, after: max(0, sequence), limit: limit) }
     }
 
-    public func latestSequence() async throws -> Int64 {
-        try await read { db in try ChangeTable.latest(db) }
+    public func latestSequence() throws -> Int64 {
+        try read { db in try ChangeTable.latest(db) }
     }
 
     public func sequenceUpdates() -> AsyncStream<Int64> {

@@ -5,7 +5,8 @@ internal import GRDB
 /// GRDB `DatabasePool` (WAL; `synchronous=FULL`, so an acknowledged write survives a power cut; foreign keys on;
 /// a busy timeout for other processes).
 ///
-/// Reads run concurrently on the pool's reader connections. Writes go through one `GroupCommitWriter`: each
+/// Reads run concurrently on the pool's reader connections, synchronously on the caller's thread (see
+/// `CooperationStore`). Writes go through one `GroupCommitWriter`: each
 /// request validates, writes and appends to the change log in its own savepoint, and requests that wait
 /// together share one transaction and one fsync. Every error leaving the store is a `StoreError`.
 public final class SQLiteStore: CooperationStore {
@@ -89,10 +90,10 @@ public final class SQLiteStore: CooperationStore {
 
     // MARK: Running reads and writes
 
-    /// Runs `body` on a reader connection (a consistent snapshot).
-    func read<Value: Sendable>(_ body: @escaping @Sendable (Database) throws -> Value) async throws -> Value {
+    /// Runs `body` on a reader connection (a consistent snapshot), on the calling thread.
+    func read<Value>(_ body: (Database) throws -> Value) throws -> Value {
         do {
-            return try await pool.read(body)
+            return try pool.read(body)
         } catch {
             throw StoreError.from(error)
         }
@@ -133,7 +134,7 @@ public final class SQLiteStore: CooperationStore {
     // MARK: Health
 
     public func ping() async throws {
-        _ = try await read { db in try db.int64("SELECT 1") }
+        _ = try read { db in try db.int64("SELECT 1") }
     }
 
     /// The database's own view of its health and settings, for diagnostics and tests.

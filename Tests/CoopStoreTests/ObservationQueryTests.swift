@@ -11,11 +11,11 @@ import Testing
             var query = ObservationQuery.of(Self.dolab, "VN", "_T")
             query.periodFrom = "2019"
             query.periodTo = "2019"
-            let latest = try await store.observations(query).items
+            let latest = try store.observations(query).items
             #expect(latest.map(\.value) == [152_000])
 
             query.includeSuperseded = true
-            let both = try await store.observations(query).items
+            let both = try store.observations(query).items
             #expect(both.map(\.value) == [147_387, 152_000])
             #expect(both[0].supersededByID == both[1].id)
             #expect(both[1].supersedesID == both[0].id)
@@ -23,11 +23,11 @@ import Testing
 
             query.includeSuperseded = false
             query.asOf = "2022-12-31"
-            #expect(try await store.observations(query).items.map(\.value) == [147_387])
+            #expect(try store.observations(query).items.map(\.value) == [147_387])
             query.asOf = "2023-01"
-            #expect(try await store.observations(query).items.map(\.value) == [152_000])
+            #expect(try store.observations(query).items.map(\.value) == [152_000])
             query.asOf = "2019-12-31"
-            #expect(try await store.observations(query).items.isEmpty)
+            #expect(try store.observations(query).items.isEmpty)
         }
     }
 
@@ -38,16 +38,16 @@ import Testing
             query.periodFrom = "2018"
             query.periodTo = "2018"
             query.asOf = "2019-03-19"
-            #expect(try await store.observations(query).items.map(\.value) == [67_000])
+            #expect(try store.observations(query).items.map(\.value) == [67_000])
             query.asOf = "2019-03-20"
-            #expect(try await store.observations(query).items.map(\.value) == [69_000])
+            #expect(try store.observations(query).items.map(\.value) == [69_000])
             query.asOf = "2018-12-24"
-            #expect(try await store.observations(query).items.isEmpty)
+            #expect(try store.observations(query).items.isEmpty)
 
             // As of mid-2020, the MHLW series had reached end-October 2019.
             var mhlw = ObservationQuery.of("JP_MHLW_FOREIGN_WORKERS", "VN", "JP")
             mhlw.asOf = "2020-06-30"
-            #expect(try await store.observations(mhlw).items.map(\.periodEnd).last == "2019-10-31")
+            #expect(try store.observations(mhlw).items.map(\.periodEnd).last == "2019-10-31")
         }
     }
 
@@ -66,13 +66,13 @@ import Testing
             #expect(second.periodEnd == "2018-12-31")
 
             let query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
-            #expect(try await store.observations(query).items.map(\.value) == [142_000])
+            #expect(try store.observations(query).items.map(\.value) == [142_000])
             var all = query
             all.includeSuperseded = true
-            #expect(try await store.observations(all).items.map(\.value) == [140_000, 142_000])
+            #expect(try store.observations(all).items.map(\.value) == [140_000, 142_000])
             var before = query
             before.asOf = "2019-01-31"
-            #expect(try await store.observations(before).items.map(\.value) == [140_000])
+            #expect(try store.observations(before).items.map(\.value) == [140_000])
 
             let again = await storeError {
                 _ = try await store.reviseObservation(supersedes: first.id, revision: revision, context())
@@ -109,13 +109,13 @@ import Testing
             #expect(retracted.retracted)
             #expect(retracted.retractionReason == "misread table")
             let query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
-            #expect(try await store.observations(query).items.isEmpty)
+            #expect(try store.observations(query).items.isEmpty)
             var withRetracted = query
             withRetracted.includeRetracted = true
-            #expect(try await store.observations(withRetracted).items.map(\.id) == [stored.id])
+            #expect(try store.observations(withRetracted).items.map(\.id) == [stored.id])
             let twice = await storeError { _ = try await store.retractObservation(stored.id, reason: "again", context()) }
             #expect(twice?.code == .failedPrecondition)
-            let change = try #require(try await store.changes(after: 0, limit: 100).last)
+            let change = try #require(try store.changes(after: 0, limit: 100).last)
             #expect(change.operation == .retract)
             #expect(change.entity == .observation(retracted))
         }
@@ -132,11 +132,11 @@ import Testing
 
             var first = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
             first.periodTo = "2020"
-            #expect(try await store.observations(first).items.map(\.conflictsWith) == [[stored[1].id]])
+            #expect(try store.observations(first).items.map(\.conflictsWith) == [[stored[1].id]])
             first.includeConflicts = true
-            #expect(try await store.observations(first).items.map(\.value) == [1, 2])
+            #expect(try store.observations(first).items.map(\.value) == [1, 2])
 
-            let change = try #require(try await store.changes(after: 0, limit: 100).last)
+            let change = try #require(try store.changes(after: 0, limit: 100).last)
             #expect(change.entityKind == "conflict")
             #expect(change.entityKey == "\(stored[0].id):\(stored[1].id)")
             #expect(change.operation == .link)
@@ -154,9 +154,9 @@ import Testing
             var query = ObservationQuery.of("STATEMENT_VN_NATIONALS_IN_JP", "VN", "JP")
             query.periodFrom = "2022-06-29"
             query.periodTo = "2022-06-29"
-            #expect(try await store.observations(query).items.map(\.value) == [500_000])
+            #expect(try store.observations(query).items.map(\.value) == [500_000])
             query.includeConflicts = true
-            let values = try await store.observations(query).items.map(\.value)
+            let values = try store.observations(query).items.map(\.value)
             #expect(values == [432_934, 476_346, 500_000])
         }
     }
@@ -169,7 +169,7 @@ import Testing
             var ids: [Int64] = []
             var pages = 0
             while true {
-                let page = try await store.observations(query)
+                let page = try store.observations(query)
                 #expect(page.items.count <= pageSize)
                 ids += page.items.map(\.id)
                 pages += 1
@@ -182,7 +182,7 @@ import Testing
 
             var single = ObservationQuery.everything()
             single.page.size = 1000
-            #expect(try await store.observations(single).items.map(\.id) == ids)
+            #expect(try store.observations(single).items.map(\.id) == ids)
         }
     }
 
@@ -193,14 +193,44 @@ import Testing
                 (2001...2006).map { fixture.observation(value: Int64($0), period: "\($0)") }, context())
             var query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
             query.page.size = 3
-            let first = try await store.observations(query)
+            let first = try store.observations(query)
             #expect(first.items.map(\.value) == [2001, 2002, 2003])
             // A row sorting before the page boundary does not shift the next page.
             _ = try await store.addObservations([fixture.observation(value: 1999, period: "1999")], context())
             query.page.token = first.nextToken
-            let second = try await store.observations(query)
+            let second = try store.observations(query)
             #expect(second.items.map(\.value) == [2004, 2005, 2006])
             #expect(second.nextToken == "")
+        }
+    }
+
+    @Test func breakdownValuesWithSeparatorsQuotesAndControlsRoundTripAndPage() async throws {
+        try await withFixture { fixture async throws in
+            let store = fixture.store
+            let awkward = ["a=b;c%3D", "say \"hi\" \\ there", "tab\there\u{1}", "Đào Ngọc Dung", "%25;="]
+            let written = awkward.enumerated().map { index, value in
+                var o = fixture.observation(value: Int64(index), period: "2020")
+                o.breakdown = [Dimension(key: "status_of_residence", value: value)]
+                return o
+            }
+            _ = try await store.addObservations(written, context())
+            var query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
+            query.anyBreakdown = true
+            // A page of one: every boundary's token carries one of the awkward values.
+            query.page.size = 1
+            var seen: [String] = []
+            while true {
+                let page = try store.observations(query)
+                seen += page.items.flatMap { $0.breakdown.map(\.value) }
+                if page.nextToken.isEmpty { break }
+                query.page.token = page.nextToken
+            }
+            #expect(seen.sorted() == awkward.sorted())
+            for value in awkward {
+                var exact = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
+                exact.breakdown = [Dimension(key: "status_of_residence", value: value)]
+                #expect(try store.observations(exact).items.map { $0.breakdown } == [exact.breakdown])
+            }
         }
     }
 
@@ -209,7 +239,7 @@ import Testing
         try await withStore { store async throws in
             var query = ObservationQuery()
             query.page.token = token
-            let error = await storeError { _ = try await store.observations(query) }
+            let error = await storeError { _ = try store.observations(query) }
             #expect(error?.code == .invalidArgument)
             #expect(error?.field == "page_token")
         }
@@ -220,7 +250,7 @@ import Testing
             var reverse = ObservationQuery()
             reverse.origin = "JP"
             reverse.destination = "VN"
-            #expect(try await store.observations(reverse).items.map(\.indicator) == [
+            #expect(try store.observations(reverse).items.map(\.indicator) == [
                 "JP_ODA_COMMITTED_CUMULATIVE", "JP_ODA_LOANS_EXPECTED", "JP_ODA_PLEDGE",
             ])
 
@@ -230,24 +260,24 @@ import Testing
             #expect(try await allObservations(store, any).count == 97)
 
             var titp = ObservationQuery.of("JP_MHLW_FOREIGN_WORKERS_BY_STATUS", "VN", "JP")
-            #expect(try await store.observations(titp).items.isEmpty)
+            #expect(try store.observations(titp).items.isEmpty)
             titp.breakdown = [Dimension(key: "status_of_residence", value: "TITP")]
-            #expect(try await store.observations(titp).items.map(\.value) == [
+            #expect(try store.observations(titp).items.map(\.value) == [
                 72_740, 105_540, 142_883, 218_600, 183_011, 209_305,
             ])
 
             var in2019 = ObservationQuery.of(Self.dolab, "VN", "JP")
             in2019.periodFrom = "2019"
             in2019.periodTo = "2019"
-            #expect(Set(try await store.observations(in2019).items.map(\.value)) == [80_002, 74_000])
+            #expect(Set(try store.observations(in2019).items.map(\.value)) == [80_002, 74_000])
 
             var fromJuly2022 = ObservationQuery.of(Self.dolab, "VN", "JP")
             fromJuly2022.periodFrom = "2022-07"
-            #expect(try await store.observations(fromJuly2022).items.map(\.value) == [67_295, 80_000, 69_188])
+            #expect(try store.observations(fromJuly2022).items.map(\.value) == [67_295, 80_000, 69_188])
 
             var several = ObservationQuery()
             several.indicators = ["JP_ISA_NEW_ENTRANTS", "JP_OTIT_TITP_PLAN_APPROVALS"]
-            #expect(try await store.observations(several).items.map(\.value) == [335_470, 90_753])
+            #expect(try store.observations(several).items.map(\.value) == [335_470, 90_753])
         }
     }
 
@@ -255,13 +285,13 @@ import Testing
         try await withStore { store async throws in
             var query = ObservationQuery()
             query.origin = "XX"
-            #expect(await storeError { _ = try await store.observations(query) }?.field == "origin")
+            #expect(await storeError { _ = try store.observations(query) }?.field == "origin")
             query = ObservationQuery()
             query.asOf = "2023-02-30"
-            #expect(await storeError { _ = try await store.observations(query) }?.field == "as_of")
+            #expect(await storeError { _ = try store.observations(query) }?.field == "as_of")
             query = ObservationQuery()
             query.page.size = -1
-            #expect(await storeError { _ = try await store.observations(query) }?.field == "page_size")
+            #expect(await storeError { _ = try store.observations(query) }?.field == "page_size")
         }
     }
 
@@ -270,7 +300,7 @@ import Testing
             var query = SeriesQuery(indicator: "JP_MHLW_FOREIGN_WORKERS", origin: "VN", destination: "JP")
             query.periodFrom = "2015"
             query.periodTo = "2023"
-            let points = try await store.series(query)
+            let points = try store.series(query)
             #expect(points.map(\.periodEnd) == (2015...2023).map { "\($0)-10-31" })
             #expect(points.map(\.value) == [
                 110_013, 172_018, 240_259, 316_840, 401_326, 443_998, 453_344, 462_384, 518_364,
@@ -283,11 +313,11 @@ import Testing
             var query = SeriesQuery(indicator: Self.dolab, origin: "VN", destination: "_T")
             query.periodFrom = "2018"
             query.periodTo = "2019"
-            #expect(try await store.series(query).map(\.value) == [142_000, 152_000])
+            #expect(try store.series(query).map(\.value) == [142_000, 152_000])
             query.asOf = "2020-06-30"
-            #expect(try await store.series(query).map(\.value) == [142_000, 147_387])
+            #expect(try store.series(query).map(\.value) == [142_000, 147_387])
             query.asOf = "2018-12-31"
-            #expect(try await store.series(query).map(\.value) == [140_000])
+            #expect(try store.series(query).map(\.value) == [140_000])
         }
     }
 }

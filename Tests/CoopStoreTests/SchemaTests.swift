@@ -7,11 +7,11 @@ import Testing
         try await withStore { store async throws in
             let check = try await store.checkStorage()
             #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing"])
-            #expect(try await store.latestSequence() == 0)
-            #expect(try await store.indicators() == [])
-            #expect(try await store.sources(page: PageRequest()).items == [])
+            #expect(try store.latestSequence() == 0)
+            #expect(try store.indicators() == [])
+            #expect(try store.sources(page: PageRequest()).items == [])
 
-            let countries = try await store.countries()
+            let countries = try store.countries()
             #expect(countries.count == 249)
             #expect(countries.map(\.code) == countries.map(\.code).sorted())
             #expect(
@@ -52,7 +52,7 @@ import Testing
         try await withTemporaryDirectory { directory async throws in
             let store = try SQLiteStore(path: directory.appendingPathComponent("coop.sqlite").path)
             try store.close()
-            let error = await storeError { _ = try await store.countries() }
+            let error = await storeError { _ = try store.countries() }
             #expect(error?.code == .unavailable)
         }
     }

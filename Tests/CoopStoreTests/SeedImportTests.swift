@@ -12,7 +12,7 @@ import Testing
             #expect(lines.contains("importing figures 50/100"))
             #expect(lines.last == "seed data imported")
             #expect(try await allObservations(first, .everything()).count == 100)
-            let sequence = try await first.latestSequence()
+            let sequence = try first.latestSequence()
             try first.close()
 
             lines = []
@@ -39,9 +39,9 @@ import Testing
                 early, WriteContext(requestID: "seed-v1/indicator/JP_MHLW_FOREIGN_WORKERS", writerUID: 0))
             try await store.importSeedIfNeeded { _ in }
 
-            #expect(try await store.indicators().count == 17)
-            #expect(try await store.indicators().first { $0.code == "JP_MHLW_FOREIGN_WORKERS" }?.name == "early")
-            let changes = try await store.changes(after: 0, limit: 1000)
+            #expect(try store.indicators().count == 17)
+            #expect(try store.indicators().first { $0.code == "JP_MHLW_FOREIGN_WORKERS" }?.name == "early")
+            let changes = try store.changes(after: 0, limit: 1000)
             #expect(changes.filter { $0.entityKind == "indicator" }.count == 17)
             #expect(try await allObservations(store, .everything()).count == 100)
         }
@@ -49,8 +49,8 @@ import Testing
 
     @Test func seedWritesAreLoggedWithWriterUIDZero() async throws {
         try await withSeededStore { store async throws in
-            let changes = try await store.changes(after: 0, limit: 1000)
-            #expect(changes.count == Int(try await store.latestSequence()))
+            let changes = try store.changes(after: 0, limit: 1000)
+            #expect(changes.count == Int(try store.latestSequence()))
             #expect(changes.allSatisfy { $0.writerUID == 0 })
             #expect(changes.map(\.sequence) == Array(1...Int64(changes.count)))
             let kinds = Dictionary(grouping: changes, by: \.entityKind).mapValues(\.count)
@@ -68,20 +68,20 @@ import Testing
 
     @Test func theRelationshipHasItsEstablishedDateAndThreeLevels() async throws {
         try await withSeededStore { store async throws in
-            let relationship = try #require(try await store.relationship("VN", "JP"))
+            let relationship = try #require(try store.relationship("VN", "JP"))
             #expect(relationship.countryA == "VN")
             #expect(relationship.established == "1973-09-21")
             #expect(relationship.history.map(\.level) == [
                 "Strategic Partnership", "Extensive Strategic Partnership", "Comprehensive Strategic Partnership",
             ])
             #expect(relationship.history.map(\.since) == ["2006-10-19", "2014-03-18", "2023-11-27"])
-            let agreements = try await store.agreements(AgreementQuery()).items
+            let agreements = try store.agreements(AgreementQuery()).items
             let signed = relationship.history.map { level in
                 agreements.first { $0.id == level.agreementID }?.signedDate
             }
             #expect(signed == ["2006-10-19", "2014-03-18", "2023-11-27"])
-            #expect(try await store.relationship("JP", "VN")?.established == "1973-09-21")
-            #expect(try await store.relationship("VN", "KR") == nil)
+            #expect(try store.relationship("JP", "VN")?.established == "1973-09-21")
+            #expect(try store.relationship("VN", "KR") == nil)
         }
     }
 
@@ -109,13 +109,13 @@ import Testing
             let a = try await seedObservation(store, "JP_MHLW_FOREIGN_WORKERS", "VN", "JP", periodEnd: "2015-10-31", value: 110_013)
             let b = try await seedObservation(store, "JP_MHLW_FOREIGN_WORKERS", "VN", "JP", periodEnd: "2017-10-31", value: 240_259)
             #expect(a.sourceID == b.sourceID)
-            let source = try #require(try await store.sources(ids: [a.sourceID]).first)
+            let source = try #require(try store.sources(ids: [a.sourceID]).first)
             #expect(source.url == "https://www.viet-jo.com/news/statistics/180130122246-pic1.html")
             #expect(source.published == "2018-01-30")
             #expect(source.kind == .news)
 
             let repost = try await seedObservation(store, "JP_MHLW_FOREIGN_WORKERS", "VN", "JP", periodEnd: "2021-10-31", value: 453_344)
-            let repostSource = try #require(try await store.sources(ids: [repost.sourceID]).first)
+            let repostSource = try #require(try store.sources(ids: [repost.sourceID]).first)
             #expect(repostSource.kind == .repost)
             #expect(repostSource.originalPublisher == "VIETJO")
         }
@@ -125,7 +125,7 @@ import Testing
         try await withSeededStore { store async throws in
             var query = EventQuery()
             query.kind = .conference
-            let events = try await store.events(query).items
+            let events = try store.events(query).items
             #expect(events.count == 1)
             let meeting = try #require(events.first)
             #expect(meeting.title == "ASEAN-Japan Special Meeting of Justice Ministers")
@@ -138,12 +138,12 @@ import Testing
             var july2022 = EventQuery()
             july2022.from = "2022-07"
             july2022.to = "2022-07"
-            #expect(try await store.events(july2022).items.map(\.id) == [meeting.id])
+            #expect(try store.events(july2022).items.map(\.id) == [meeting.id])
             // A partial date covers its whole period: the anniversary planned for "2023" overlaps 6 July 2023.
             var july2023 = EventQuery()
             july2023.from = "2023-07-06"
             july2023.to = "2023-07-06"
-            #expect(try await store.events(july2023).items.map(\.title) == [
+            #expect(try store.events(july2023).items.map(\.title) == [
                 "ASEAN-Japan Special Meeting of Justice Ministers", "50th anniversary of Vietnam–Japan diplomatic relations",
             ])
         }
@@ -155,14 +155,14 @@ import Testing
             byParticipant.participant = "furukawa"
             byParticipant.from = "2022-06-29"
             byParticipant.to = "2022-06-29"
-            let events = try await store.events(byParticipant).items
+            let events = try store.events(byParticipant).items
             let meeting = try #require(events.first { $0.title.hasPrefix("Minister Dao Ngoc Dung meets") })
             #expect(meeting.participants.map(\.nativeName) == ["Đào Ngọc Dung", "古川禎久"])
             #expect(meeting.participants.map(\.country) == ["VN", "JP"])
 
             var query = StatementQuery()
             query.eventID = meeting.id
-            let statements = try await store.statements(query).items
+            let statements = try store.statements(query).items
             #expect(statements.count == 4)
 
             let all = try await allObservations(store, .everything())

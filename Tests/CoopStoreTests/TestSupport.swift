@@ -33,7 +33,7 @@ func allObservations(_ store: SQLiteStore, _ query: ObservationQuery) async thro
     var query = query
     var all: [Observation] = []
     while true {
-        let page = try await store.observations(query)
+        let page = try store.observations(query)
         all += page.items
         if page.nextToken.isEmpty { return all }
         query.page.token = page.nextToken

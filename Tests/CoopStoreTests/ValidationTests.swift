@@ -127,7 +127,7 @@ struct BadObservation: Sendable, CustomTestStringConvertible {
                 let error = await storeError { _ = try await fixture.store.putEvent(event, context()) }
                 #expect(error == StoreError.invalid(field, message))
             }
-            #expect(try await fixture.store.events(EventQuery()).items.isEmpty)
+            #expect(try fixture.store.events(EventQuery()).items.isEmpty)
             _ = try await fixture.store.putEvent(valid, context())
         }
     }

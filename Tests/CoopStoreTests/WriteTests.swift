@@ -12,20 +12,20 @@ import Testing
             // Even a changed payload is answered with the first result: the request was already applied.
             let changed = try await store.putSource(Source(title: "Other", publisher: "MHLW"), ctx)
             #expect(changed == first)
-            #expect(try await store.sources(page: PageRequest()).items == [first])
-            #expect(try await store.changes(after: 0, limit: 100).count == 1)
-            #expect(try await store.latestSequence() == 1)
+            #expect(try store.sources(page: PageRequest()).items == [first])
+            #expect(try store.changes(after: 0, limit: 100).count == 1)
+            #expect(try store.latestSequence() == 1)
         }
     }
 
     @Test func aRetriedBatchReturnsTheSameObservations() async throws {
         try await withFixture { fixture async throws in
             let ctx = context("batch-1")
-            let before = try await fixture.store.latestSequence()
+            let before = try fixture.store.latestSequence()
             let first = try await fixture.store.addObservations([fixture.observation(value: 1), fixture.observation(value: 2, period: "2022")], ctx)
             let retry = try await fixture.store.addObservations([fixture.observation(value: 1), fixture.observation(value: 2, period: "2022")], ctx)
             #expect(retry == first)
-            #expect(try await fixture.store.latestSequence() == before + 2)
+            #expect(try fixture.store.latestSequence() == before + 2)
             #expect(try await allObservations(fixture.store, .everything()).count == 2)
         }
     }
@@ -60,7 +60,7 @@ import Testing
 
     @Test func aBatchWithOneBadRowStoresNothingAndNamesTheRow() async throws {
         try await withFixture { fixture async throws in
-            let before = try await fixture.store.latestSequence()
+            let before = try fixture.store.latestSequence()
             var bad = fixture.observation(value: 2)
             bad.origin = "XX"
             let error = await storeError {
@@ -69,14 +69,14 @@ import Testing
             }
             #expect(error == StoreError.invalid("observations[2].origin", "unknown country code \"XX\""))
             #expect(try await allObservations(fixture.store, .everything()).isEmpty)
-            #expect(try await fixture.store.latestSequence() == before)
+            #expect(try fixture.store.latestSequence() == before)
         }
     }
 
     @Test func theChangeLogRecordsTheWriterUIDAndTheEntity() async throws {
         try await withFixture { fixture async throws in
             let stored = try await fixture.store.addObservations([fixture.observation(value: 7)], context(uid: 4242))[0]
-            let change = try #require(try await fixture.store.changes(after: 0, limit: 100).last)
+            let change = try #require(try fixture.store.changes(after: 0, limit: 100).last)
             #expect(change.writerUID == 4242)
             #expect(change.entityKind == "observation")
             #expect(change.entityID == stored.id)
@@ -86,11 +86,11 @@ import Testing
             #expect(change.time.hasSuffix("Z"))
             #expect(change.summary == "observation \(stored.id): TEST_WORKERS VN→JP 2023-10-31 = 7 persons")
 
-            let earlier = try await fixture.store.changes(after: 0, limit: 100)
+            let earlier = try fixture.store.changes(after: 0, limit: 100)
             #expect(earlier.map(\.entityKind) == ["source", "indicator", "observation"])
             #expect(earlier.map(\.writerUID) == [1000, 1000, 4242])
-            #expect(try await fixture.store.changes(after: 2, limit: 100).map(\.sequence) == [3])
-            #expect(try await fixture.store.changes(after: 0, limit: 1).map(\.sequence) == [1])
+            #expect(try fixture.store.changes(after: 2, limit: 100).map(\.sequence) == [3])
+            #expect(try fixture.store.changes(after: 0, limit: 1).map(\.sequence) == [1])
         }
     }
 
@@ -122,7 +122,7 @@ import Testing
     @Test func concurrentWritesAreGroupedAndAFailingOneRollsBackOnlyItself() async throws {
         try await withFixture { fixture async throws in
             let store = fixture.store
-            let before = try await store.latestSequence()
+            let before = try store.latestSequence()
             let results = await withTaskGroup(of: Result<Observation, StoreError>.self) { group in
                 for index in 0..<60 {
                     group.addTask {
@@ -150,7 +150,7 @@ import Testing
             #expect(failures.allSatisfy { $0.field == "observations[0].indicator" })
             #expect(Set(stored.map(\.value)) == Set((0..<60).filter { $0 % 10 != 3 }.map(Int64.init)))
 
-            let changes = try await store.changes(after: before, limit: 1000)
+            let changes = try store.changes(after: before, limit: 1000)
             #expect(changes.map(\.sequence) == Array((before + 1)...(before + 54)))
             #expect(Set(stored.map(\.recordedSequence)) == Set(changes.map(\.sequence)))
             #expect(try await store.checkStorage().integrity == ["ok"])
@@ -179,15 +179,15 @@ import Testing
             #expect(statement.conflictsWith == [statistic.id])
 
             var query = ObservationQuery.of(claimIndicator.code, "VN", "JP")
-            let stored = try #require(try await store.observations(query).items.first)
+            let stored = try #require(try store.observations(query).items.first)
             #expect(stored.id == statement.claimObservationID)
             #expect(stored.conflictsWith == [statistic.id])
             query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
-            #expect(try await store.observations(query).items.first?.conflictsWith == [stored.id])
+            #expect(try store.observations(query).items.first?.conflictsWith == [stored.id])
 
             var byCountry = StatementQuery()
             byCountry.country = "VN"  // the claim's pair, not the speaker's country
-            #expect(try await store.statements(byCountry).items.map(\.id) == [statement.id])
+            #expect(try store.statements(byCountry).items.map(\.id) == [statement.id])
 
             var notAClaim = claim
             notAClaim.indicator = fixture.indicator.code
@@ -213,7 +213,7 @@ import Testing
             event.participants = []
             let updated = try await store.putEvent(event, context())
             #expect(updated == event)
-            let change = try #require(try await store.changes(after: 0, limit: 100).last)
+            let change = try #require(try store.changes(after: 0, limit: 100).last)
             #expect(change.operation == .update)
             #expect(change.entity == .event(updated))
 
@@ -229,16 +229,16 @@ import Testing
         try await withSeededStore { store async throws in
             var query = AgreementQuery()
             query.topic = "technical_intern_training"
-            #expect(try await store.agreements(query).items.map(\.signedDate) == ["2017-06-06", "2019-03", "2022-06-20"])
+            #expect(try store.agreements(query).items.map(\.signedDate) == ["2017-06-06", "2019-03", "2022-06-20"])
             query = AgreementQuery()
             query.country = "VN"
             query.counterpart = "JP"
             query.from = "2019"
             query.to = "2020"
-            #expect(try await store.agreements(query).items.map(\.signedDate) == ["2019-03", "2019-07-01", "2020-10"])
+            #expect(try store.agreements(query).items.map(\.signedDate) == ["2019-03", "2019-07-01", "2020-10"])
             query = AgreementQuery()
             query.kind = .partnership
-            #expect(try await store.agreements(query).items.count == 2)
+            #expect(try store.agreements(query).items.count == 2)
         }
     }
 }

@@ -10,7 +10,7 @@ extension SQLiteStore {
     /// the finished steps from their stored results and carries on; a `meta` entry marks completion.
     /// `progress` gets short lines such as "importing figures 50/100".
     public func importSeedIfNeeded(progress: (String) -> Void) async throws {
-        let done = try await read { db in try MetaTable.value(db, SeedFacts.metaKey) }
+        let done = try read { db in try MetaTable.value(db, SeedFacts.metaKey) }
         if done == SeedFacts.version {
             progress("seed data already imported")
             return

@@ -1,60 +1,67 @@
 internal import GRDB
 
 enum ObservationTable {
-    /// Columns of `observations o`, plus the ids it is linked to as conflicting (both directions).
+    /// Columns of `observations o`, in the order `decode` reads them.
     static let columns = """
-        o.id, o.indicator, o.origin, o.destination, o.breakdown, o.breakdown_json, o.period_start, o.period_end,
-        o.period_from, o.period_to, o.value, o.value_high, o.unit_multiplier, o.unit, o.qualifier, o.status,
-        o.source_id, o.locator, o.vintage, o.vintage_from, o.supersedes_id, o.superseded_by_id, o.note,
-        o.retracted, o.retraction_reason, o.recorded_sequence,
-        (SELECT json_group_array(other) FROM (
-           SELECT high_id AS other FROM conflict_links WHERE low_id = o.id
-           UNION ALL SELECT low_id FROM conflict_links WHERE high_id = o.id)) AS conflicts_json
+        o.id, o.indicator, o.origin, o.destination, o.breakdown, o.period_start, o.period_end, o.period_from,
+        o.vintage_from, o.value, o.value_high, o.unit_multiplier, o.unit, o.qualifier, o.status, o.source_id,
+        o.locator, o.vintage, o.supersedes_id, o.superseded_by_id, o.note, o.retracted, o.retraction_reason,
+        o.recorded_sequence
         """
 
     /// The listing order, which is also the page-token key.
     static let sortKey = "o.indicator, o.origin, o.destination, o.breakdown, o.period_from, o.vintage_from, o.id"
     static let tokenShape = [true, true, true, true, true, true, false]
 
-    // Positions in `columns`. Rows are read by position: GRDB's lookup by name lower-cases and compares
-    // every column name, which was the most expensive part of a listing.
-    private enum Column {
-        static let id = 0, indicator = 1, origin = 2, destination = 3, breakdown = 4, breakdownJSON = 5
-        static let periodStart = 6, periodEnd = 7, periodFrom = 8, value = 10, valueHigh = 11
-        static let unitMultiplier = 12, unit = 13, qualifier = 14, status = 15, sourceID = 16, locator = 17
-        static let vintage = 18, vintageFrom = 19, supersedesID = 20, supersededByID = 21, note = 22
-        static let retracted = 23, retractionReason = 24, recordedSequence = 25, conflictsJSON = 26
-    }
-
-    static func decode(_ row: Row) throws -> Observation {
+    /// An observation from a row of `columns`, without its conflict links (see `attachConflicts`).
+    static func decode(_ row: ColumnReader) -> Observation {
         var o = Observation(
-            id: row[Column.id], indicator: row[Column.indicator], origin: row[Column.origin],
-            destination: row[Column.destination],
-            breakdown: try row.json(at: Column.breakdownJSON, as: [Dimension].self, empty: []),
-            periodStart: row[Column.periodStart], periodEnd: row[Column.periodEnd], value: row[Column.value],
-            valueHigh: row[Column.valueHigh], unitMultiplier: row[Column.unitMultiplier], unit: row[Column.unit],
-            qualifier: Qualifier(rawValue: row[Column.qualifier]) ?? .unspecified,
-            status: ObservationStatus(rawValue: row[Column.status]) ?? .unspecified, sourceID: row[Column.sourceID],
-            locator: row[Column.locator], vintage: row[Column.vintage], supersedesID: row[Column.supersedesID] ?? 0,
-            note: row[Column.note])
-        o.supersededByID = row[Column.supersededByID] ?? 0
-        o.conflictsWith = try row.json(at: Column.conflictsJSON, as: [Int64].self, empty: []).sorted()
-        o.retracted = row[Column.retracted]
-        o.retractionReason = row[Column.retractionReason]
-        o.recordedSequence = row[Column.recordedSequence]
+            id: row.int64(0), indicator: row.text(1), origin: row.text(2), destination: row.text(3),
+            breakdown: Breakdown.parse(row.text(4)), periodStart: row.text(5), periodEnd: row.text(6),
+            value: row.int64(9), valueHigh: row.int64(10), unitMultiplier: row.int32(11), unit: row.text(12),
+            qualifier: Qualifier(rawValue: row.text(13)) ?? .unspecified,
+            status: ObservationStatus(rawValue: row.text(14)) ?? .unspecified, sourceID: row.int64(15),
+            locator: row.text(16), vintage: row.text(17), supersedesID: row.int64(18), note: row.text(20))
+        o.supersededByID = row.int64(19)
+        o.retracted = row.bool(21)
+        o.retractionReason = row.text(22)
+        o.recordedSequence = row.int64(23)
         return o
     }
 
-    static func tokenKey(_ row: Row) -> [PageToken.Value] {
+    /// The sort key of a row of `columns`.
+    static func tokenKey(_ row: ColumnReader) -> [PageToken.Value] {
         [
-            .text(row[Column.indicator]), .text(row[Column.origin]), .text(row[Column.destination]),
-            .text(row[Column.breakdown]), .text(row[Column.periodFrom]), .text(row[Column.vintageFrom]),
-            .integer(row[Column.id]),
+            .text(row.text(1)), .text(row.text(2)), .text(row.text(3)), .text(row.text(4)), .text(row.text(7)),
+            .text(row.text(8)), .integer(row.int64(0)),
         ]
     }
 
+    /// Fills in `conflictsWith` of each observation: one query for the whole list (links are few).
+    static func attachConflicts(_ db: Database, _ observations: inout [Observation]) throws {
+        guard !observations.isEmpty else { return }
+        let ids = "[" + observations.map { String($0.id) }.joined(separator: ",") + "]"
+        var links: [Int64: [Int64]] = [:]
+        try db.each(
+            """
+            SELECT low_id, high_id FROM conflict_links WHERE low_id IN (SELECT value FROM json_each(?1))
+            UNION ALL
+            SELECT high_id, low_id FROM conflict_links WHERE high_id IN (SELECT value FROM json_each(?1))
+            """, [ids]
+        ) { row in
+            links[row.int64(0), default: []].append(row.int64(1))
+        }
+        guard !links.isEmpty else { return }
+        for index in observations.indices {
+            observations[index].conflictsWith = (links[observations[index].id] ?? []).sorted()
+        }
+    }
+
     static func load(_ db: Database, id: Int64) throws -> Observation? {
-        try db.row("SELECT \(columns) FROM observations o WHERE o.id = ?", [id]).map(decode)
+        var found: [Observation] = []
+        try db.each("SELECT \(columns) FROM observations o WHERE o.id = ?", [id]) { found.append(decode($0)) }
+        try attachConflicts(db, &found)
+        return found.first
     }
 
     static func exists(_ db: Database, id: Int64) throws -> Bool {
@@ -134,11 +141,13 @@ enum ObservationTable {
             conditions.append("o.period_from <= ?")
             values.append(PartialDate.lastDay(of: query.periodTo))
         }
+        // "+" keeps SQLite from treating breakdown as a constant of the index order, which made it sort the
+        // whole pair in a temporary b-tree instead of reading the first rows of the index in order.
         if !query.breakdown.isEmpty {
-            conditions.append("o.breakdown = ?")
+            conditions.append("+o.breakdown = ?")
             values.append(Breakdown.canonical(query.breakdown))
         } else if !query.anyBreakdown {
-            conditions.append("o.breakdown = ''")
+            conditions.append("+o.breakdown = ''")
         }
         appendVintageConditions(
             asOf: query.asOf, includeSuperseded: query.includeSuperseded, includeRetracted: query.includeRetracted,
@@ -171,10 +180,15 @@ enum ObservationTable {
         sql += " WHERE \(whereClause(outer)) ORDER BY \(sortKey) LIMIT ?"
         values.append(limit + 1)
         // Only the last row shown can become a page token: build keys for no other.
-        let rows = try db.rows(sql, values)
-        return try rows.enumerated().map { index, row in
-            (try decode(row), index == limit - 1 ? tokenKey(row) : [])
+        var observations: [Observation] = []
+        observations.reserveCapacity(limit + 1)
+        var lastKey: [PageToken.Value] = []
+        try db.each(sql, values) { row in
+            if observations.count == limit - 1 { lastKey = tokenKey(row) }
+            observations.append(decode(row))
         }
+        try attachConflicts(db, &observations)
+        return observations.enumerated().map { index, o in (o, index == limit - 1 ? lastKey : []) }
     }
 
     /// One observation per period of a series: the latest vintage visible (as of `asOf`), ordered by period.
@@ -193,19 +207,20 @@ enum ObservationTable {
         }
         appendVintageConditions(
             asOf: query.asOf, includeSuperseded: false, includeRetracted: false, to: &conditions, &values)
-        let rows = try db.rows(
-            """
-            SELECT \(columns) FROM observations o WHERE \(whereClause(conditions))
-            ORDER BY o.period_from, o.period_to, o.vintage_from DESC, o.id DESC
-            """, values)
         var points: [Observation] = []
         var lastPeriod: (String, String)?
-        for row in rows {
-            let period: (String, String) = (row["period_from"], row["period_to"])
-            if let lastPeriod, lastPeriod == period { continue }
+        try db.each(
+            """
+            SELECT \(columns), o.period_to FROM observations o WHERE \(whereClause(conditions))
+            ORDER BY o.period_from, o.period_to, o.vintage_from DESC, o.id DESC
+            """, values
+        ) { row in
+            let period = (row.text(7), row.text(24))
+            if let lastPeriod, lastPeriod == period { return }
             lastPeriod = period
-            points.append(try decode(row))
+            points.append(decode(row))
         }
+        try attachConflicts(db, &points)
         return points
     }
 
