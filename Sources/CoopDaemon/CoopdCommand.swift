@@ -73,6 +73,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Groups whose members (by primary group) may write: names or gids, comma-separated.")
     var writerGid: String?
 
+    @Option(help: "MiB of read answers kept for repeated requests between writes (default 8; 0 = off).")
+    var responseCacheMib: String?
+
     @Flag(inversion: .prefixedNo, help: "Load the shipped Vietnam–Japan dataset into an empty database (default yes).")
     var seed: Bool?
 
@@ -94,7 +97,7 @@ struct Serve: AsyncParsableCommand {
             ("max-calls-per-connection", maxCallsPerConnection), ("idle-timeout", idleTimeout),
             ("partial-frame-timeout", partialFrameTimeout), ("stream-stall-timeout", streamStallTimeout),
             ("shutdown-timeout", shutdownTimeout), ("writer-uid", writerUid), ("writer-gid", writerGid),
-            ("seed", seed.map { $0 ? "yes" : "no" }),
+            ("seed", seed.map { $0 ? "yes" : "no" }), ("response-cache-mib", responseCacheMib),
         ]
     }
 }

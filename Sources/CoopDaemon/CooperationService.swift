@@ -15,14 +15,18 @@ struct CooperationService {
     let store: any CooperationStore
     let policy: LockedBox<WriterPolicy>
     let logger: Logger
+    /// Answers of read methods, valid while the store's data version holds; nil turns caching off.
+    let cache: ResponseCache?
 
     func definition() throws -> ServiceDefinition {
         var s = ServiceDefinition(name: Self.name)
         let store = self.store
+        let version: @Sendable () -> UInt64 = { store.dataVersion }
 
         // MARK: reads
 
-        try s.addInline("ListCountries") { (_: Coop_V1_ListCountriesRequest, _) in
+        try s.addCachedInline("ListCountries", cache: cache, version: version) {
+            (_: Coop_V1_ListCountriesRequest) in
             try mapped {
                 var reply = Coop_V1_ListCountriesResponse()
                 reply.countries = try store.countries().map(Coop_V1_Country.init)
@@ -33,14 +37,16 @@ struct CooperationService {
         try s.addUnary("GetPairSummary") { (request: Coop_V1_GetPairSummaryRequest, _) in
             try mapped { try pairSummary(request) }
         }
-        try s.addInline("ListIndicators") { (_: Coop_V1_ListIndicatorsRequest, _) in
+        try s.addCachedInline("ListIndicators", cache: cache, version: version) {
+            (_: Coop_V1_ListIndicatorsRequest) in
             try mapped {
                 var reply = Coop_V1_ListIndicatorsResponse()
                 reply.indicators = try store.indicators().map(Coop_V1_Indicator.init)
                 return reply
             }
         }
-        try s.addInline("ListObservations") { (request: Coop_V1_ListObservationsRequest, _) in
+        try s.addCachedInline("ListObservations", cache: cache, version: version) {
+            (request: Coop_V1_ListObservationsRequest) in
             try mapped {
                 var query = ObservationQuery()
                 query.origin = request.origin
@@ -65,7 +71,8 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addInline("GetSeries") { (request: Coop_V1_GetSeriesRequest, _) in
+        try s.addCachedInline("GetSeries", cache: cache, version: version) {
+            (request: Coop_V1_GetSeriesRequest) in
             try mapped {
                 var query = SeriesQuery(
                     indicator: request.indicator, origin: request.origin, destination: request.destination)
@@ -93,7 +100,8 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addInline("ListEvents") { (request: Coop_V1_ListEventsRequest, _) in
+        try s.addCachedInline("ListEvents", cache: cache, version: version) {
+            (request: Coop_V1_ListEventsRequest) in
             try mapped {
                 var query = EventQuery()
                 query.country = request.country
@@ -111,7 +119,8 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addInline("ListAgreements") { (request: Coop_V1_ListAgreementsRequest, _) in
+        try s.addCachedInline("ListAgreements", cache: cache, version: version) {
+            (request: Coop_V1_ListAgreementsRequest) in
             try mapped {
                 var query = AgreementQuery()
                 query.country = request.country
@@ -128,7 +137,8 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addInline("ListStatements") { (request: Coop_V1_ListStatementsRequest, _) in
+        try s.addCachedInline("ListStatements", cache: cache, version: version) {
+            (request: Coop_V1_ListStatementsRequest) in
             try mapped {
                 var query = StatementQuery()
                 query.country = request.country
@@ -144,7 +154,8 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addInline("ListSources") { (request: Coop_V1_ListSourcesRequest, _) in
+        try s.addCachedInline("ListSources", cache: cache, version: version) {
+            (request: Coop_V1_ListSourcesRequest) in
             try mapped {
                 let page = try store.sources(page: try PageRequest(size: request.pageSize, token: request.pageToken))
                 var reply = Coop_V1_ListSourcesResponse()
@@ -153,7 +164,8 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addInline("Search") { (request: Coop_V1_SearchRequest, _) in
+        try s.addCachedInline("Search", cache: cache, version: version) {
+            (request: Coop_V1_SearchRequest) in
             try mapped {
                 guard request.limit >= 0 else { throw RPCError(.invalidArgument, "limit: must not be negative") }
                 let limit = request.limit == 0 ? 20 : min(Int(request.limit), 200)

@@ -92,7 +92,10 @@ public struct Daemon: Sendable {
         do {
             var router = try Router()
             try router.register(try DiagnosticsService.definition(server: { serverBox.value }, info: info))
-            try router.register(try CooperationService(store: store, policy: writers, logger: logger).definition())
+            let cache = configuration.responseCacheBytes > 0
+                ? ResponseCache(maximumBytes: configuration.responseCacheBytes) : nil
+            try router.register(
+                try CooperationService(store: store, policy: writers, logger: logger, cache: cache).definition())
             let names = LockedBox<[String]>([])
             try router.register(try HealthService.definition(health: health, services: { names.value }))
             names.value = router.serviceNames

@@ -25,6 +25,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var seed = true
     /// Who may write besides root and the daemon's own uid.
     public var writers = WriterPolicy()
+    /// Bytes of read answers kept for repeated requests between writes (`ResponseCache`); 0 turns it off.
+    /// Read at start.
+    public var responseCacheBytes = 8 << 20
 
     public init(socketPath: String, stateDirectory: String) {
         self.socketPath = socketPath
@@ -69,7 +72,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Keys use the flag names: `socket`, `socket-mode`, `state-directory`, `log-level`,
     /// `max-connections`, `max-calls-per-connection`, `idle-timeout`, `partial-frame-timeout`,
     /// `stream-stall-timeout`, `shutdown-timeout` (durations in seconds, fractions allowed), `writer-uid`,
-    /// `writer-gid` (comma-separated names or numbers), `seed` (yes or no).
+    /// `writer-gid` (comma-separated names or numbers), `seed` (yes or no), `response-cache-mib` (0 = off).
     public mutating func apply(key: String, value: String) throws {
         func seconds() throws -> TimeAmount {
             guard let s = Double(value), s >= 0, s < 1e9 else {
@@ -115,6 +118,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "no", "false", "0", "off": seed = false
             default: throw ConfigurationError("seed: expected yes or no, got \"\(value)\"")
             }
+        case "response-cache-mib":
+            guard let mib = Int(value), mib >= 0, mib <= 4096 else {
+                throw ConfigurationError("response-cache-mib: expected 0 to 4096 MiB, got \"\(value)\"")
+            }
+            responseCacheBytes = mib << 20
         case "writer-uid": writers.writerUIDs = try WriterPolicy.parseUsers(value, field: key)
         case "writer-gid": writers.writerGIDs = try WriterPolicy.parseGroups(value, field: key)
         default:
@@ -126,6 +134,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public static let keys = [
         "socket", "socket-mode", "state-directory", "log-level", "max-connections", "max-calls-per-connection",
         "idle-timeout", "partial-frame-timeout", "stream-stall-timeout", "shutdown-timeout", "writer-uid", "writer-gid", "seed",
+        "response-cache-mib",
     ]
 
     /// `COOPD_LOG_LEVEL` for `log-level`.

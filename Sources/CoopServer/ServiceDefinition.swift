@@ -37,6 +37,24 @@ public struct ServiceDefinition: Sendable {
         })
     }
 
+    /// Adds an inline unary method whose answer depends only on the request and the data version, answered
+    /// from `cache` while the version is unchanged (see ``ResponseCache``); without a cache, a plain inline method.
+    /// The body gets no call context: what it answers must not depend on who asks.
+    public mutating func addCachedInline<Request: Message, Response: Message>(
+        _ method: String, cache: ResponseCache?, version: @escaping @Sendable () -> UInt64,
+        _ body: @escaping @Sendable (Request) throws -> Response
+    ) throws {
+        guard let cache else {
+            return try addInline(method) { (request: Request, _) in try body(request) }
+        }
+        let key = "\(name)/\(method)"
+        try add(method, .inline { payload, _ in
+            try cache.response(method: key, request: payload, version: version()) {
+                try body(try decodePayload(payload)).serializedBuffer()
+            }
+        })
+    }
+
     /// Adds a unary method on typed messages.
     public mutating func addUnary<Request: Message, Response: Message>(
         _ method: String, _ body: @escaping @Sendable (Request, CallContext) async throws -> Response

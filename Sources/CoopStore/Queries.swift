@@ -158,6 +158,9 @@ public protocol CooperationStore: Sendable {
     func changes(after sequence: Int64, limit: Int) throws -> [Change]
     /// The highest sequence in the change log (0 if empty).
     func latestSequence() throws -> Int64
+    /// A number that changes (grows) with every committed write, before that write is acknowledged: an answer
+    /// read while it had one value stays right until it moves, so callers may cache answers under it.
+    var dataVersion: UInt64 { get }
     /// Yields the latest sequence after each committed write, for live change feeds.
     func sequenceUpdates() -> AsyncStream<Int64>
 

@@ -116,10 +116,14 @@ extension SQLiteStore {
 
     /// A page from rows fetched with one extra (to know whether more follow); the token is the last key.
     private static func page<Item>(_ rows: [(Item, [PageToken.Value])], size: Int, listing: String) -> Page<Item> {
-        guard rows.count > size else {
-            return Page(items: rows.map(\.0), nextToken: "")
+        var items: [Item] = []
+        items.reserveCapacity(min(rows.count, size))
+        for (item, _) in rows.prefix(size) {
+            items.append(item)
         }
-        let shown = rows.prefix(size)
-        return Page(items: shown.map(\.0), nextToken: PageToken.encode(listing: listing, key: shown.last!.1))
+        guard rows.count > size else {
+            return Page(items: items, nextToken: "")
+        }
+        return Page(items: items, nextToken: PageToken.encode(listing: listing, key: rows[size - 1].1))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 internal import GRDB
+import Synchronization
 
 /// The embedded `CooperationStore`: one SQLite database file, opened once for the process lifetime through a
 /// GRDB `DatabasePool` (WAL; `synchronous=FULL`, so an acknowledged write survives a power cut; foreign keys on;
@@ -16,6 +17,7 @@ public final class SQLiteStore: CooperationStore {
     let pool: DatabasePool
     let writer: GroupCommitWriter
     let broadcaster: SequenceBroadcaster
+    private let commits: CommitCounter
     /// Removed on deinit (see `temporary()`).
     private let temporaryDirectory: URL?
 
@@ -37,6 +39,8 @@ public final class SQLiteStore: CooperationStore {
         self.temporaryDirectory = temporaryDirectory
         let broadcaster = SequenceBroadcaster()
         self.broadcaster = broadcaster
+        let commits = CommitCounter()
+        self.commits = commits
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -63,6 +67,9 @@ public final class SQLiteStore: CooperationStore {
             throw StoreError.from(error)
         }
         self.writer = GroupCommitWriter(pool: pool) { db in
+            // Before any writer of this transaction resumes: a client that reads after its write
+            // acknowledged must not be answered from a result cached before it.
+            commits.value.add(1, ordering: .releasing)
             if let latest = try? ChangeTable.latest(db) {
                 broadcaster.publish(latest)
             }
@@ -131,6 +138,10 @@ public final class SQLiteStore: CooperationStore {
         }
     }
 
+    public var dataVersion: UInt64 {
+        commits.value.load(ordering: .acquiring)
+    }
+
     // MARK: Health
 
     public func ping() async throws {
@@ -176,4 +187,9 @@ public final class SQLiteStore: CooperationStore {
             throw StoreError.from(error)
         }
     }
+}
+
+/// Counts committed write transactions: the store's data version.
+private final class CommitCounter: Sendable {
+    let value = Atomic<UInt64>(0)
 }

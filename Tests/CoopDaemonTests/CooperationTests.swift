@@ -304,6 +304,33 @@ import Testing
         }
     }
 
+    @Test func aReadAfterAnAcknowledgedWriteSeesItEvenWhenTheSameReadWasJustAnswered() async throws {
+        try await withDaemon(environment: Self.seeded) { daemon in
+            try await withClient(daemon.socketPath) { writer in
+                try await withClient(daemon.socketPath) { reader in
+                    let source = try await Self.newSource(writer, "read your writes")
+                    let request = Coop_V1_ListObservationsRequest.with {
+                        $0.indicators = ["JP_MHLW_FOREIGN_WORKERS"]
+                        $0.periodFrom = "2050"
+                        $0.pageSize = 1000
+                    }
+                    for i in 0..<20 {
+                        // The same request, asked twice between writes, from both connections.
+                        for client in [reader, writer, reader] {
+                            #expect(try await client.listObservations(request).observations.count == i)
+                        }
+                        _ = try await writer.addObservations([
+                            Self.observation(
+                                "JP_MHLW_FOREIGN_WORKERS", "VN", "JP", "\(2050 + i)-10-31", "\(2050 + i)-10-31",
+                                Int64(i), source: source.id)
+                        ])
+                    }
+                    #expect(try await reader.listObservations(request).observations.map(\.value) == Array(0..<20))
+                }
+            }
+        }
+    }
+
     @Test func acknowledgedWritesSurviveSIGKILL() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -1,0 +1,81 @@
+import NIOCore
+import Synchronization
+
+/// Encoded answers of read methods, keyed by method and request bytes, valid for one data version.
+///
+/// Between two writes the same request has the same answer, and read-mostly clients (dashboards, analysts
+/// paging the same listing) ask the same requests again and again: a hit costs a hash of the request and a
+/// copy of the bytes instead of a query, a mapping and an encoding. An answer is stored under the data
+/// version read *before* it was computed and served only while the version is unchanged, so no answer
+/// older than an acknowledged write is ever served. Errors are not cached.
+///
+/// Bounded by bytes (request, response and a per-entry overhead): when an answer would not fit, the cache
+/// starts over empty, which costs a few recomputations and no bookkeeping on the hit path.
+public final class ResponseCache: Sendable {
+    private struct Key: Hashable {
+        var method: String
+        var request: ByteBuffer
+    }
+
+    private struct State {
+        var version: UInt64 = 0
+        var entries: [Key: ByteBuffer] = [:]
+        var bytes = 0
+        var hits: UInt64 = 0
+        var misses: UInt64 = 0
+    }
+
+    /// The most bytes the cache holds.
+    public let maximumBytes: Int
+    private let state = Mutex(State())
+    private static let entryOverhead = 96
+
+    public init(maximumBytes: Int) {
+        self.maximumBytes = maximumBytes
+    }
+
+    /// Hits and misses since start, and the bytes held now.
+    public var statistics: (hits: UInt64, misses: UInt64, bytes: Int) {
+        state.withLock { ($0.hits, $0.misses, $0.bytes) }
+    }
+
+    /// The cached answer to `request` at data version `version`, or `compute`'s (stored if it fits).
+    /// `version` must be read before `compute` reads any data.
+    public func response(
+        method: String, request: ByteBuffer, version: UInt64, compute: () throws -> ByteBuffer
+    ) throws -> ByteBuffer {
+        let key = Key(method: method, request: request)
+        let cached = state.withLock { state -> ByteBuffer? in
+            if state.version != version {
+                guard version > state.version else { return nil }
+                state = State(version: version, hits: state.hits, misses: state.misses)
+            }
+            if let hit = state.entries[key] {
+                state.hits += 1
+                return hit
+            }
+            state.misses += 1
+            return nil
+        }
+        if let cached { return cached }
+
+        let response = try compute()
+        let size = request.readableBytes + response.readableBytes + Self.entryOverhead
+        guard size <= maximumBytes / 4 else { return response }
+        // Own copies, sized to fit: the request is a slice of a connection's read buffer, and the response
+        // may sit in a larger allocation.
+        let entry = Key(method: method, request: ByteBuffer(bytes: request.readableBytesView))
+        let stored = ByteBuffer(bytes: response.readableBytesView)
+        state.withLock { state in
+            guard state.version == version else { return }
+            if state.bytes + size > maximumBytes {
+                state.entries.removeAll(keepingCapacity: true)
+                state.bytes = 0
+            }
+            if state.entries.updateValue(stored, forKey: entry) == nil {
+                state.bytes += size
+            }
+        }
+        return stored
+    }
+}
