@@ -49,9 +49,16 @@ extension SQLiteStore {
         var stored: Observation?
         try tx.record { sequence in
             let id = try ObservationTable.insert(tx.db, observation, sequence: sequence)
-            guard let observation = try ObservationTable.load(tx.db, id: id) else {
-                throw StoreError(.internalError, "observation was not stored")
-            }
+            // What the row now holds (a new row has no conflict links and no revision yet): built here
+            // rather than read back, which was a query and a decode per stored figure.
+            var observation = observation
+            observation.id = id
+            observation.breakdown = Breakdown.sorted(observation.breakdown)
+            observation.supersededByID = 0
+            observation.conflictsWith = []
+            observation.retracted = false
+            observation.retractionReason = ""
+            observation.recordedSequence = sequence
             stored = observation
             let revises = observation.supersedesID == 0 ? "" : " (revises \(observation.supersedesID))"
             return ChangeTable.Entry(

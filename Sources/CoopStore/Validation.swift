@@ -32,49 +32,52 @@ public enum Validation {
         }
     }
 
+    // Field names are autoclosures: building "observations[12].origin" for every field of every valid
+    // observation was a visible part of a write.
+
     /// An ISO 3166-1 alpha-2 code from the built-in table, or "_T" (all partners) when allowed.
-    public static func country(_ code: String, field: String, allowAllPartners: Bool = true) throws {
+    public static func country(_ code: String, field: @autoclosure () -> String, allowAllPartners: Bool = true) throws {
         if code.isEmpty {
-            throw StoreError.invalid(field, "is required")
+            throw StoreError.invalid(field(), "is required")
         }
         if code == ISO3166.allPartners {
             if allowAllPartners { return }
-            throw StoreError.invalid(field, "\"_T\" (all partners) is not allowed here")
+            throw StoreError.invalid(field(), "\"_T\" (all partners) is not allowed here")
         }
         guard ISO3166.isAssigned(code) else {
-            throw StoreError.invalid(field, "unknown country code \(quoted(code))")
+            throw StoreError.invalid(field(), "unknown country code \(quoted(code))")
         }
     }
 
     /// A full or partial ISO date ("2022-06-29", "2022-06", "2022") that exists in the calendar; empty is
     /// accepted unless `required`.
-    public static func date(_ value: String, field: String, required: Bool = false) throws {
+    public static func date(_ value: String, field: @autoclosure () -> String, required: Bool = false) throws {
         if value.isEmpty {
-            if required { throw StoreError.invalid(field, "is required") }
+            if required { throw StoreError.invalid(field(), "is required") }
             return
         }
         guard PartialDate(value) != nil else {
             throw StoreError.invalid(
-                field, "\(quoted(value)) is not a calendar date (YYYY, YYYY-MM or YYYY-MM-DD)")
+                field(), "\(quoted(value)) is not a calendar date (YYYY, YYYY-MM or YYYY-MM-DD)")
         }
     }
 
-    public static func required(_ value: String, field: String) throws {
+    public static func required(_ value: String, field: @autoclosure () -> String) throws {
         if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw StoreError.invalid(field, "is required")
+            throw StoreError.invalid(field(), "is required")
         }
-        try text(value, field: field)
+        try text(value, field: field())
     }
 
-    static func text(_ value: String, field: String) throws {
+    static func text(_ value: String, field: @autoclosure () -> String) throws {
         if value.utf8.count > maximumTextLength {
-            throw StoreError.invalid(field, "is longer than \(maximumTextLength) bytes")
+            throw StoreError.invalid(field(), "is longer than \(maximumTextLength) bytes")
         }
     }
 
-    static func id(_ id: Int64, field: String) throws {
+    static func id(_ id: Int64, field: @autoclosure () -> String) throws {
         if id < 0 {
-            throw StoreError.invalid(field, "must not be negative")
+            throw StoreError.invalid(field(), "must not be negative")
         }
     }
 

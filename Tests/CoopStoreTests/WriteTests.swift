@@ -18,6 +18,26 @@ import Testing
         }
     }
 
+    @Test func addObservationsReturnsExactlyWhatIsStored() async throws {
+        try await withFixture { fixture async throws in
+            var detailed = fixture.observation(value: 7, period: "2021")
+            // Given unsorted, without unit, vintage or status: the store sorts and fills them.
+            detailed.breakdown = [Dimension(key: "status_of_residence", value: "TITP")]
+            detailed.status = .unspecified
+            detailed.note = "a note"
+            let returned = try await fixture.store.addObservations(
+                [fixture.observation(value: 1, period: "2020"), detailed], context())
+            var query = ObservationQuery.everything()
+            query.indicators = [fixture.indicator.code]
+            let read = try fixture.store.observations(query).items
+            #expect(returned.count == 2)
+            #expect(read.sorted { $0.id < $1.id } == returned)
+            #expect(returned[1].status == .normal)
+            #expect(returned[1].unit == fixture.indicator.unit)
+            #expect(returned.allSatisfy { $0.recordedSequence > 0 })
+        }
+    }
+
     @Test func aRetriedBatchReturnsTheSameObservations() async throws {
         try await withFixture { fixture async throws in
             let ctx = context("batch-1")
