@@ -33,12 +33,15 @@ final class GroupCommitWriter: Sendable {
     private let maximumPending: Int
     /// Called on the writer queue after each successful COMMIT.
     private let didCommit: @Sendable (Database) -> Void
+    /// Called on the writer queue after a group transaction failed as a whole.
+    private let didRollBack: @Sendable () -> Void
 
     init(
         pool: DatabasePool, maximumBatch: Int = 64, maximumPending: Int = 4096,
-        didCommit: @escaping @Sendable (Database) -> Void
+        didRollBack: @escaping @Sendable () -> Void = {}, didCommit: @escaping @Sendable (Database) -> Void
     ) {
         self.pool = pool
+        self.didRollBack = didRollBack
         self.maximumBatch = maximumBatch
         self.maximumPending = maximumPending
         self.didCommit = didCommit
@@ -124,6 +127,7 @@ final class GroupCommitWriter: Sendable {
         }
 
         if let transactionError {
+            didRollBack()
             for (index, job) in batch.enumerated() {
                 job.finish(errors[index] ?? transactionError)
             }

@@ -9,23 +9,29 @@ public struct PartialDate: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses "YYYY", "YYYY-MM" or "YYYY-MM-DD" (years 1000–9999, real calendar days); nil otherwise.
     public init?(_ text: String) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...3).contains(parts.count) else { return nil }
-        guard let year = Self.number(parts[0], digits: 4), year >= 1000 else { return nil }
-        var month: Int?
-        var day: Int?
-        if parts.count >= 2 {
-            guard let m = Self.number(parts[1], digits: 2), (1...12).contains(m) else { return nil }
-            month = m
+        var text = text
+        guard let parsed = text.withUTF8({ Self.parse($0) }) else { return nil }
+        (year, month, day) = parsed
+    }
+
+    // Byte by byte: every date of every write is parsed, and splitting into substrings cost more than the rest.
+    private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> (Int, Int?, Int?)? {
+        func number(_ from: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in from..<(from + count) {
+                guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
+                value = value * 10 + Int(b[i] - 0x30)
+            }
+            return value
         }
-        if parts.count == 3, let month {
-            guard let d = Self.number(parts[2], digits: 2), (1...Self.daysIn(month: month, year: year)).contains(d)
-            else { return nil }
-            day = d
-        }
-        self.year = year
-        self.month = month
-        self.day = day
+        guard b.count == 4 || b.count == 7 || b.count == 10 else { return nil }
+        guard let year = number(0, 4), year >= 1000 else { return nil }
+        if b.count == 4 { return (year, nil, nil) }
+        guard b[4] == UInt8(ascii: "-"), let month = number(5, 2), (1...12).contains(month) else { return nil }
+        if b.count == 7 { return (year, month, nil) }
+        guard b[7] == UInt8(ascii: "-"), let day = number(8, 2), (1...daysIn(month: month, year: year)).contains(day)
+        else { return nil }
+        return (year, month, day)
     }
 
     /// The first day covered, "YYYY-MM-DD".
@@ -59,13 +65,23 @@ public struct PartialDate: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    private static func number(_ text: Substring, digits: Int) -> Int? {
-        guard text.utf8.count == digits, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return Int(text)
-    }
-
+    /// "YYYY-MM-DD" (years here always have four digits).
     private static func format(_ year: Int, _ month: Int, _ day: Int) -> String {
-        pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        String(unsafeUninitializedCapacity: 10) { b in
+            func put(_ value: Int, at index: Int, digits: Int) {
+                var value = value
+                for i in stride(from: index + digits - 1, through: index, by: -1) {
+                    b[i] = UInt8(0x30 + value % 10)
+                    value /= 10
+                }
+            }
+            put(year, at: 0, digits: 4)
+            b[4] = UInt8(ascii: "-")
+            put(month, at: 5, digits: 2)
+            b[7] = UInt8(ascii: "-")
+            put(day, at: 8, digits: 2)
+            return 10
+        }
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

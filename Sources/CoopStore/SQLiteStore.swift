@@ -18,6 +18,7 @@ public final class SQLiteStore: CooperationStore {
     let writer: GroupCommitWriter
     let broadcaster: SequenceBroadcaster
     private let commits: CommitCounter
+    let indicatorCache: IndicatorCache
     /// Removed on deinit (see `temporary()`).
     private let temporaryDirectory: URL?
 
@@ -41,6 +42,8 @@ public final class SQLiteStore: CooperationStore {
         self.broadcaster = broadcaster
         let commits = CommitCounter()
         self.commits = commits
+        let indicators = IndicatorCache()
+        self.indicatorCache = indicators
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -66,7 +69,7 @@ public final class SQLiteStore: CooperationStore {
         } catch {
             throw StoreError.from(error)
         }
-        self.writer = GroupCommitWriter(pool: pool) { db in
+        self.writer = GroupCommitWriter(pool: pool, didRollBack: { indicators.removeAll() }) { db in
             // Before any writer of this transaction resumes: a client that reads after its write
             // acknowledged must not be answered from a result cached before it.
             commits.value.add(1, ordering: .releasing)
@@ -117,6 +120,7 @@ public final class SQLiteStore: CooperationStore {
     ) async throws -> Result {
         do {
             try Validation.requestID(context.requestID)
+            let indicatorCache = self.indicatorCache
             return try await writer.submit { db in
                 if let prior = try RequestTable.load(db, id: context.requestID) {
                     guard prior.operation == operation else {
@@ -126,7 +130,7 @@ public final class SQLiteStore: CooperationStore {
                     }
                     return try JSONCoding.decode(Result.self, from: prior.resultJSON)
                 }
-                let transaction = WriteTransaction(db: db, context: context)
+                let transaction = WriteTransaction(db: db, context: context, indicators: indicatorCache)
                 let result = try body(transaction)
                 try RequestTable.insert(
                     db, id: context.requestID, operation: operation, resultJSON: try JSONCoding.encode(result),

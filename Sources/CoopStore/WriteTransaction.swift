@@ -9,11 +9,11 @@ struct WriteTransaction {
     let time: String
     let references: DatabaseReferences
 
-    init(db: Database, context: WriteContext) {
+    init(db: Database, context: WriteContext, indicators: IndicatorCache) {
         self.db = db
         self.context = context
         self.time = Date().formatted(.iso8601)
-        self.references = DatabaseReferences(db)
+        self.references = DatabaseReferences(db, indicators: indicators)
     }
 
     /// Appends one change. `write` gets the change's sequence number before the change row exists, so the
@@ -32,16 +32,17 @@ struct WriteTransaction {
 /// `ValidationReferences` answered from the write transaction's connection.
 final class DatabaseReferences: ValidationReferences {
     private let db: Database
-    private var indicators: [String: Indicator?] = [:]
+    let indicators: IndicatorCache
 
-    init(_ db: Database) {
+    init(_ db: Database, indicators: IndicatorCache) {
         self.db = db
+        self.indicators = indicators
     }
 
     func indicator(_ code: String) throws -> Indicator? {
         if let cached = indicators[code] { return cached }
         let indicator = try IndicatorTable.load(db, code: code)
-        indicators[code] = indicator
+        if let indicator { indicators[code] = indicator }
         return indicator
     }
 
@@ -49,4 +50,20 @@ final class DatabaseReferences: ValidationReferences {
     func eventExists(_ id: Int64) throws -> Bool { try EventTable.exists(db, id: id) }
     func observationExists(_ id: Int64) throws -> Bool { try ObservationTable.exists(db, id: id) }
     func agreementExists(_ id: Int64) throws -> Bool { try AgreementTable.exists(db, id: id) }
+}
+
+/// Indicators as the writer last read them: every figure written is checked against its indicator, and
+/// indicators change rarely. Only the writer touches it; PutIndicator empties it, and so does a group
+/// transaction that fails (it may have cached what it then rolled back).
+final class IndicatorCache: Sendable {
+    private let entries = Locked<[String: Indicator]>([:])
+
+    subscript(code: String) -> Indicator? {
+        get { entries.withLock { $0[code] } }
+        set { entries.withLock { $0[code] = newValue } }
+    }
+
+    func removeAll() {
+        entries.withLock { $0.removeAll() }
+    }
 }

@@ -89,6 +89,7 @@ struct BadObservation: Sendable, CustomTestStringConvertible {
         ("2023-02-29", false), ("1900-02-29", false), ("2023-02-30", false), ("2023-04-31", false),
         ("2023-13", false), ("2023-00", false), ("2023-01-00", false), ("23", false), ("2023-1-01", false),
         ("2023-01-01T00:00", false), ("２０２３", false), ("0999", false), ("2023-", false),
+        ("2023/02", false), ("2023-02/01", false), ("2023-0a", false), ("2023-02-2a", false), ("2O23", false),
     ])
     func datesAreFullOrPartialISODatesThatExist(text: String, valid: Bool) {
         #expect((PartialDate(text) != nil) == valid)

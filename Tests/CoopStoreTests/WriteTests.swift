@@ -38,6 +38,23 @@ import Testing
         }
     }
 
+    @Test func figuresAreCheckedAgainstTheIndicatorAsItIsNow() async throws {
+        try await withFixture { fixture async throws in
+            var bySex = fixture.observation(value: 3, period: "2022")
+            bySex.breakdown = [Dimension(key: "sex", value: "F")]
+            func rejected() async -> String? {
+                await storeError { _ = try await fixture.store.addObservations([bySex], context()) }?.field
+            }
+            #expect(await rejected() == "observations[0].breakdown[0].key")
+            var widened = fixture.indicator
+            widened.breakdownDimensions.append("sex")
+            _ = try await fixture.store.putIndicator(widened, context())
+            #expect(try await fixture.store.addObservations([bySex], context()).count == 1)
+            _ = try await fixture.store.putIndicator(fixture.indicator, context())
+            #expect(await rejected() == "observations[0].breakdown[0].key")
+        }
+    }
+
     @Test func aRetriedBatchReturnsTheSameObservations() async throws {
         try await withFixture { fixture async throws in
             let ctx = context("batch-1")
