@@ -23,16 +23,24 @@ enum ChangeTable {
     static func append(
         _ db: Database, sequence: Int64, entry: Entry, time: String, writerUID: UInt32, requestID: String
     ) throws {
-        try db.run(
+        try db.execute(
             """
             INSERT INTO changes (sequence, time, entity_kind, entity_id, entity_key, operation, writer_uid, summary,
               entity_json, request_id)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                sequence, time, entry.entityKind, entry.entityID, entry.entityKey, entry.operation.rawValue,
-                Int64(writerUID), entry.summary, entry.entityJSON, requestID,
-            ])
+            """
+        ) { row in
+            row.integer(sequence)
+            row.text(time)
+            row.text(entry.entityKind)
+            row.integer(entry.entityID)
+            row.text(entry.entityKey)
+            row.text(entry.operation.rawValue)
+            row.integer(writerUID)
+            row.text(entry.summary)
+            row.text(entry.entityJSON)
+            row.text(requestID)
+        }
     }
 
     static func latest(_ db: Database) throws -> Int64 {

@@ -71,20 +71,37 @@ enum ObservationTable {
     /// Stores a validated observation, recorded by change `sequence`; returns its id.
     static func insert(_ db: Database, _ o: Observation, sequence: Int64) throws -> Int64 {
         let breakdown = Breakdown.sorted(o.breakdown)
-        try db.run(
+        try db.execute(
             """
             INSERT INTO observations (indicator, origin, destination, breakdown, breakdown_json, period_start,
               period_end, period_from, period_to, value, value_high, unit_multiplier, unit, qualifier, status,
               source_id, locator, vintage, vintage_from, supersedes_id, note, recorded_sequence)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                o.indicator, o.origin, o.destination, Breakdown.canonical(breakdown), try JSONCoding.encode(breakdown),
-                o.periodStart, o.periodEnd, PartialDate.firstDay(of: o.periodStart),
-                PartialDate.lastDay(of: o.periodEnd), o.value, o.valueHigh, o.unitMultiplier, o.unit,
-                o.qualifier.rawValue, o.status.rawValue, o.sourceID, o.locator, o.vintage,
-                PartialDate.firstDay(of: o.vintage), reference(o.supersedesID), o.note, sequence,
-            ])
+            """
+        ) { row in
+            row.text(o.indicator)
+            row.text(o.origin)
+            row.text(o.destination)
+            row.text(Breakdown.canonical(breakdown))
+            row.text(JSONCoding.encode(breakdown))
+            row.text(o.periodStart)
+            row.text(o.periodEnd)
+            row.text(PartialDate.firstDay(of: o.periodStart))
+            row.text(PartialDate.lastDay(of: o.periodEnd))
+            row.integer(o.value)
+            row.integer(o.valueHigh)
+            row.integer(o.unitMultiplier)
+            row.text(o.unit)
+            row.text(o.qualifier.rawValue)
+            row.text(o.status.rawValue)
+            row.integer(o.sourceID)
+            row.text(o.locator)
+            row.text(o.vintage)
+            row.text(PartialDate.firstDay(of: o.vintage))
+            row.reference(o.supersedesID)
+            row.text(o.note)
+            row.integer(sequence)
+        }
         return db.lastInsertedRowID
     }
 

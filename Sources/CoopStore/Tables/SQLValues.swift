@@ -30,12 +30,72 @@ extension Database {
         }
     }
 
+    /// Runs a (cached) prepared statement that returns no rows, with its parameters bound by `bind` straight
+    /// through SQLite's API: for the inserts every write makes, where building GRDB's argument list cost
+    /// more than the insert.
+    func execute(_ sql: String, bind: (inout ParameterBinder) -> Void) throws {
+        let statement = try cachedStatement(sql: sql)
+        let raw = statement.sqliteStatement
+        sqlite3_reset(raw)
+        defer { sqlite3_clear_bindings(raw) }
+        var binder = ParameterBinder(statement: raw)
+        bind(&binder)
+        while true {
+            let code = sqlite3_step(raw)
+            if code == SQLITE_DONE { break }
+            if code == SQLITE_ROW { continue }
+            let message = String(cString: sqlite3_errmsg(sqliteConnection))
+            sqlite3_reset(raw)
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
+        }
+    }
+
     func int64(_ sql: String, _ values: SQLValues = []) throws -> Int64? {
         try Int64.fetchOne(cachedStatement(sql: sql), arguments: StatementArguments(values))
     }
 
     func string(_ sql: String, _ values: SQLValues = []) throws -> String? {
         try String.fetchOne(cachedStatement(sql: sql), arguments: StatementArguments(values))
+    }
+}
+
+/// Binds a statement's parameters in order (1, 2, …). Text is copied by SQLite (SQLITE_TRANSIENT).
+struct ParameterBinder {
+    let statement: OpaquePointer
+    private var index: Int32 = 1
+
+    init(statement: OpaquePointer) {
+        self.statement = statement
+    }
+
+    mutating func text(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            _ = sqlite3_bind_text(
+                statement, index, utf8.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
+                Int32(utf8.count), unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self))
+        }
+        index += 1
+    }
+
+    /// NULL for nil.
+    mutating func text(_ value: String?) {
+        if let value { text(value) } else { null() }
+    }
+
+    mutating func null() {
+        sqlite3_bind_null(statement, index)
+        index += 1
+    }
+
+    mutating func integer(_ value: some BinaryInteger) {
+        sqlite3_bind_int64(statement, index, Int64(value))
+        index += 1
+    }
+
+    /// NULL for 0 (an absent reference).
+    mutating func reference(_ id: Int64) {
+        if id == 0 { null() } else { integer(id) }
     }
 }
 
