@@ -64,7 +64,7 @@ extension SQLiteStore {
             return ChangeTable.Entry(
                 entityKind: EntityKind.observation, entityID: id, operation: operation,
                 summary: "observation \(id)\(revises): \(describe(observation))",
-                entityJSON: try JSONCoding.encode(observation))
+                entityJSON: JSONCoding.encode(observation))
         }
         return stored!
     }
