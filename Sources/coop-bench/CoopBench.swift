@@ -25,6 +25,10 @@ struct CoopBench: AsyncParsableCommand {
     @Option(help: "Workload: echo, query, write, health.") var workload: Workload = .echo
     @Option(help: "Connections.") var conns: Int = 1
     @Option(name: [.customShort("c"), .long], help: "Calls in flight per connection.") var concurrency: Int = 64
+    @Option(help: ArgumentHelp(
+        "Send new calls after this many answers, even within one read (0: once per read).",
+        discussion: "Smaller batches let the server start on them while the generator reads the rest."))
+    var flushEvery: Int = 8
     @Option(help: "Seconds to measure, after the warm-up.") var duration: Double = 5
     @Option(help: "Seconds of warm-up (not measured).") var warmup: Double = 0.5
     @Option(help: "Echo payload bytes.") var size: Int = 64
@@ -48,7 +52,7 @@ struct CoopBench: AsyncParsableCommand {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
                         try channel.pipeline.syncOperations.addHandler(
                             LoadConnection(
-                                index: index, concurrency: concurrency, service: service, method: method,
+                                index: index, concurrency: concurrency, flushEvery: flushEvery, service: service, method: method,
                                 payloads: payloads, measureFrom: measureFrom, stopAt: stopAt, done: promise))
                     }
                 }

@@ -25,6 +25,9 @@ final class LoadConnection: ChannelInboundHandler {
 
     private let index: Int
     private let concurrency: Int
+    /// Flush after this many new calls within one read batch (0: once per read batch).
+    private let flushEvery: Int
+    private var unflushed = 0
     private let service: String
     private let method: String
     private let payloads: Payloads
@@ -42,11 +45,12 @@ final class LoadConnection: ChannelInboundHandler {
     private var finished = false
 
     init(
-        index: Int, concurrency: Int, service: String, method: String, payloads: Payloads,
+        index: Int, concurrency: Int, flushEvery: Int = 0, service: String, method: String, payloads: Payloads,
         measureFrom: NIODeadline, stopAt: NIODeadline, done: EventLoopPromise<Result>
     ) {
         self.index = index
         self.concurrency = concurrency
+        self.flushEvery = flushEvery
         self.service = service
         self.method = method
         self.payloads = payloads
@@ -84,6 +88,7 @@ final class LoadConnection: ChannelInboundHandler {
     }
 
     private func flush(_ context: ChannelHandlerContext) {
+        unflushed = 0
         guard output.readableBytes > 0 else { return }
         let bytes = output
         output = context.channel.allocator.buffer(capacity: max(4096, bytes.readableBytes))
@@ -109,6 +114,10 @@ final class LoadConnection: ChannelInboundHandler {
         }
         if now < stopAt && !finished {
             enqueueCall()
+            unflushed += 1
+            if flushEvery > 0 && unflushed >= flushEvery {
+                flush(context)
+            }
         } else if startTimes.isEmpty {
             finish(context)
         }
