@@ -1,5 +1,6 @@
 import CoopProto
 import CoopServer
+import CoopStore
 import CoopWire
 import Foundation
 

@@ -12,7 +12,7 @@ struct WriteTransaction {
     init(db: Database, context: WriteContext, indicators: IndicatorCache) {
         self.db = db
         self.context = context
-        self.time = Date().formatted(.iso8601)
+        self.time = UTCTime.rfc3339Seconds(nanos: UTCTime.nowNanos())
         self.references = DatabaseReferences(db, indicators: indicators)
     }
 

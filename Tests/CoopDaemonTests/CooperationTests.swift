@@ -147,6 +147,11 @@ import Testing
             #expect(change?.entityID == source.id)
             #expect(change?.operation == .insert)
             #expect(change?.writerUid == getuid())
+            // RFC 3339 UTC to the second, within a minute of now.
+            let time = try #require(change?.time)
+            #expect(time.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/) != nil, "\(time)")
+            let formatter = ISO8601DateFormatter()
+            #expect(abs(try #require(formatter.date(from: time)).timeIntervalSinceNow) < 60)
             #expect(change?.source.title == "watched")
 
             // From a sequence: the history first.

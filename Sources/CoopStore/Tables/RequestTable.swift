@@ -8,16 +8,24 @@ enum RequestTable {
     }
 
     static func load(_ db: Database, id: String) throws -> Prior? {
-        try db.row("SELECT operation, result_json FROM requests WHERE request_id = ?", [id]).map {
-            Prior(operation: $0["operation"], resultJSON: $0["result_json"])
+        var prior: Prior?
+        try db.each("SELECT operation, result_json FROM requests WHERE request_id = ?", [id]) { row in
+            prior = Prior(operation: row.text(0), resultJSON: row.text(1))
         }
+        return prior
     }
 
     static func insert(
         _ db: Database, id: String, operation: String, resultJSON: String, writerUID: UInt32, time: String
     ) throws {
-        try db.run(
-            "INSERT INTO requests (request_id, operation, result_json, writer_uid, time) VALUES (?, ?, ?, ?, ?)",
-            [id, operation, resultJSON, Int64(writerUID), time])
+        try db.execute(
+            "INSERT INTO requests (request_id, operation, result_json, writer_uid, time) VALUES (?, ?, ?, ?, ?)"
+        ) { row in
+            row.text(id)
+            row.text(operation)
+            row.text(resultJSON)
+            row.integer(writerUID)
+            row.text(time)
+        }
     }
 }

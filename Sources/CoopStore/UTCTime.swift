@@ -4,23 +4,29 @@ import Glibc
 
 /// UTC timestamps from the C library: no Foundation formatters, which load ICU data (megabytes of resident
 /// memory) and cost far more per call.
-enum UTCTime {
+package enum UTCTime {
     /// Now, as nanoseconds since the Unix epoch.
-    static func nowNanos() -> Int64 {
+    package static func nowNanos() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
+    /// "2026-11-29T03:58:12Z": the change log's time of a write.
+    package static func rfc3339Seconds(nanos: Int64) -> String {
+        let (date, parts) = split(nanos)
+        return date + "T" + pad(parts.tm_hour) + ":" + pad(parts.tm_min) + ":" + pad(parts.tm_sec) + "Z"
+    }
+
     /// "2026-11-29T03:58:12.345Z".
-    static func rfc3339(nanos: Int64) -> String {
+    package static func rfc3339(nanos: Int64) -> String {
         let (date, parts) = split(nanos)
         return date + "T" + pad(parts.tm_hour) + ":" + pad(parts.tm_min) + ":" + pad(parts.tm_sec) + "."
             + pad(Int32((nanos % 1_000_000_000) / 1_000_000), 3) + "Z"
     }
 
     /// "2026-11-29".
-    static func date(nanos: Int64) -> String { split(nanos).0 }
+    package static func date(nanos: Int64) -> String { split(nanos).0 }
 
     private static func split(_ nanos: Int64) -> (String, tm) {
         var seconds = time_t(nanos / 1_000_000_000)
