@@ -70,9 +70,11 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        .target(name: "CSQLiteSupport", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "CoopStore",
             dependencies: [
+                "CSQLiteSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
@@ -157,6 +159,8 @@ let package = Package(
             name: "CoopDaemonTests",
             dependencies: [
                 "CoopClient",
+                "CoopDaemon",
+                "CoopStore",
                 "CoopWire",
                 "CoopProto",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -93,7 +93,7 @@ extension Coop_V1_Indicator {
 }
 
 extension Coop_V1_Observation {
-    init(_ m: Observation) {
+    package init(_ m: Observation) {
         self.init()
         id = m.id
         indicator = m.indicator

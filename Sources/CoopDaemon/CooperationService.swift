@@ -45,7 +45,7 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addCachedInline("ListObservations", cache: cache, version: version) {
+        try s.addCachedInlineEncoded("ListObservations", cache: cache, version: version) {
             (request: Coop_V1_ListObservationsRequest) in
             try mapped {
                 var query = ObservationQuery()
@@ -62,13 +62,9 @@ struct CooperationService {
                 query.includeRetracted = request.includeRetracted
                 query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
                 let page = try store.observations(query)
-                var reply = Coop_V1_ListObservationsResponse()
-                reply.observations = page.items.map(Coop_V1_Observation.init)
-                reply.nextPageToken = page.nextToken
-                if request.includeSources {
-                    reply.sources = try sources(for: page.items)
-                }
-                return reply
+                return try ObservationWire.listObservationsResponse(
+                    page.items, nextPageToken: page.nextToken,
+                    sources: request.includeSources ? try sources(for: page.items) : [])
             }
         }
         try s.addCachedInline("GetSeries", cache: cache, version: version) {

@@ -44,13 +44,23 @@ public struct ServiceDefinition: Sendable {
         _ method: String, cache: ResponseCache?, version: @escaping @Sendable () -> UInt64,
         _ body: @escaping @Sendable (Request) throws -> Response
     ) throws {
+        try addCachedInlineEncoded(method, cache: cache, version: version) { (request: Request) in
+            try body(request).serializedBuffer()
+        }
+    }
+
+    /// ``addCachedInline(_:cache:version:_:)`` for a body that encodes its answer itself.
+    public mutating func addCachedInlineEncoded<Request: Message>(
+        _ method: String, cache: ResponseCache?, version: @escaping @Sendable () -> UInt64,
+        _ body: @escaping @Sendable (Request) throws -> ByteBuffer
+    ) throws {
         guard let cache else {
-            return try addInline(method) { (request: Request, _) in try body(request) }
+            return try add(method, .inline { payload, _ in try body(try decodePayload(payload)) })
         }
         let key = "\(name)/\(method)"
         try add(method, .inline { payload, _ in
             try cache.response(method: key, request: payload, version: version()) {
-                try body(try decodePayload(payload)).serializedBuffer()
+                try body(try decodePayload(payload))
             }
         })
     }

@@ -24,8 +24,12 @@ extension SQLiteStore {
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(
             query.page.token, listing: "observations", shape: ObservationTable.tokenShape)
-        let rows = try read { db in try ObservationTable.list(db, query, after: after, limit: size) }
-        return Self.page(rows, size: size, listing: "observations")
+        var (observations, lastKey) = try read { db in
+            try ObservationTable.list(db, query, after: after, limit: size)
+        }
+        guard observations.count > size else { return Page(items: observations, nextToken: "") }
+        observations.removeLast(observations.count - size)
+        return Page(items: observations, nextToken: PageToken.encode(listing: "observations", key: lastKey))
     }
 
     public func series(_ query: SeriesQuery) throws -> [Observation] {

@@ -1,3 +1,4 @@
+internal import CSQLiteSupport
 import Foundation
 internal import GRDB
 import Synchronization
@@ -36,6 +37,7 @@ public final class SQLiteStore: CooperationStore {
     }
 
     private init(path: String, temporaryDirectory: URL?) throws {
+        Self.configureSQLite
         self.path = path
         self.temporaryDirectory = temporaryDirectory
         let broadcaster = SequenceBroadcaster()
@@ -78,6 +80,11 @@ public final class SQLiteStore: CooperationStore {
             }
         }
     }
+
+    /// Once per process, before the first connection: GRDB hands each connection to one thread at a time.
+    private static let configureSQLite: Void = {
+        _ = coop_sqlite_use_multithread()
+    }()
 
     deinit {
         broadcaster.finish()

@@ -43,7 +43,7 @@ import Testing
 
             let second = try SQLiteStore(path: path)
             defer { try? second.close() }
-            #expect(try await second.sources(ids: [source.id]) == [source])
+            #expect(try second.sources(ids: [source.id]) == [source])
             #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing"])
         }
     }

@@ -37,25 +37,40 @@ enum ObservationTable {
         ]
     }
 
-    /// Fills in `conflictsWith` of each observation: one query for the whole list (links are few).
+    /// Fills in `conflictsWith` of each observation: one query per 32 of them (links are few).
     static func attachConflicts(_ db: Database, _ observations: inout [Observation]) throws {
         guard !observations.isEmpty else { return }
-        let ids = "[" + observations.map { String($0.id) }.joined(separator: ",") + "]"
         var links: [Int64: [Int64]] = [:]
-        try db.each(
-            """
-            SELECT low_id, high_id FROM conflict_links WHERE low_id IN (SELECT value FROM json_each(?1))
-            UNION ALL
-            SELECT high_id, low_id FROM conflict_links WHERE high_id IN (SELECT value FROM json_each(?1))
-            """, [ids]
-        ) { row in
-            links[row.int64(0), default: []].append(row.int64(1))
+        var start = 0
+        while start < observations.count {
+            let chunk = observations[start..<min(start + linkChunk, observations.count)]
+            try db.execute(linksSQL, bind: { row in
+                // Unused places get 0, which no observation has.
+                for index in 0..<linkChunk {
+                    row.integer(index < chunk.count ? chunk[chunk.startIndex + index].id : 0)
+                }
+            }) { row in
+                links[row.int64(0), default: []].append(row.int64(1))
+            }
+            start += linkChunk
         }
         guard !links.isEmpty else { return }
         for index in observations.indices {
             observations[index].conflictsWith = (links[observations[index].id] ?? []).sorted()
         }
     }
+
+    private static let linkChunk = 32
+    // A fixed list of numbered parameters, used by both halves: one cached statement whatever the page size,
+    // and cheaper than json_each, which parses its argument and materialises a table per half.
+    private static let linksSQL: String = {
+        let places = (1...linkChunk).map { "?\($0)" }.joined(separator: ", ")
+        return """
+            SELECT low_id, high_id FROM conflict_links WHERE low_id IN (\(places))
+            UNION ALL
+            SELECT high_id, low_id FROM conflict_links WHERE high_id IN (\(places))
+            """
+    }()
 
     static func load(_ db: Database, id: Int64) throws -> Observation? {
         var found: [Observation] = []
@@ -132,10 +147,10 @@ enum ObservationTable {
     // MARK: Listing
 
     /// The listing for `query`, after `after` (a page-token key), at most `limit` rows plus one to tell whether
-    /// another page follows. Returns the rows' observations and sort keys.
+    /// another page follows. Returns the observations and the sort key of the `limit`-th (the next page token).
     static func list(
         _ db: Database, _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int
-    ) throws -> [(Observation, [PageToken.Value])] {
+    ) throws -> (observations: [Observation], lastKey: [PageToken.Value]) {
         var conditions: [String] = []
         var values: SQLValues = []
         if !query.origin.isEmpty {
@@ -205,7 +220,7 @@ enum ObservationTable {
             observations.append(decode(row))
         }
         try attachConflicts(db, &observations)
-        return observations.enumerated().map { index, o in (o, index == limit - 1 ? lastKey : []) }
+        return (observations, lastKey)
     }
 
     /// One observation per period of a series: the latest vintage visible (as of `asOf`), ordered by period.

@@ -23,30 +23,44 @@ extension Database {
     /// than the query.
     func each(_ sql: String, _ values: SQLValues = [], _ body: (ColumnReader) throws -> Void) throws {
         let statement = try cachedStatement(sql: sql)
-        let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(values))
-        let columns = ColumnReader(statement: statement.sqliteStatement)
-        while try cursor.next() != nil {
-            try body(columns)
-        }
+        try statement.setArguments(StatementArguments(values))
+        try step(statement.sqliteStatement, sql: sql, body)
     }
 
     /// Runs a (cached) prepared statement that returns no rows, with its parameters bound by `bind` straight
     /// through SQLite's API: for the inserts every write makes, where building GRDB's argument list cost
     /// more than the insert.
     func execute(_ sql: String, bind: (inout ParameterBinder) -> Void) throws {
+        try execute(sql, bind: bind, rows: { _ in })
+    }
+
+    /// Runs a (cached) prepared statement with parameters bound by `bind`, calling `body` with each row.
+    func execute(
+        _ sql: String, bind: (inout ParameterBinder) -> Void, rows body: (ColumnReader) throws -> Void
+    ) throws {
         let statement = try cachedStatement(sql: sql)
         let raw = statement.sqliteStatement
         sqlite3_reset(raw)
         defer { sqlite3_clear_bindings(raw) }
         var binder = ParameterBinder(statement: raw)
         bind(&binder)
+        try step(raw, sql: sql, body)
+    }
+
+    /// Steps a bound statement to its end, calling `body` for each row; leaves it reset.
+    private func step(_ raw: OpaquePointer, sql: String, _ body: (ColumnReader) throws -> Void) throws {
+        defer { sqlite3_reset(raw) }
+        let columns = ColumnReader(statement: raw)
         while true {
             let code = sqlite3_step(raw)
-            if code == SQLITE_DONE { break }
-            if code == SQLITE_ROW { continue }
-            let message = String(cString: sqlite3_errmsg(sqliteConnection))
-            sqlite3_reset(raw)
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
+            if code == SQLITE_DONE { return }
+            if code == SQLITE_ROW {
+                try body(columns)
+                continue
+            }
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)),
+                sql: sql)
         }
     }
 
