@@ -6,7 +6,8 @@ import Testing
     @Test func migratingAnEmptyDatabaseAppliesTheNamedMigrationsAndSeedsCountries() async throws {
         try await withStore { store async throws in
             let check = try await store.checkStorage()
-            #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing"])
+            #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
+                "v3-observation-conflicts"])
             #expect(try store.latestSequence() == 0)
             #expect(try store.indicators() == [])
             #expect(try store.sources(page: PageRequest()).items == [])
@@ -44,7 +45,8 @@ import Testing
             let second = try SQLiteStore(path: path)
             defer { try? second.close() }
             #expect(try second.sources(ids: [source.id]) == [source])
-            #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing"])
+            #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
+                "v3-observation-conflicts"])
         }
     }
 
@@ -66,5 +68,40 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: path))
         }
         #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func upgradingADatabaseFromBeforeTheConflictsColumnKeepsEveryLink() async throws {
+        try await withTemporaryDirectory { directory async throws in
+            let path = directory.appendingPathComponent("coop.sqlite").path
+            var ids: [Int64] = []
+            do {
+                let store = try SQLiteStore(path: path)
+                let fixture = try await Fixture.make(store)
+                let stored = try await store.addObservations(
+                    [2019, 2020, 2021].map { fixture.observation(value: Int64($0), period: "\($0)") }, context())
+                ids = stored.map(\.id)
+                _ = try await store.linkConflict(ids[0], with: ids[2], note: "", context())
+                _ = try await store.linkConflict(ids[1], with: ids[0], note: "", context())
+                try store.close()
+            }
+            // The database as the previous release left it: no column, migration not applied.
+            try sqlite(path, """
+                ALTER TABLE observations DROP COLUMN conflicts;
+                DELETE FROM grdb_migrations WHERE identifier = 'v3-observation-conflicts';
+                """)
+            let store = try SQLiteStore(path: path)
+            defer { try? store.close() }
+            let listed = try store.observations(.everything()).items
+            #expect(listed.map(\.conflictsWith) == [[ids[1], ids[2]], [ids[0]], [ids[0]]])
+        }
+    }
+
+    private func sqlite(_ path: String, _ sql: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [path, sql]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
     }
 }

@@ -6,14 +6,14 @@ enum ObservationTable {
         o.id, o.indicator, o.origin, o.destination, o.breakdown, o.period_start, o.period_end, o.period_from,
         o.vintage_from, o.value, o.value_high, o.unit_multiplier, o.unit, o.qualifier, o.status, o.source_id,
         o.locator, o.vintage, o.supersedes_id, o.superseded_by_id, o.note, o.retracted, o.retraction_reason,
-        o.recorded_sequence
+        o.recorded_sequence, o.conflicts
         """
 
     /// The listing order, which is also the page-token key.
     static let sortKey = "o.indicator, o.origin, o.destination, o.breakdown, o.period_from, o.vintage_from, o.id"
     static let tokenShape = [true, true, true, true, true, true, false]
 
-    /// An observation from a row of `columns`, without its conflict links (see `attachConflicts`).
+    /// An observation from a row of `columns`.
     static func decode(_ row: ColumnReader) -> Observation {
         var o = Observation(
             id: row.int64(0), indicator: row.text(1), origin: row.text(2), destination: row.text(3),
@@ -26,6 +26,10 @@ enum ObservationTable {
         o.retracted = row.bool(21)
         o.retractionReason = row.text(22)
         o.recordedSequence = row.int64(23)
+        let conflicts = row.text(24)
+        if !conflicts.isEmpty {
+            o.conflictsWith = conflicts.split(separator: ",").compactMap { Int64($0) }.sorted()
+        }
         return o
     }
 
@@ -37,45 +41,9 @@ enum ObservationTable {
         ]
     }
 
-    /// Fills in `conflictsWith` of each observation: one query per 32 of them (links are few).
-    static func attachConflicts(_ db: Database, _ observations: inout [Observation]) throws {
-        guard !observations.isEmpty else { return }
-        var links: [Int64: [Int64]] = [:]
-        var start = 0
-        while start < observations.count {
-            let chunk = observations[start..<min(start + linkChunk, observations.count)]
-            try db.execute(linksSQL, bind: { row in
-                // Unused places get 0, which no observation has.
-                for index in 0..<linkChunk {
-                    row.integer(index < chunk.count ? chunk[chunk.startIndex + index].id : 0)
-                }
-            }) { row in
-                links[row.int64(0), default: []].append(row.int64(1))
-            }
-            start += linkChunk
-        }
-        guard !links.isEmpty else { return }
-        for index in observations.indices {
-            observations[index].conflictsWith = (links[observations[index].id] ?? []).sorted()
-        }
-    }
-
-    private static let linkChunk = 32
-    // A fixed list of numbered parameters, used by both halves: one cached statement whatever the page size,
-    // and cheaper than json_each, which parses its argument and materialises a table per half.
-    private static let linksSQL: String = {
-        let places = (1...linkChunk).map { "?\($0)" }.joined(separator: ", ")
-        return """
-            SELECT low_id, high_id FROM conflict_links WHERE low_id IN (\(places))
-            UNION ALL
-            SELECT high_id, low_id FROM conflict_links WHERE high_id IN (\(places))
-            """
-    }()
-
     static func load(_ db: Database, id: Int64) throws -> Observation? {
         var found: [Observation] = []
         try db.each("SELECT \(columns) FROM observations o WHERE o.id = ?", [id]) { found.append(decode($0)) }
-        try attachConflicts(db, &found)
         return found.first
     }
 
@@ -142,6 +110,18 @@ enum ObservationTable {
     static func link(_ db: Database, _ a: Int64, _ b: Int64, note: String) throws {
         try db.run(
             "INSERT INTO conflict_links (low_id, high_id, note) VALUES (?, ?, ?)", [min(a, b), max(a, b), note])
+        for id in [a, b] {
+            try db.run(
+                """
+                UPDATE observations SET conflicts = (
+                  SELECT group_concat(other, ',') FROM (
+                    SELECT other FROM (
+                      SELECT high_id AS other FROM conflict_links WHERE low_id = ?1
+                      UNION ALL SELECT low_id FROM conflict_links WHERE high_id = ?1)
+                    ORDER BY other))
+                WHERE id = ?1
+                """, [id])
+        }
     }
 
     // MARK: Listing
@@ -219,7 +199,6 @@ enum ObservationTable {
             if observations.count == limit - 1 { lastKey = tokenKey(row) }
             observations.append(decode(row))
         }
-        try attachConflicts(db, &observations)
         return (observations, lastKey)
     }
 
@@ -247,12 +226,11 @@ enum ObservationTable {
             ORDER BY o.period_from, o.period_to, o.vintage_from DESC, o.id DESC
             """, values
         ) { row in
-            let period = (row.text(7), row.text(24))
+            let period = (row.text(7), row.text(25))
             if let lastPeriod, lastPeriod == period { return }
             lastPeriod = period
             points.append(decode(row))
         }
-        try attachConflicts(db, &points)
         return points
     }
 
