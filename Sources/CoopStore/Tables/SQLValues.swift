@@ -65,11 +65,19 @@ extension Database {
     }
 
     func int64(_ sql: String, _ values: SQLValues = []) throws -> Int64? {
-        try Int64.fetchOne(cachedStatement(sql: sql), arguments: StatementArguments(values))
+        var value: Int64?
+        try each(sql, values) { row in
+            if value == nil, !row.isNull(0) { value = row.int64(0) }
+        }
+        return value
     }
 
     func string(_ sql: String, _ values: SQLValues = []) throws -> String? {
-        try String.fetchOne(cachedStatement(sql: sql), arguments: StatementArguments(values))
+        var value: String?
+        try each(sql, values) { row in
+            if value == nil, !row.isNull(0) { value = row.text(0) }
+        }
+        return value
     }
 }
 
@@ -129,6 +137,10 @@ struct ColumnReader {
 
     func int32(_ index: Int32) -> Int32 {
         sqlite3_column_int(statement, index)
+    }
+
+    func isNull(_ index: Int32) -> Bool {
+        sqlite3_column_type(statement, index) == SQLITE_NULL
     }
 
     func bool(_ index: Int32) -> Bool {
