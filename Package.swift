@@ -98,12 +98,13 @@ let package = Package(
         .executableTarget(
             name: "coopd",
             dependencies: ["CoopDaemon"],
-            // lld with packed relative relocations (glibc 2.36+) and no exported symbols: the loader has 20 KB of
-            // relocations to apply instead of 2.5 MB, and idle RSS drops by 5 MiB.
+            // lld with packed relative relocations and no exported symbols: the loader has 20 KB of relocations
+            // to apply instead of 2.5 MB, and idle RSS drops by 5 MiB. Packed relocations need glibc 2.36 or
+            // later at run time (Debian 12 has it).
             linkerSettings: [
-                .unsafeFlags([
-                    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
-                ])
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                    .when(platforms: [.linux]))
             ]
         ),
         .target(

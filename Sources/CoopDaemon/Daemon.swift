@@ -319,8 +319,10 @@ struct ReloadService: Service {
                 do {
                     let fresh = try load()
                     let old = current.value
-                    if fresh.socketPath != old.socketPath || fresh.stateDirectory != old.stateDirectory {
-                        logger.warning("socket and state directory changes take effect on restart")
+                    if fresh.socketPath != old.socketPath || fresh.stateDirectory != old.stateDirectory
+                        || fresh.responseCacheBytes != old.responseCacheBytes
+                    {
+                        logger.warning("socket, state directory and response cache changes take effect on restart")
                     }
                     logLevel.level = fresh.logLevel
                     server.limits = fresh.limits

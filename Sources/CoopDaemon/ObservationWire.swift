@@ -95,9 +95,12 @@ package enum ObservationWire {
         out.writeInt64(23, o.recordedSequence)
     }
 
-    private static func enumNumber<Model: CaseIterable & Equatable>(_ value: Model) -> Int
-    where Model.AllCases.Index == Int {
-        Model.allCases.firstIndex(of: value) ?? 0
+    private static func enumNumber(_ qualifier: Qualifier) -> Int {
+        (protoEnum(qualifier) as Coop_V1_Qualifier).rawValue
+    }
+
+    private static func enumNumber(_ status: ObservationStatus) -> Int {
+        (protoEnum(status) as Coop_V1_ObservationStatus).rawValue
     }
 
     private static func tagSize(_ field: Int) -> Int { field < 16 ? 1 : 2 }

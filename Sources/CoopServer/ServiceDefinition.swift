@@ -5,7 +5,8 @@ import SwiftProtobuf
 /// How a method runs. The server decides unary vs streaming from this, never from frame flags.
 public enum MethodHandler: Sendable {
     /// Runs synchronously on the connection's event loop: no task, no thread hop.
-    /// Only for work that never blocks or waits (echo, counters, cached state).
+    /// Only for short work that waits on no other thread or peer: echo, counters, cached state, bounded reads
+    /// of an embedded database (tens of microseconds; less than two thread hops cost).
     case inline(@Sendable (ByteBuffer, CallContext) throws -> ByteBuffer)
     /// Runs as a task, under the call's deadline; cancelled when the caller goes away.
     case unary(@Sendable (ByteBuffer, CallContext) async throws -> ByteBuffer)

@@ -43,6 +43,7 @@ enum JSONCoding {
 /// A JSON text being written, byte by byte.
 struct JSONText {
     private(set) var bytes: [UInt8] = []
+    private static let hex = Array("0123456789abcdef".utf8)
 
     init() {
         bytes.reserveCapacity(512)
@@ -66,10 +67,9 @@ struct JSONText {
             case 0x0D: raw(#"\r"#)
             case 0x09: raw(#"\t"#)
             case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
                 raw(#"\u00"#)
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
+                bytes.append(Self.hex[Int(byte >> 4)])
+                bytes.append(Self.hex[Int(byte & 0xF)])
             default: bytes.append(byte)
             }
         }

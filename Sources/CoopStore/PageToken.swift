@@ -35,42 +35,24 @@ struct PageToken {
     /// Written by hand (every listing page ends in one; JSONEncoder and Foundation's base64 were a tenth of a
     /// page's cost). `decode` reads it back with JSONDecoder.
     static func encode(listing: String, key: [Value]) -> String {
-        var json: [UInt8] = []
-        json.reserveCapacity(128)
-        json += #"{"l":"#.utf8
-        appendJSONString(listing, to: &json)
-        json += #","k":["#.utf8
-        for (index, value) in key.enumerated() {
-            if index > 0 { json.append(UInt8(ascii: ",")) }
+        var json = JSONText()
+        json.raw(#"{"l":"#)
+        json.string(listing)
+        json.raw(#","k":"#)
+        json.array(key) { json, value in
             switch value {
-            case .text(let text): appendJSONString(text, to: &json)
-            case .integer(let integer): json += String(integer).utf8
+            case .text(let text): json.string(text)
+            case .integer(let integer): json.integer(integer)
             }
         }
-        json += "]}".utf8
-        return base64URL(json)
-    }
-
-    private static func appendJSONString(_ text: String, to json: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        json.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                json += [UInt8(ascii: "\\"), byte]
-            case 0..<0x20:
-                json += #"\u00"#.utf8
-                json += [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            default:
-                json.append(byte)
-            }
-        }
-        json.append(UInt8(ascii: "\""))
+        json.raw("}")
+        return base64URL(json.bytes)
     }
 
     /// RFC 4648 base64url, without padding.
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
     private static func base64URL(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0

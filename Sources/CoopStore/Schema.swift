@@ -314,19 +314,31 @@ enum Schema {
 
     /// Each observation's conflict links, also on its row ("12,40", ascending; '' for none): every listing
     /// shows them, and reading them from the row is free where a lookup per page was a sixth of a listing.
-    /// `conflict_links` stays the source of truth (notes, both directions); `ObservationTable.link` keeps
-    /// the column in step.
+    /// `conflict_links` stays the source of truth (notes, both directions); triggers keep the column in step
+    /// whatever inserts or deletes a link.
     private static func denormalizeConflicts(_ db: Database) throws {
+        let linksOf = { (id: String) in
+            """
+            (SELECT group_concat(other, ',') FROM (
+               SELECT other FROM (
+                 SELECT high_id AS other FROM conflict_links WHERE low_id = \(id)
+                 UNION ALL SELECT low_id FROM conflict_links WHERE high_id = \(id))
+               ORDER BY other))
+            """
+        }
         try db.execute(
             sql: """
                 ALTER TABLE observations ADD COLUMN conflicts TEXT NOT NULL DEFAULT '';
-                UPDATE observations SET conflicts = (
-                  SELECT group_concat(other, ',') FROM (
-                    SELECT other FROM (
-                      SELECT high_id AS other FROM conflict_links WHERE low_id = observations.id
-                      UNION ALL SELECT low_id FROM conflict_links WHERE high_id = observations.id)
-                    ORDER BY other))
+                UPDATE observations SET conflicts = \(linksOf("observations.id"))
                 WHERE id IN (SELECT low_id FROM conflict_links UNION SELECT high_id FROM conflict_links);
+                CREATE TRIGGER conflict_links_inserted AFTER INSERT ON conflict_links BEGIN
+                  UPDATE observations SET conflicts = \(linksOf("observations.id"))
+                  WHERE id IN (NEW.low_id, NEW.high_id);
+                END;
+                CREATE TRIGGER conflict_links_deleted AFTER DELETE ON conflict_links BEGIN
+                  UPDATE observations SET conflicts = coalesce(\(linksOf("observations.id")), '')
+                  WHERE id IN (OLD.low_id, OLD.high_id);
+                END;
                 """)
     }
 }

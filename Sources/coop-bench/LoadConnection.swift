@@ -45,7 +45,7 @@ final class LoadConnection: ChannelInboundHandler {
     private var finished = false
 
     init(
-        index: Int, concurrency: Int, flushEvery: Int = 0, service: String, method: String, payloads: Payloads,
+        index: Int, concurrency: Int, flushEvery: Int, service: String, method: String, payloads: Payloads,
         measureFrom: NIODeadline, stopAt: NIODeadline, done: EventLoopPromise<Result>
     ) {
         self.index = index

@@ -86,6 +86,8 @@ import Testing
             }
             // The database as the previous release left it: no column, migration not applied.
             try sqlite(path, """
+                DROP TRIGGER conflict_links_inserted;
+                DROP TRIGGER conflict_links_deleted;
                 ALTER TABLE observations DROP COLUMN conflicts;
                 DELETE FROM grdb_migrations WHERE identifier = 'v3-observation-conflicts';
                 """)
@@ -93,6 +95,11 @@ import Testing
             defer { try? store.close() }
             let listed = try store.observations(.everything()).items
             #expect(listed.map(\.conflictsWith) == [[ids[1], ids[2]], [ids[0]], [ids[0]]])
+            // And links made after the upgrade show too.
+            _ = try await store.linkConflict(ids[1], with: ids[2], note: "", context())
+            #expect(try store.observations(.everything()).items.map(\.conflictsWith) == [
+                [ids[1], ids[2]], [ids[0], ids[2]], [ids[0], ids[1]],
+            ])
         }
     }
 

@@ -13,20 +13,36 @@ enum ObservationTable {
     static let sortKey = "o.indicator, o.origin, o.destination, o.breakdown, o.period_from, o.vintage_from, o.id"
     static let tokenShape = [true, true, true, true, true, true, false]
 
+    /// Positions in `columns` (rows are read by position, straight from SQLite).
+    private enum Column {
+        static let id: Int32 = 0, indicator: Int32 = 1, origin: Int32 = 2, destination: Int32 = 3
+        static let breakdown: Int32 = 4, periodStart: Int32 = 5, periodEnd: Int32 = 6, periodFrom: Int32 = 7
+        static let vintageFrom: Int32 = 8, value: Int32 = 9, valueHigh: Int32 = 10, unitMultiplier: Int32 = 11
+        static let unit: Int32 = 12, qualifier: Int32 = 13, status: Int32 = 14, sourceID: Int32 = 15
+        static let locator: Int32 = 16, vintage: Int32 = 17, supersedesID: Int32 = 18, supersededByID: Int32 = 19
+        static let note: Int32 = 20, retracted: Int32 = 21, retractionReason: Int32 = 22
+        static let recordedSequence: Int32 = 23, conflicts: Int32 = 24
+        /// Past the end of `columns`: what a query appends after them.
+        static let extra: Int32 = 25
+    }
+
     /// An observation from a row of `columns`.
     static func decode(_ row: ColumnReader) -> Observation {
         var o = Observation(
-            id: row.int64(0), indicator: row.text(1), origin: row.text(2), destination: row.text(3),
-            breakdown: Breakdown.parse(row.text(4)), periodStart: row.text(5), periodEnd: row.text(6),
-            value: row.int64(9), valueHigh: row.int64(10), unitMultiplier: row.int32(11), unit: row.text(12),
-            qualifier: Qualifier(rawValue: row.text(13)) ?? .unspecified,
-            status: ObservationStatus(rawValue: row.text(14)) ?? .unspecified, sourceID: row.int64(15),
-            locator: row.text(16), vintage: row.text(17), supersedesID: row.int64(18), note: row.text(20))
-        o.supersededByID = row.int64(19)
-        o.retracted = row.bool(21)
-        o.retractionReason = row.text(22)
-        o.recordedSequence = row.int64(23)
-        let conflicts = row.text(24)
+            id: row.int64(Column.id), indicator: row.text(Column.indicator), origin: row.text(Column.origin),
+            destination: row.text(Column.destination), breakdown: Breakdown.parse(row.text(Column.breakdown)),
+            periodStart: row.text(Column.periodStart), periodEnd: row.text(Column.periodEnd),
+            value: row.int64(Column.value), valueHigh: row.int64(Column.valueHigh),
+            unitMultiplier: row.int32(Column.unitMultiplier), unit: row.text(Column.unit),
+            qualifier: Qualifier(rawValue: row.text(Column.qualifier)) ?? .unspecified,
+            status: ObservationStatus(rawValue: row.text(Column.status)) ?? .unspecified,
+            sourceID: row.int64(Column.sourceID), locator: row.text(Column.locator), vintage: row.text(Column.vintage),
+            supersedesID: row.int64(Column.supersedesID), note: row.text(Column.note))
+        o.supersededByID = row.int64(Column.supersededByID)
+        o.retracted = row.bool(Column.retracted)
+        o.retractionReason = row.text(Column.retractionReason)
+        o.recordedSequence = row.int64(Column.recordedSequence)
+        let conflicts = row.text(Column.conflicts)
         if !conflicts.isEmpty {
             o.conflictsWith = conflicts.split(separator: ",").compactMap { Int64($0) }.sorted()
         }
@@ -36,8 +52,9 @@ enum ObservationTable {
     /// The sort key of a row of `columns`.
     static func tokenKey(_ row: ColumnReader) -> [PageToken.Value] {
         [
-            .text(row.text(1)), .text(row.text(2)), .text(row.text(3)), .text(row.text(4)), .text(row.text(7)),
-            .text(row.text(8)), .integer(row.int64(0)),
+            .text(row.text(Column.indicator)), .text(row.text(Column.origin)), .text(row.text(Column.destination)),
+            .text(row.text(Column.breakdown)), .text(row.text(Column.periodFrom)),
+            .text(row.text(Column.vintageFrom)), .integer(row.int64(Column.id)),
         ]
     }
 
@@ -108,20 +125,9 @@ enum ObservationTable {
     }
 
     static func link(_ db: Database, _ a: Int64, _ b: Int64, note: String) throws {
+        // A trigger copies the link onto both observations' rows (see Schema).
         try db.run(
             "INSERT INTO conflict_links (low_id, high_id, note) VALUES (?, ?, ?)", [min(a, b), max(a, b), note])
-        for id in [a, b] {
-            try db.run(
-                """
-                UPDATE observations SET conflicts = (
-                  SELECT group_concat(other, ',') FROM (
-                    SELECT other FROM (
-                      SELECT high_id AS other FROM conflict_links WHERE low_id = ?1
-                      UNION ALL SELECT low_id FROM conflict_links WHERE high_id = ?1)
-                    ORDER BY other))
-                WHERE id = ?1
-                """, [id])
-        }
     }
 
     // MARK: Listing
@@ -226,7 +232,7 @@ enum ObservationTable {
             ORDER BY o.period_from, o.period_to, o.vintage_from DESC, o.id DESC
             """, values
         ) { row in
-            let period = (row.text(7), row.text(25))
+            let period = (row.text(Column.periodFrom), row.text(Column.extra))
             if let lastPeriod, lastPeriod == period { return }
             lastPeriod = period
             points.append(decode(row))

@@ -31,20 +31,14 @@ extension Database {
     /// through SQLite's API: for the inserts every write makes, where building GRDB's argument list cost
     /// more than the insert.
     func execute(_ sql: String, bind: (inout ParameterBinder) -> Void) throws {
-        try execute(sql, bind: bind, rows: { _ in })
-    }
-
-    /// Runs a (cached) prepared statement with parameters bound by `bind`, calling `body` with each row.
-    func execute(
-        _ sql: String, bind: (inout ParameterBinder) -> Void, rows body: (ColumnReader) throws -> Void
-    ) throws {
         let statement = try cachedStatement(sql: sql)
         let raw = statement.sqliteStatement
         sqlite3_reset(raw)
         defer { sqlite3_clear_bindings(raw) }
         var binder = ParameterBinder(statement: raw)
         bind(&binder)
-        try step(raw, sql: sql, body)
+        binder.checkComplete()
+        try step(raw, sql: sql) { _ in }
     }
 
     /// Steps a bound statement to its end, calling `body` for each row; leaves it reset.
@@ -64,24 +58,27 @@ extension Database {
         }
     }
 
+    /// The first column of the first row; nil for no row or NULL.
     func int64(_ sql: String, _ values: SQLValues = []) throws -> Int64? {
-        var value: Int64?
+        var value: Int64??
         try each(sql, values) { row in
-            if value == nil, !row.isNull(0) { value = row.int64(0) }
+            if value == nil { value = row.isNull(0) ? .some(nil) : row.int64(0) }
         }
-        return value
+        return value ?? nil
     }
 
+    /// The first column of the first row; nil for no row or NULL.
     func string(_ sql: String, _ values: SQLValues = []) throws -> String? {
-        var value: String?
+        var value: String??
         try each(sql, values) { row in
-            if value == nil, !row.isNull(0) { value = row.text(0) }
+            if value == nil { value = row.isNull(0) ? .some(nil) : row.text(0) }
         }
-        return value
+        return value ?? nil
     }
 }
 
 /// Binds a statement's parameters in order (1, 2, …). Text is copied by SQLite (SQLITE_TRANSIENT).
+/// A wrong count or a failed bind is a programming error, caught in debug builds (as GRDB does).
 struct ParameterBinder {
     let statement: OpaquePointer
     private var index: Int32 = 1
@@ -92,12 +89,22 @@ struct ParameterBinder {
 
     mutating func text(_ value: String) {
         var value = value
-        value.withUTF8 { utf8 in
-            _ = sqlite3_bind_text(
+        let code = value.withUTF8 { utf8 in
+            sqlite3_bind_text(
                 statement, index, utf8.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
                 Int32(utf8.count), unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self))
         }
+        bound(code)
+    }
+
+    private mutating func bound(_ code: Int32) {
+        assert(code == SQLITE_OK, "binding parameter \(index) failed: \(code)")
         index += 1
+    }
+
+    /// Every parameter of the statement got a value.
+    func checkComplete() {
+        assert(index - 1 == sqlite3_bind_parameter_count(statement), "bound \(index - 1) parameters")
     }
 
     /// NULL for nil.
@@ -106,13 +113,11 @@ struct ParameterBinder {
     }
 
     mutating func null() {
-        sqlite3_bind_null(statement, index)
-        index += 1
+        bound(sqlite3_bind_null(statement, index))
     }
 
     mutating func integer(_ value: some BinaryInteger) {
-        sqlite3_bind_int64(statement, index, Int64(value))
-        index += 1
+        bound(sqlite3_bind_int64(statement, index, Int64(value)))
     }
 
     /// NULL for 0 (an absent reference).
@@ -121,7 +126,8 @@ struct ParameterBinder {
     }
 }
 
-/// The current row of a statement being stepped, by column position. Valid only inside `Database.each`.
+/// The current row of a statement being stepped, by column position. Valid only inside the row callback of
+/// `Database.each`.
 struct ColumnReader {
     let statement: OpaquePointer
 
@@ -150,13 +156,8 @@ struct ColumnReader {
 
 extension Row {
     /// A JSON column (e.g. from json_group_array) decoded; NULL decodes as `empty`.
-    func json<Value: Decodable>(at index: Int, as type: Value.Type, empty: Value) throws -> Value {
-        guard let text: String = self[index], text != "[]" else { return empty }
-        return try JSONCoding.decode(type, from: text)
-    }
-
     func json<Value: Decodable>(_ column: String, as type: Value.Type, empty: Value) throws -> Value {
-        // Most rows have no breakdown and no conflicts: skip the decoder (the costliest part of a row) for "[]".
+        // Most of these lists are empty: skip the decoder (the costliest part of a row) for "[]".
         guard let text: String = self[column], text != "[]" else { return empty }
         return try JSONCoding.decode(type, from: text)
     }
