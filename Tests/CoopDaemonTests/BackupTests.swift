@@ -21,7 +21,21 @@ import Testing
                      "--duration", "2", "--warmup", "0", "--json"],
                     in: daemon.directory, timeout: .seconds(60))
             }
-            try await Task.sleep(for: .milliseconds(500))
+            // Take the copy once some of those writes have committed (however slow the machine).
+            try await withClient(daemon.socketPath) { client in
+                let deadline = ContinuousClock.now + .seconds(30)
+                while try await client.listObservations(.with {
+                    $0.indicators = ["JP_MHLW_FOREIGN_WORKERS"]
+                    $0.periodFrom = "2099"
+                    $0.pageSize = 1
+                }).observations.isEmpty {
+                    guard ContinuousClock.now < deadline else {
+                        Issue.record("no write committed within 30 s")
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
             let backup = try await runToCompletion(
                 try TestBinaries.coopd(), ["backup", "--state-directory", daemon.stateDirectory, copy], in: directory)
             #expect(backup.termination == .exited(0), "\(backup.stdout) \(backup.stderr)")
