@@ -29,7 +29,7 @@ INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"'
 MAN_PAGES        = $(wildcard man/*.[1-8])
 RELEASE_FLAGS    = -c release --static-swift-stdlib
 
-.PHONY: bench all build release run test deps test-deps go-peer generate check-generated man clean \
+.PHONY: bench symbol-order all build release run test deps test-deps go-peer generate check-generated man clean \
         install install-bin install-units install-man test-systemd test-systemd-release \
         libcoopclient examples-c test-c install-c uninstall-c
 
@@ -104,6 +104,12 @@ bench: test-deps go-peer
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
 	SHARED="$(SHARED)" python3 scripts/bench.py --reps $(REPS) --dur $(DUR)
+
+# Re-profile coopd and rewrite the function order the linker follows (see scripts/symbol-order.sh).
+symbol-order: test-deps
+	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd
+	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
+	sh scripts/symbol-order.sh
 
 generate:
 	Proto/generate.sh
