@@ -2,7 +2,7 @@ import Foundation
 
 /// JSON as the store writes it (sorted keys, so equal values give equal text) and reads it back.
 ///
-/// Observations (and breakdowns) are written by hand, in the same form JSONEncoder gives them: every write
+/// Observations are written by hand, in the same form JSONEncoder gives them: every write
 /// stores an observation's JSON twice (change log and request result), and JSONEncoder was the largest
 /// single cost of a write. Everything is read back with JSONDecoder.
 enum JSONCoding {
@@ -15,9 +15,6 @@ enum JSONCoding {
             json.array(observations) { json, o in json.observation(o) }
             return json.string
         }
-        if let dimensions = value as? [Dimension] {
-            return encode(dimensions)
-        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
@@ -26,12 +23,6 @@ enum JSONCoding {
     static func encode(_ observation: Observation) -> String {
         var json = JSONText()
         json.observation(observation)
-        return json.string
-    }
-
-    static func encode(_ dimensions: [Dimension]) -> String {
-        var json = JSONText()
-        json.dimensions(dimensions)
         return json.string
     }
 

@@ -5,7 +5,7 @@ import Foundation
 /// are added. Anything that does not decode to a key of the right listing and shape is INVALID_ARGUMENT
 /// on "page_token".
 struct PageToken {
-    enum Value: Codable, Hashable {
+    enum Value: Decodable, Hashable {
         case text(String)
         case integer(Int64)
 
@@ -17,17 +17,10 @@ struct PageToken {
                 self = .text(try container.decode(String.self))
             }
         }
-
-        func encode(to encoder: Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .text(let text): try container.encode(text)
-            case .integer(let integer): try container.encode(integer)
-            }
-        }
     }
 
-    private struct Payload: Codable {
+    /// What `encode` writes, as `decode` reads it back.
+    private struct Payload: Decodable {
         var l: String
         var k: [Value]
     }

@@ -13,7 +13,7 @@ enum Schema {
         migrator.registerMigration("v1-countries", migrate: insertCountries)
         migrator.registerMigration("v1-search-index", migrate: createSearchIndex)
         migrator.registerMigration("v2-observations-pair-listing", migrate: indexPairListing)
-        migrator.registerMigration("v3-observation-conflicts", migrate: denormalizeConflicts)
+        migrator.registerMigration("v3-observation-columns", migrate: reshapeObservationColumns)
         return migrator
     }
 
@@ -315,8 +315,9 @@ enum Schema {
     /// Each observation's conflict links, also on its row ("12,40", ascending; '' for none): every listing
     /// shows them, and reading them from the row is free where a lookup per page was a sixth of a listing.
     /// `conflict_links` stays the source of truth (notes, both directions); triggers keep the column in step
-    /// whatever inserts or deletes a link.
-    private static func denormalizeConflicts(_ db: Database) throws {
+    /// whatever inserts or deletes a link. And `breakdown_json` goes: listings parse the canonical `breakdown`,
+    /// so the JSON copy was written on every insert and read by nothing.
+    private static func reshapeObservationColumns(_ db: Database) throws {
         let linksOf = { (id: String) in
             """
             (SELECT group_concat(other, ',') FROM (
@@ -328,6 +329,7 @@ enum Schema {
         }
         try db.execute(
             sql: """
+                ALTER TABLE observations DROP COLUMN breakdown_json;
                 ALTER TABLE observations ADD COLUMN conflicts TEXT NOT NULL DEFAULT '';
                 UPDATE observations SET conflicts = \(linksOf("observations.id"))
                 WHERE id IN (SELECT low_id FROM conflict_links UNION SELECT high_id FROM conflict_links);

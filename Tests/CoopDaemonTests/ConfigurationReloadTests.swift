@@ -56,15 +56,18 @@ import Testing
         }
     }
 
-    @Test func invalidConfigurationAtStartExitsNonZeroNamingTheProblem() async throws {
+    @Test(arguments: [
+        ("max-connections = none", "max-connections: expected a positive integer, got \"none\""),
+        ("response-cache-mib = -1", "response-cache-mib: expected 0 to 4096 MiB, got \"-1\""),
+    ])
+    func invalidConfigurationAtStartExitsNonZeroNamingTheProblem(line: String, problem: String) async throws {
         try await withTemporaryDirectory { directory in
             let config = directory.file("coopd.conf")
-            try write("max-connections = none\n", to: config)
+            try write(line + "\n", to: config)
             let daemon = try await DaemonProcess.start(in: directory, arguments: ["--config", config], waitUntilServing: false)
             defer { daemon.kill() }
             #expect(try await daemon.waitForExit() == .exited(1))
-            #expect(daemon.stderr.contains(
-                "configuration: \(config):1: max-connections: expected a positive integer, got \"none\""), "\(daemon.stderr)")
+            #expect(daemon.stderr.contains("configuration: \(config):1: \(problem)"), "\(daemon.stderr)")
             #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
         }
     }

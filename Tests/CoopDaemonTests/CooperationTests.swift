@@ -309,8 +309,10 @@ import Testing
         }
     }
 
-    @Test func aReadAfterAnAcknowledgedWriteSeesItEvenWhenTheSameReadWasJustAnswered() async throws {
-        try await withDaemon(environment: Self.seeded) { daemon in
+    /// With the response cache (the default) and without it: the same answers either way.
+    @Test(arguments: ["8", "0"])
+    func aReadAfterAnAcknowledgedWriteSeesItEvenWhenTheSameReadWasJustAnswered(cacheMiB: String) async throws {
+        try await withDaemon(environment: Self.seeded.merging(["COOPD_RESPONSE_CACHE_MIB": cacheMiB]) { $1 }) { daemon in
             try await withClient(daemon.socketPath) { writer in
                 try await withClient(daemon.socketPath) { reader in
                     let source = try await Self.newSource(writer, "read your writes")

@@ -37,7 +37,6 @@ import Testing
         let reference = String(decoding: try encoder.encode(observation), as: UTF8.self)
         #expect(JSONCoding.encode(observation) == reference)
         #expect(try JSONCoding.encode([observation, observation]) == "[\(reference),\(reference)]")
-        #expect(JSONCoding.encode(observation.breakdown) == String(decoding: try encoder.encode(observation.breakdown), as: UTF8.self))
     }
 
     @Test func controlCharactersReadBackUnchanged() throws {

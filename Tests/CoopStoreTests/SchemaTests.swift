@@ -7,7 +7,7 @@ import Testing
         try await withStore { store async throws in
             let check = try await store.checkStorage()
             #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
-                "v3-observation-conflicts"])
+                "v3-observation-columns"])
             #expect(try store.latestSequence() == 0)
             #expect(try store.indicators() == [])
             #expect(try store.sources(page: PageRequest()).items == [])
@@ -46,7 +46,7 @@ import Testing
             defer { try? second.close() }
             #expect(try second.sources(ids: [source.id]) == [source])
             #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
-                "v3-observation-conflicts"])
+                "v3-observation-columns"])
         }
     }
 
@@ -70,7 +70,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
-    @Test func upgradingADatabaseFromBeforeTheConflictsColumnKeepsEveryLink() async throws {
+    @Test func upgradingADatabaseFromBeforeV3KeepsEveryLink() async throws {
         try await withTemporaryDirectory { directory async throws in
             let path = directory.appendingPathComponent("coop.sqlite").path
             var ids: [Int64] = []
@@ -89,7 +89,8 @@ import Testing
                 DROP TRIGGER conflict_links_inserted;
                 DROP TRIGGER conflict_links_deleted;
                 ALTER TABLE observations DROP COLUMN conflicts;
-                DELETE FROM grdb_migrations WHERE identifier = 'v3-observation-conflicts';
+                ALTER TABLE observations ADD COLUMN breakdown_json TEXT NOT NULL DEFAULT '[]';
+                DELETE FROM grdb_migrations WHERE identifier = 'v3-observation-columns';
                 """)
             let store = try SQLiteStore(path: path)
             defer { try? store.close() }

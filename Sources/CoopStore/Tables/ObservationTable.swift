@@ -73,17 +73,16 @@ enum ObservationTable {
         let breakdown = Breakdown.sorted(o.breakdown)
         try db.execute(
             """
-            INSERT INTO observations (indicator, origin, destination, breakdown, breakdown_json, period_start,
-              period_end, period_from, period_to, value, value_high, unit_multiplier, unit, qualifier, status,
-              source_id, locator, vintage, vintage_from, supersedes_id, note, recorded_sequence)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO observations (indicator, origin, destination, breakdown, period_start, period_end,
+              period_from, period_to, value, value_high, unit_multiplier, unit, qualifier, status, source_id,
+              locator, vintage, vintage_from, supersedes_id, note, recorded_sequence)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ) { row in
             row.text(o.indicator)
             row.text(o.origin)
             row.text(o.destination)
             row.text(Breakdown.canonical(breakdown))
-            row.text(JSONCoding.encode(breakdown))
             row.text(o.periodStart)
             row.text(o.periodEnd)
             row.text(PartialDate.firstDay(of: o.periodStart))
