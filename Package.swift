@@ -117,6 +117,7 @@ let package = Package(
             name: "CoopCtl",
             dependencies: [
                 "CoopClient",
+                "CoopWire",
                 "CoopProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -26,19 +28,63 @@
 
 /* --- connect / close --------------------------------------------------------------------------------------------- */
 
-/* coopd's default socket path, as the daemon picks it (see README "Two commands"). */
-static int default_socket_path(char *buffer, size_t size) {
+/* coopd's default socket path, as the daemon picks it (see README "Two commands"). *per_user is set for the
+ * per-user defaults, which are trusted only when they are this user's alone (trusted_socket). */
+static int default_socket_path(char *buffer, size_t size, int *per_user) {
     const char *env = getenv("COOPD_SOCKET");
     int n;
+    *per_user = 0;
     if (env && *env)
         n = snprintf(buffer, size, "%s", env);
     else if (geteuid() == 0)
         n = snprintf(buffer, size, "/run/coopd/coopd.sock");
-    else if ((env = getenv("XDG_RUNTIME_DIR")) && *env)
+    else if ((env = getenv("XDG_RUNTIME_DIR")) && *env) {
         n = snprintf(buffer, size, "%s/coopd/coopd.sock", env);
-    else
+        *per_user = 1;
+    } else {
         n = snprintf(buffer, size, "/tmp/coopd-%u/coopd.sock", (unsigned)geteuid());
+        *per_user = 1;
+    }
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* 0 when the socket at `path` can only have been put there by `uid`, as coopd checks its own directories: the
+ * socket and its directory are owned by uid, the directory is writable by nobody else, and every directory above
+ * it is owned by root or uid and writable by nobody else unless sticky (/tmp). Otherwise -EPERM: another user who
+ * created /tmp/coopd-UID first could stand in for coopd. A missing directory or socket is left to connect(). */
+static int trusted_socket(const char *path, uid_t uid) {
+    char directory[PATH_MAX], *resolved, *slash;
+    struct stat info;
+    size_t n = strlen(path);
+    if (n >= sizeof directory)
+        return -ENAMETOOLONG;
+    memcpy(directory, path, n + 1);
+    if (!(slash = strrchr(directory, '/')))
+        return 0;
+    *slash = '\0';
+    if (!(resolved = realpath(*directory ? directory : "/", NULL)))
+        return errno == ENOENT ? 0 : -errno;
+    int r = 0;
+    if (lstat(resolved, &info) < 0)
+        r = -errno;
+    else if (!S_ISDIR(info.st_mode) || info.st_uid != uid || (info.st_mode & (S_IWGRP | S_IWOTH)))
+        r = -EPERM;
+    while (r == 0 && strcmp(resolved, "/") != 0) {
+        slash = strrchr(resolved, '/');
+        if (slash == resolved)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        if (lstat(resolved, &info) < 0)
+            r = -errno;
+        else if ((info.st_uid != 0 && info.st_uid != uid) ||
+                 ((info.st_mode & (S_IWGRP | S_IWOTH)) && !(info.st_mode & S_ISVTX)))
+            r = -EPERM;
+    }
+    free(resolved);
+    if (r == 0 && lstat(path, &info) == 0 && info.st_uid != uid)
+        r = -EPERM;
+    return r;
 }
 
 static void sleep_ms(long ms) {
@@ -87,7 +133,10 @@ int coop_client_connect(const char *path, int timeout_ms, coop_client **client) 
     if (!client)
         return -EINVAL;
     if (!path) {
-        if ((r = default_socket_path(default_path, sizeof default_path)) < 0)
+        int per_user;
+        if ((r = default_socket_path(default_path, sizeof default_path, &per_user)) < 0)
+            return r;
+        if (per_user && (r = trusted_socket(default_path, geteuid())) < 0)
             return r;
         path = default_path;
     }

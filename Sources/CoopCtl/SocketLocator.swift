@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoopWire
 import Foundation
 
 /// Finds coopd's socket the way coopd chooses it: an explicit path (`--socket`, else `$COOP_SOCKET`, else
@@ -11,11 +12,16 @@ public struct SocketLocator: Sendable {
         public var path: String
         /// Where the path came from, for the error message.
         public var origin: String
+        /// A per-user default: used only when its directory is this user's alone (``TrustedDirectory``),
+        /// so that another user who created it first cannot stand in for coopd.
+        public var mustBeTrusted = false
     }
 
     public var candidates: [Candidate]
+    private let uid: uid_t
 
     public init(explicit: String?, environment: [String: String], uid: uid_t = getuid()) {
+        self.uid = uid
         if let explicit, !explicit.isEmpty {
             candidates = [Candidate(path: explicit, origin: "--socket")]
             return
@@ -28,10 +34,10 @@ public struct SocketLocator: Sendable {
         }
         var list = [Candidate(path: "/run/coopd/coopd.sock", origin: "systemd")]
         if let xdg = environment["XDG_RUNTIME_DIR"], xdg.hasPrefix("/") {
-            list.append(Candidate(path: xdg + "/coopd/coopd.sock", origin: "$XDG_RUNTIME_DIR"))
+            list.append(Candidate(path: xdg + "/coopd/coopd.sock", origin: "$XDG_RUNTIME_DIR", mustBeTrusted: true))
         }
         if uid != 0 {
-            list.append(Candidate(path: "/tmp/coopd-\(uid)/coopd.sock", origin: "per-user default"))
+            list.append(Candidate(path: "/tmp/coopd-\(uid)/coopd.sock", origin: "per-user default", mustBeTrusted: true))
         }
         var seen = Set<String>()
         candidates = list.filter { seen.insert($0.path).inserted }
@@ -42,7 +48,9 @@ public struct SocketLocator: Sendable {
     public func locate() throws -> String {
         var failures: [String] = []
         for candidate in candidates {
-            if let reason = Self.probe(candidate.path) {
+            if candidate.mustBeTrusted, let reason = Self.untrusted(candidate.path, uid: uid) {
+                failures.append("  \(candidate.path) (\(candidate.origin)): not trusted: \(reason)")
+            } else if let reason = Self.probe(candidate.path) {
                 failures.append("  \(candidate.path) (\(candidate.origin)): \(reason)")
             } else {
                 return candidate.path
@@ -55,6 +63,19 @@ public struct SocketLocator: Sendable {
         throw CtlError(
             .unreachable,
             "cannot reach coopd; tried:\n" + failures.joined(separator: "\n") + "\n" + hint)
+    }
+
+    /// nil when a socket at `path` can only have been put there by `uid` (its directory is theirs alone and
+    /// the socket is theirs), else why not. A missing directory is left to ``probe(_:)`` to report.
+    static func untrusted(_ path: String, uid: uid_t) -> String? {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return nil }
+        if let problem = TrustedDirectory.problem(with: directory, uid: uid) { return problem }
+        if lstat(path, &info) == 0 && info.st_uid != uid {
+            return "\(path) is owned by uid \(info.st_uid), not \(uid)"
+        }
+        return nil
     }
 
     /// nil when `path` accepts a Unix stream connection, else why not.

@@ -49,13 +49,19 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Configuration file of key = value lines, re-read on SIGHUP.")
     var config: String?
 
-    @Option(help: "Most connections open at once (default 1024).")
+    @Option(help: "Most connections open at once (default 1024; lowered to fit the file-descriptor limit).")
     var maxConnections: String?
+
+    @Option(help: "Most connections one uid may hold; root and coopd's own uid are exempt (default 256).")
+    var maxConnectionsPerUid: String?
 
     @Option(help: "Most calls running at once on one connection (default 256).")
     var maxCallsPerConnection: String?
 
-    @Option(help: "Close connections idle this many seconds; 0 never (default 0).")
+    @Option(help: "KiB of answers queued for one client before coopd stops reading its requests (default 256).")
+    var maxQueuedOutputKib: String?
+
+    @Option(help: "Close connections idle this many seconds; 0 never (default 300). A running stream is not idle.")
     var idleTimeout: String?
 
     @Option(help: "Close a connection whose frame stays incomplete this many seconds (default 10).")
@@ -63,6 +69,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "End a server stream whose client stops reading for this many seconds (default 5).")
     var streamStallTimeout: String?
+
+    @Option(help: "Close a connection whose client leaves its answers unread this many seconds (default 30).")
+    var outputStallTimeout: String?
 
     @Option(help: "Seconds running calls get to finish after SIGTERM (default 10).")
     var shutdownTimeout: String?
@@ -94,8 +103,10 @@ struct Serve: AsyncParsableCommand {
         [
             ("socket", socket), ("socket-mode", socketMode), ("state-directory", stateDirectory),
             ("log-level", logLevel), ("max-connections", maxConnections),
-            ("max-calls-per-connection", maxCallsPerConnection), ("idle-timeout", idleTimeout),
-            ("partial-frame-timeout", partialFrameTimeout), ("stream-stall-timeout", streamStallTimeout),
+            ("max-connections-per-uid", maxConnectionsPerUid),
+            ("max-calls-per-connection", maxCallsPerConnection), ("max-queued-output-kib", maxQueuedOutputKib),
+            ("idle-timeout", idleTimeout), ("partial-frame-timeout", partialFrameTimeout),
+            ("stream-stall-timeout", streamStallTimeout), ("output-stall-timeout", outputStallTimeout),
             ("shutdown-timeout", shutdownTimeout), ("writer-uid", writerUid), ("writer-gid", writerGid),
             ("seed", seed.map { $0 ? "yes" : "no" }), ("response-cache-mib", responseCacheMib),
         ]

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CoopServer
 import CoopStore
+import CoopWire
 import Logging
 import NIOCore
 import NIOPosix
@@ -30,7 +31,7 @@ public struct Daemon: Sendable {
         // Trap the stop signals before binding: until the service group traps its own, SIGTERM would kill
         // the process (socket file left behind, no STOPPING=1). One caught early is handed to the group below.
         let earlyStops = await UnixSignalsSequence(trapping: .sigterm, .sigint)
-        let configuration: DaemonConfiguration
+        var configuration: DaemonConfiguration
         do {
             configuration = try load()
         } catch {
@@ -57,9 +58,13 @@ public struct Daemon: Sendable {
         case .fileDescriptor(_, let p): socketDescription = p ?? "\(address)"
         }
 
-        if let error = makeDirectory(configuration.stateDirectory, mode: 0o700) {
-            return fail("state directory \(configuration.stateDirectory): \(error)")
+        if let problem = TrustedDirectory.prepare(configuration.stateDirectory, mode: 0o700) {
+            return fail("refusing to use the state directory \(configuration.stateDirectory): \(problem)")
         }
+        if access(configuration.stateDirectory, W_OK) != 0 {
+            return fail("state directory \(configuration.stateDirectory) is not writable: \(String(cString: strerror(errno)))")
+        }
+        configuration.limits = FileDescriptorLimit.fit(configuration.limits, raise: true, logger: logger)
 
         // The database, migrated, with the shipped dataset loaded once (a first start takes a moment:
         // systemd hears progress and gets its start timeout extended).
@@ -152,15 +157,35 @@ public struct Daemon: Sendable {
         return 1
     }
 
-    private func makeDirectory(_ path: String, mode: mode_t) -> String? {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, mode) != 0 && errno != EEXIST {
-                return String(cString: strerror(errno))
+}
+
+/// Connections are file descriptors: more of them than the process may open would make accept fail
+/// (and clients hang) long before `--max-connections` refuses them cleanly.
+enum FileDescriptorLimit {
+    /// Descriptors kept for everything but connections: the database's files, event loops, the journal.
+    static let reserved = 64
+
+    /// `limits` with `maxConnections` lowered to what the descriptor limit allows. With `raise`, first lifts
+    /// the soft limit to the hard one (a shell's 1024 is a default, not a decision). Says so when it lowers.
+    static func fit(_ limits: ServerLimits, raise: Bool, logger: Logger) -> ServerLimits {
+        var rl = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0 else { return limits }
+        if raise && rl.rlim_cur < rl.rlim_max {
+            var raised = rl
+            raised.rlim_cur = rl.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 {
+                logger.debug("raised the file-descriptor limit", metadata: ["from": "\(rl.rlim_cur)", "to": "\(rl.rlim_max)"])
+                rl = raised
             }
         }
-        return access(path, W_OK) == 0 ? nil : "not writable: \(String(cString: strerror(errno)))"
+        let allowed = max(1, Int(min(rl.rlim_cur, rlim_t(Int.max / 2))) - reserved)
+        guard limits.maxConnections > allowed else { return limits }
+        var fitted = limits
+        fitted.maxConnections = allowed
+        logger.notice(
+            "max-connections lowered from \(limits.maxConnections) to \(allowed) to fit the file-descriptor limit of \(rl.rlim_cur)",
+            metadata: ["hint": "raise LimitNOFILE= (or ulimit -n) to allow more"])
+        return fitted
     }
 }
 
@@ -325,7 +350,7 @@ struct ReloadService: Service {
                         logger.warning("socket, state directory and response cache changes take effect on restart")
                     }
                     logLevel.level = fresh.logLevel
-                    server.limits = fresh.limits
+                    server.limits = FileDescriptorLimit.fit(fresh.limits, raise: false, logger: logger)
                     writers.value = fresh.writers
                     current.value = fresh
                     logger.notice("configuration reloaded", metadata: ["log_level": "\(fresh.logLevel)"])

@@ -70,8 +70,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Applies settings given as `key = value` (file lines, or `COOPD_KEY` environment variables).
     /// Keys use the flag names: `socket`, `socket-mode`, `state-directory`, `log-level`,
-    /// `max-connections`, `max-calls-per-connection`, `idle-timeout`, `partial-frame-timeout`,
-    /// `stream-stall-timeout`, `shutdown-timeout` (durations in seconds, fractions allowed), `writer-uid`,
+    /// `max-connections`, `max-connections-per-uid`, `max-calls-per-connection`, `max-queued-output-kib`,
+    /// `idle-timeout` (0 = never), `partial-frame-timeout`, `stream-stall-timeout`, `output-stall-timeout`,
+    /// `shutdown-timeout` (durations in seconds, fractions allowed), `writer-uid`,
     /// `writer-gid` (comma-separated names or numbers), `seed` (yes or no), `response-cache-mib` (0 = off).
     public mutating func apply(key: String, value: String) throws {
         func seconds() throws -> TimeAmount {
@@ -105,6 +106,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
             logLevel = level
         case "max-connections": limits.maxConnections = try count()
+        case "max-connections-per-uid": limits.maxConnectionsPerUID = try count()
+        case "max-queued-output-kib":
+            guard let kib = Int(value), kib >= 16, kib <= 1 << 20 else {
+                throw ConfigurationError("\(key): expected 16 to 1048576 KiB, got \"\(value)\"")
+            }
+            limits.maxQueuedOutputBytes = kib << 10
+        case "output-stall-timeout":
+            let t = try seconds()
+            guard t > .zero else { throw ConfigurationError("\(key): must be more than 0 seconds") }
+            limits.outputStallTimeout = t
         case "max-calls-per-connection": limits.maxConcurrentCallsPerConnection = try count()
         case "idle-timeout":
             let t = try seconds()
@@ -132,8 +143,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Every key ``apply(key:value:)`` knows, for the environment lookup.
     public static let keys = [
-        "socket", "socket-mode", "state-directory", "log-level", "max-connections", "max-calls-per-connection",
-        "idle-timeout", "partial-frame-timeout", "stream-stall-timeout", "shutdown-timeout", "writer-uid", "writer-gid", "seed",
+        "socket", "socket-mode", "state-directory", "log-level", "max-connections", "max-connections-per-uid",
+        "max-calls-per-connection", "max-queued-output-kib", "idle-timeout", "partial-frame-timeout",
+        "stream-stall-timeout", "output-stall-timeout", "shutdown-timeout", "writer-uid", "writer-gid", "seed",
         "response-cache-mib",
     ]
 

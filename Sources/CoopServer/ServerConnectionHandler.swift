@@ -10,6 +10,11 @@ struct DrainConnectionEvent: Sendable {}
 /// Everything here runs on the connection's event loop. Frames are decoded in place from the
 /// read buffers; responses accumulate in one buffer that is written and flushed once per read
 /// batch (or once per event-loop tick for calls that finish asynchronously).
+///
+/// What one connection can make the server hold is bounded: once its queued answers pass
+/// `ServerLimits.maxQueuedOutputBytes` (the channel turns unwritable), requests already read wait
+/// undecoded and the socket is not read again until the client takes its answers; a client that
+/// does not for `outputStallTimeout` is disconnected.
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -37,7 +42,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var inReadBatch = false
     private var flushScheduled = false
     private var readPending = false
+    /// Requests already read wait in `inbound` until the client drains its answers.
+    private var inputPaused = false
+    /// Since when the client has not been taking its answers (the channel is unwritable).
+    private var stalledSince: NIODeadline?
     private var draining = false
+    private var closeRequested = false
     private var closed = false
     private var lastActivity = NIODeadline.now()
     private var partialFrameSince: NIODeadline?
@@ -66,7 +76,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.output = context.channel.allocator.buffer(capacity: 1024)
-        let interval = [limits.idleTimeout, limits.partialFrameTimeout].compactMap { $0 }.min()!
+        let interval = [limits.idleTimeout, limits.partialFrameTimeout, limits.outputStallTimeout].compactMap { $0 }.min()!
         let period = TimeAmount.nanoseconds(max(interval.nanoseconds / 4, TimeAmount.milliseconds(10).nanoseconds))
         let connection = onLoop
         housekeeping = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
@@ -108,6 +118,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let bytes = Self.unwrapInboundIn(data)
         lastActivity = .now()
         inReadBatch = true
+        if inputPaused {
+            // The rest of this read batch waits with what is already buffered (at most one batch).
+            if inbound == nil { inbound = bytes } else { inbound!.writeImmutableBuffer(bytes) }
+            return
+        }
         if var buffered = inbound {
             inbound = nil
             buffered.writeImmutableBuffer(bytes)
@@ -120,6 +135,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func process(_ buffer: inout ByteBuffer) {
         while !closed {
+            if !mayAnswerMore() {
+                inputPaused = true
+                break
+            }
             let next: InboundFrame?
             do {
                 next = try decoder.decode(buffer: &buffer)
@@ -145,8 +164,31 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             buffer.discardReadBytes()
             inbound = buffer
         }
-        partialFrameSince = decoder.isMidFrame(buffered: inbound?.readableBytes ?? 0)
+        // Held back by the server, a buffered frame is not the client's partial frame.
+        partialFrameSince = !inputPaused && decoder.isMidFrame(buffered: inbound?.readableBytes ?? 0)
             ? (partialFrameSince ?? .now()) : nil
+    }
+
+    /// Whether another request may be answered now: false once the answers queued for this client
+    /// reach the limit and the client is not taking them.
+    private func mayAnswerMore() -> Bool {
+        if output.readableBytes >= limits.maxQueuedOutputBytes {
+            // Hand a large batch of answers to the channel now: its writability then tells whether the
+            // client keeps up.
+            flushOutput()
+        }
+        return context.channel.isWritable
+    }
+
+    /// Decodes the requests that waited while the client was not reading, as if they had just arrived.
+    private func resumeInput() {
+        inputPaused = false
+        guard var buffered = inbound else { return }
+        inbound = nil
+        inReadBatch = true
+        process(&buffered)
+        inReadBatch = false
+        flushOutput()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -158,7 +200,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func read(context: ChannelHandlerContext) {
         // Backpressure: a client that does not read its answers stops being read from,
         // so its queued responses stay bounded and nobody else waits.
-        if context.channel.isWritable {
+        if context.channel.isWritable && !inputPaused {
             context.read()
         } else {
             readPending = true
@@ -167,13 +209,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
+            stalledSince = nil
             let waiters = writabilityWaiters
             writabilityWaiters.removeAll()
             for waiter in waiters { waiter.succeed() }
-            if readPending {
+            if inputPaused && !draining { resumeInput() }
+            if readPending && !inputPaused && context.channel.isWritable {
                 readPending = false
                 context.read()
             }
+        } else if stalledSince == nil {
+            stalledSince = .now()
         }
         context.fireChannelWritabilityChanged()
     }
@@ -209,8 +255,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         let request: RequestEnvelope
         do {
-            request = try RequestEnvelope(decoding: frame.payload)
+            request = try RequestEnvelope(decoding: frame.payload, metadataLimits: limits.metadata)
         } catch {
+            if error.isOverLimit { return answer(streamID, RPCError(.resourceExhausted, error.reason)) }
             return answer(streamID, RPCError(.invalidArgument, "request envelope does not decode: \(error)"))
         }
         let handler: MethodHandler
@@ -389,19 +436,37 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         context.eventLoop.execute { connection.value.flushOutput() }
     }
 
-    fileprivate func flushOutput() {
+    fileprivate func flushOutput(promise: EventLoopPromise<Void>? = nil) {
         flushScheduled = false
-        guard output.readableBytes > 0, !closed else { return }
+        guard output.readableBytes > 0 || promise != nil, !closed else { return }
         let bytes = output
         output = context.channel.allocator.buffer(capacity: max(1024, min(bytes.readableBytes, 64 << 10)))
-        context.writeAndFlush(Self.wrapOutboundOut(bytes), promise: nil)
+        context.writeAndFlush(Self.wrapOutboundOut(bytes), promise: promise)
+    }
+
+    /// Closes once every answer queued so far has reached the socket (writes complete in order), so that
+    /// a slow reader still gets what was computed for it; the server's shutdown grace period bounds the wait.
+    private func closeAfterFlush() {
+        guard !closed, !closeRequested else { return }
+        closeRequested = true
+        let flushed = context.eventLoop.makePromise(of: Void.self)
+        flushOutput(promise: flushed)
+        let connection = onLoop
+        flushed.futureResult.whenComplete { _ in
+            let handler = connection.value
+            if !handler.closed { handler.context.close(promise: nil) }
+        }
     }
 
     // MARK: limits and shutdown
 
     private func checkTimeouts() {
         let now = NIODeadline.now()
-        if let since = partialFrameSince, now - since > limits.partialFrameTimeout {
+        if let since = stalledSince, now - since > limits.outputStallTimeout {
+            logger.info("closing connection: the client has not read its answers past the output stall timeout",
+                        metadata: ["peer": "\(peer)", "queued_bytes": "\(output.readableBytes)"])
+            context.close(promise: nil)
+        } else if let since = partialFrameSince, now - since > limits.partialFrameTimeout {
             logger.info("closing connection: frame incomplete past the partial-frame timeout",
                         metadata: ["peer": "\(peer)"])
             context.close(promise: nil)
@@ -413,6 +478,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func beginDrain() {
         draining = true
+        // Requests still waiting to be decoded were never started: they end with the connection.
+        inputPaused = false
+        inbound = nil
         // Streams run until the caller leaves; at shutdown they end now, with UNAVAILABLE.
         for (id, call) in calls where call.streaming {
             calls[id] = nil
@@ -426,10 +494,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func afterCallEnded() {
-        if draining && calls.isEmpty && !closed {
-            flushOutput()
-            context.close(promise: nil)
-        }
+        if draining && calls.isEmpty { closeAfterFlush() }
     }
 }
 

@@ -20,6 +20,8 @@ public final class TTRPCServer: Sendable {
         var listener: (any Channel)?
         var boundPath: (path: String, inode: UInt64)?
         var connections: [ObjectIdentifier: any Channel] = [:]
+        /// Open connections by peer uid, for `ServerLimits.maxConnectionsPerUID`.
+        var connectionsByUID: [UInt32: Int] = [:]
         var draining = false
     }
 
@@ -29,6 +31,10 @@ public final class TTRPCServer: Sendable {
     private let _limits: Mutex<ServerLimits>
     private let state = Mutex(State())
     private let draining = Atomic<Bool>(false)
+    /// Refusals and accept failures come in floods; the log says how many once per interval.
+    private let refusalLog = RateLimitedLog(interval: .seconds(10))
+    private let acceptLog = RateLimitedLog(interval: .seconds(10))
+    private let ownUID = getuid()
 
     public init(router: Router, limits: ServerLimits = .defaults, group: any EventLoopGroup, logger: Logger) {
         self.router = router
@@ -45,9 +51,30 @@ public final class TTRPCServer: Sendable {
 
     /// Starts accepting on `address`; returns once a client can connect.
     public func start(_ address: ListenAddress) async throws {
+        let acceptLog = self.acceptLog
+        let logger = self.logger
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 << 10, high: 256 << 10))
+            .serverChannelInitializer { channel in
+                // Out of file descriptors, accept fails at once while the listening socket stays readable:
+                // without a pause the loop would spin. Retry a little later, and say so (once per interval).
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
+                            switch error.errnoCode {
+                            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                                acceptLog.record { count in
+                                    logger.warning(
+                                        "cannot accept connections: \(error); accepting again shortly",
+                                        metadata: ["failures": "\(count)", "hint": "raise LimitNOFILE= or lower --max-connections"])
+                                }
+                                return .milliseconds(100)
+                            default:
+                                return nil
+                            }
+                        })
+                }
+            }
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [self] channel in
                 self.initializeConnection(channel)
@@ -57,11 +84,11 @@ public final class TTRPCServer: Sendable {
         switch address {
         case .path(let path, let mode):
             try UnixSocketPath.prepare(path)
-            // Bind under a temporary name and rename into place, so that the socket is never
-            // visible at `path` with a mode looser than the one asked for.
-            let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-            let temporary = (directory.isEmpty && !path.hasPrefix("/") ? "." : directory) + "/.coopd-\(getpid()).sock"
-            unlink(temporary)
+            // Bind in a private directory of our own, set the mode there (nobody else can swap the path for a
+            // link) and rename into place: the socket is never visible at `path` with a looser mode.
+            let staging = try UnixSocketPath.makePrivateDirectory(in: UnixSocketPath.directory(of: path))
+            let temporary = staging + "/s"
+            defer { rmdir(staging) }
             do {
                 listener = try await bootstrap.bind(unixDomainSocketPath: temporary).get()
                 try UnixSocketPath.chmod(temporary, mode)
@@ -82,16 +109,6 @@ public final class TTRPCServer: Sendable {
 
     private func initializeConnection(_ channel: any Channel) -> EventLoopFuture<Void> {
         let limits = self.limits
-        guard stats.connectionOpened(limit: limits.maxConnections) else {
-            logger.warning("connection refused: at the connection limit", metadata: ["limit": "\(limits.maxConnections)"])
-            return channel.eventLoop.makeFailedFuture(ListenError("connection limit reached"))
-        }
-        let id = ObjectIdentifier(channel)
-        state.withLock { $0.connections[id] = channel }
-        channel.closeFuture.whenComplete { [self] _ in
-            self.state.withLock { _ = $0.connections.removeValue(forKey: id) }
-            self.stats.connectionClosed()
-        }
         let credentials: EventLoopFuture<UCred>
         if let provider = channel as? any SocketOptionProvider {
             credentials = provider.unsafeGetSocketOption(
@@ -103,11 +120,53 @@ public final class TTRPCServer: Sendable {
         let stats = self.stats
         let logger = self.logger
         let draining = { @Sendable [self] in self.draining.load(ordering: .relaxed) }
-        return credentials.flatMapThrowing { cred in
+        return credentials.flatMapThrowing { [self] cred in
             let peer = PeerCredentials(pid: cred.pid, uid: cred.uid, gid: cred.gid)
+            try self.admit(channel, peer: peer, limits: limits)
+            try channel.syncOptions?.setOption(
+                .writeBufferWaterMark,
+                value: .init(low: max(1, limits.maxQueuedOutputBytes / 4), high: limits.maxQueuedOutputBytes))
             try channel.pipeline.syncOperations.addHandler(
                 ServerConnectionHandler(
                     router: router, stats: stats, limits: limits, peer: peer, logger: logger, isDraining: draining))
+        }
+    }
+
+    /// Counts a new connection against the limits, or throws (the connection is then closed at once).
+    private func admit(_ channel: any Channel, peer: PeerCredentials, limits: ServerLimits) throws {
+        let exempt = peer.uid == 0 || peer.uid == ownUID
+        guard stats.connectionOpened(limit: limits.maxConnections) else {
+            refusalLog.record { count in
+                self.logger.warning(
+                    "connection refused: at the connection limit",
+                    metadata: ["limit": "\(limits.maxConnections)", "refused": "\(count)"])
+            }
+            throw ListenError("connection limit reached")
+        }
+        let admitted = state.withLock { state in
+            let open = state.connectionsByUID[peer.uid, default: 0]
+            guard exempt || open < limits.maxConnectionsPerUID else { return false }
+            state.connectionsByUID[peer.uid] = open + 1
+            state.connections[ObjectIdentifier(channel)] = channel
+            return true
+        }
+        guard admitted else {
+            stats.connectionClosed()
+            refusalLog.record { count in
+                self.logger.warning(
+                    "connection refused: the peer's uid holds its share of connections",
+                    metadata: ["limit_per_uid": "\(limits.maxConnectionsPerUID)", "refused": "\(count)", "uid": "\(peer.uid)"])
+            }
+            throw ListenError("connection limit for uid \(peer.uid) reached")
+        }
+        let id = ObjectIdentifier(channel)
+        channel.closeFuture.whenComplete { [self] _ in
+            self.state.withLock { state in
+                state.connections.removeValue(forKey: id)
+                let left = state.connectionsByUID[peer.uid, default: 1] - 1
+                state.connectionsByUID[peer.uid] = left > 0 ? left : nil
+            }
+            self.stats.connectionClosed()
         }
     }
 
@@ -135,5 +194,31 @@ public final class TTRPCServer: Sendable {
         }
         try? await EventLoopFuture.andAllComplete(connections.map(\.closeFuture), on: eventLoop).get()
         forceClose.cancel()
+    }
+}
+
+/// Logs an event that can repeat thousands of times a second at most once per interval, with how many
+/// times it happened since the previous line (the first occurrence is logged at once).
+final class RateLimitedLog: Sendable {
+    private struct State {
+        var last: NIODeadline?
+        var count = 0
+    }
+    private let interval: TimeAmount
+    private let state = Mutex(State())
+
+    init(interval: TimeAmount) { self.interval = interval }
+
+    /// Counts one occurrence; calls `log` with the count when the interval has passed since the last line.
+    func record(_ log: (Int) -> Void) {
+        let now = NIODeadline.now()
+        let due: Int? = state.withLock { state in
+            state.count += 1
+            if let last = state.last, now - last < interval { return nil }
+            state.last = now
+            defer { state.count = 0 }
+            return state.count
+        }
+        if let due { log(due) }
     }
 }

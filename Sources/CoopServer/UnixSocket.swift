@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CoopWire
 
 /// Why a server cannot listen on a path.
 public struct ListenError: Error, CustomStringConvertible, Sendable {
@@ -12,13 +13,17 @@ public struct ListenError: Error, CustomStringConvertible, Sendable {
 
 /// Preparing a Unix socket path: its directory, and what to do with a file already there.
 enum UnixSocketPath {
-    /// Creates missing parent directories (mode 0750: the socket's group may traverse, others may not)
-    /// and removes a stale socket file, refusing if another process accepts on it.
+    /// Creates missing parent directories (mode 0700; 0750 for root, so the socket's group may traverse),
+    /// refuses a directory another user could tamper with (``TrustedDirectory``), and removes a stale
+    /// socket file, refusing if another process accepts on it.
     static func prepare(_ path: String) throws {
         guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
             throw ListenError("socket path is too long (\(path.utf8.count) bytes, at most 107): \(path)")
         }
-        try makeParentDirectories(of: path)
+        let directory = self.directory(of: path)
+        if let problem = TrustedDirectory.prepare(directory, mode: getuid() == 0 ? 0o750 : 0o700) {
+            throw ListenError("refusing to put the socket in \(directory): \(problem)")
+        }
         var st = stat()
         guard lstat(path, &st) == 0 else { return }  // nothing there
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {
@@ -56,17 +61,19 @@ enum UnixSocketPath {
         return rc == 0 ? 0 : errno
     }
 
-    static func makeParentDirectories(of path: String) throws {
-        var components = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
-        guard !components.isEmpty else { return }
-        var current = path.hasPrefix("/") ? "" : "."
-        if path.hasPrefix("/") { components = components.dropFirst() }
-        for component in components where !component.isEmpty {
-            current += "/" + component
-            if mkdir(current, 0o750) != 0 && errno != EEXIST {
-                throw ListenError("cannot create directory \(current): \(String(cString: strerror(errno)))")
-            }
+    /// The directory holding `path` ("." for a bare name).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// A new directory only this process's uid can enter (mode 0700), next to where the socket goes.
+    static func makePrivateDirectory(in directory: String) throws -> String {
+        var template = Array((directory + "/.coopd-XXXXXX").utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw ListenError("cannot create a directory in \(directory): \(String(cString: strerror(errno)))")
         }
+        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func chmod(_ path: String, _ mode: UInt32) throws {

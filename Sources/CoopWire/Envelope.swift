@@ -13,8 +13,33 @@ public struct MetadataEntry: Hashable, Sendable {
 /// Why an envelope did not decode.
 public struct EnvelopeError: Error, Hashable, Sendable, CustomStringConvertible {
     public var reason: String
-    public init(_ reason: String) { self.reason = reason }
+    /// The envelope is well formed but carries more metadata than ``MetadataLimits`` allow
+    /// (RESOURCE_EXHAUSTED rather than INVALID_ARGUMENT).
+    public var isOverLimit: Bool
+    public init(_ reason: String, isOverLimit: Bool = false) {
+        self.reason = reason
+        self.isOverLimit = isOverLimit
+    }
     public var description: String { reason }
+}
+
+/// How much metadata one request may carry, like gRPC's header-list limit: decoding stops at the
+/// first entry over a limit, so an envelope stuffed with entries costs no more than the limit to refuse.
+public struct MetadataLimits: Sendable, Hashable {
+    /// Entries (key-value pairs; keys may repeat).
+    public var maxEntries: Int
+    /// Encoded bytes of all entries together.
+    public var maxBytes: Int
+
+    public init(maxEntries: Int = 128, maxBytes: Int = 16 << 10) {
+        self.maxEntries = maxEntries
+        self.maxBytes = maxBytes
+    }
+
+    /// What ``ServerLimits`` applies unless told otherwise.
+    public static let defaults = MetadataLimits()
+    /// No limit: for decoding envelopes the caller already trusts.
+    public static let unlimited = MetadataLimits(maxEntries: .max, maxBytes: .max)
 }
 
 /// ttrpc's `Request` message (Proto/ttrpc/ttrpc.proto), decoded by hand on the request path so
@@ -39,13 +64,15 @@ public struct RequestEnvelope: Sendable, Equatable {
     }
 
     /// Decodes an envelope with proto3 rules: unknown fields are skipped, a repeated scalar keeps its last value.
-    public init(decoding bytes: ByteBuffer) throws(EnvelopeError) {
+    /// Metadata over `metadataLimits` throws an error with `isOverLimit` set, before the rest is decoded.
+    public init(decoding bytes: ByteBuffer, metadataLimits: MetadataLimits = .unlimited) throws(EnvelopeError) {
         var buffer = bytes
         var service = ""
         var method = ""
         var payload = ByteBuffer()
         var timeout: Int64 = 0
         var metadata: [MetadataEntry] = []
+        var metadataBytes = 0
         while buffer.readableBytes > 0 {
             guard let tag = buffer.readVarint() else { throw EnvelopeError("truncated field tag") }
             let field = tag >> 3
@@ -65,6 +92,12 @@ public struct RequestEnvelope: Sendable, Equatable {
                 timeout = Int64(bitPattern: v)
             case (5, ProtobufWire.lengthDelimited):
                 guard let kv = buffer.readLengthDelimited() else { throw EnvelopeError("truncated metadata") }
+                metadataBytes += kv.readableBytes
+                guard metadata.count < metadataLimits.maxEntries, metadataBytes <= metadataLimits.maxBytes else {
+                    throw EnvelopeError(
+                        "request metadata exceeds the limit of \(metadataLimits.maxEntries) entries "
+                            + "or \(metadataLimits.maxBytes) bytes", isOverLimit: true)
+                }
                 metadata.append(try Self.decodeKeyValue(kv))
             case (0, _):
                 throw EnvelopeError("field number 0")

@@ -162,11 +162,14 @@ typedef struct coop_client coop_client;
 /*
  * Connects to coopd's socket at `path` (borrowed; at most 107 bytes). NULL means coopd's default: $COOPD_SOCKET if
  * set and non-empty, else /run/coopd/coopd.sock for root, else $XDG_RUNTIME_DIR/coopd/coopd.sock, else
- * /tmp/coopd-UID/coopd.sock. `timeout_ms` bounds the wait while the daemon's listen queue is full (negative:
- * no bound; 0: one attempt).
+ * /tmp/coopd-UID/coopd.sock. A per-user default is used only when its directory and socket are this user's alone
+ * (owned by the user, writable by nobody else, and so every directory above it unless sticky, like /tmp):
+ * otherwise -EPERM, as another user could have created the directory first. `timeout_ms` bounds the wait
+ * while the daemon's listen queue is full (negative: no bound; 0: one attempt).
  * On success returns 0 and sets *client to a new client, which the caller owns and closes with
  * coop_client_close(). On failure returns a negative errno (-ENOENT no such socket, -ECONNREFUSED nobody
- * listening, -EACCES, -ENAMETOOLONG, -ETIMEDOUT, -EINVAL for a NULL client, ...) and leaves *client untouched.
+ * listening, -EACCES, -EPERM an untrusted per-user default, -ENAMETOOLONG, -ETIMEDOUT, -EINVAL for a NULL
+ * client, ...) and leaves *client untouched.
  */
 int coop_client_connect(const char *path, int timeout_ms, coop_client **client);
 
