@@ -181,6 +181,7 @@ let package = Package(
             dependencies: [
                 "CoopCtl",
                 "CoopClient",
+                "CoopWire",
                 "CoopProto",
                 "CoopStore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

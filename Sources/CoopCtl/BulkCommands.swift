@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoopClient
 import CoopProto
+import CoopWire
 import Foundation
 
 struct Import: AsyncParsableCommand {

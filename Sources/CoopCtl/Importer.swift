@@ -1,5 +1,6 @@
 import CoopClient
 import CoopProto
+import CoopWire
 import Foundation
 
 /// What an import did.

@@ -4,6 +4,7 @@ import CoopStore
 import CoopWire
 import Foundation
 import Logging
+import SwiftProtobuf
 
 /// `coop.v1.Cooperation`: the data API, over a `CooperationStore`.
 ///
@@ -17,6 +18,9 @@ struct CooperationService {
     let logger: Logger
     /// Answers of read methods, valid while the store's data version holds; nil turns caching off.
     let cache: ResponseCache?
+    /// Writes refused to non-writers and writes the database could not take, logged once per interval.
+    let refusedWrites = RateLimitedLog(interval: .seconds(10))
+    let failedWrites = RateLimitedLog(interval: .seconds(10))
 
     func definition() throws -> ServiceDefinition {
         var s = ServiceDefinition(name: Self.name)
@@ -178,17 +182,17 @@ struct CooperationService {
         // MARK: writes
 
         try s.addUnary("PutSource") { (request: Coop_V1_PutSourceRequest, context) in
-            try await write(context, request.requestID) { w in
+            try await write(context, request) { w in
                 Coop_V1_Source(try await store.putSource(try request.source.model(field: "source"), w))
             }
         }
         try s.addUnary("PutIndicator") { (request: Coop_V1_PutIndicatorRequest, context) in
-            try await write(context, request.requestID) { w in
+            try await write(context, request) { w in
                 Coop_V1_Indicator(try await store.putIndicator(try request.indicator.model(field: "indicator"), w))
             }
         }
         try s.addUnary("AddObservations") { (request: Coop_V1_AddObservationsRequest, context) in
-            try await write(context, request.requestID) { w in
+            try await write(context, request) { w in
                 guard !request.observations.isEmpty else {
                     throw RPCError(.invalidArgument, "observations: at least one is required")
                 }
@@ -201,35 +205,35 @@ struct CooperationService {
             }
         }
         try s.addUnary("ReviseObservation") { (request: Coop_V1_ReviseObservationRequest, context) in
-            try await write(context, request.requestID) { w in
+            try await write(context, request) { w in
                 Coop_V1_Observation(
                     try await store.reviseObservation(
                         supersedes: request.supersedesID, revision: try request.revision.model(field: "revision"), w))
             }
         }
         try s.addUnary("RetractObservation") { (request: Coop_V1_RetractObservationRequest, context) in
-            try await write(context, request.requestID) { w in
+            try await write(context, request) { w in
                 Coop_V1_Observation(try await store.retractObservation(request.observationID, reason: request.reason, w))
             }
         }
         try s.addUnary("PutEvent") { (request: Coop_V1_PutEventRequest, context) in
-            try await write(context, request.requestID) { w in
+            try await write(context, request) { w in
                 Coop_V1_Event(try await store.putEvent(try request.event.model(field: "event"), w))
             }
         }
         try s.addUnary("PutAgreement") { (request: Coop_V1_PutAgreementRequest, context) in
-            try await write(context, request.requestID) { w in
+            try await write(context, request) { w in
                 Coop_V1_Agreement(try await store.putAgreement(try request.agreement.model(field: "agreement"), w))
             }
         }
         try s.addUnary("AddStatement") { (request: Coop_V1_AddStatementRequest, context) in
-            try await write(context, request.requestID) { w in
+            try await write(context, request) { w in
                 let claim = request.hasClaim ? try request.claim.model(field: "claim") : nil
                 return Coop_V1_Statement(try await store.addStatement(request.statement.model, claim: claim, w))
             }
         }
         try s.addUnary("LinkConflict") { (request: Coop_V1_LinkConflictRequest, context) in
-            try await write(context, request.requestID) { w in
+            try await write(context, request) { w in
                 var reply = Coop_V1_LinkConflictResponse()
                 reply.observation = Coop_V1_Observation(
                     try await store.linkConflict(
@@ -335,17 +339,40 @@ struct CooperationService {
         }
     }
 
-    private func write<Reply: Sendable>(
-        _ context: CallContext, _ requestID: String, _ body: (WriteContext) async throws -> Reply
+    private func write<Request: WriteRequest, Reply: Sendable>(
+        _ context: CallContext, _ request: Request, _ body: (WriteContext) async throws -> Reply
     ) async throws -> Reply {
-        try policy.value.authorize(context.peer)
+        do {
+            try policy.value.authorize(context.peer)
+        } catch {
+            refusedWrites.record { count in
+                logger.warning(
+                    "write refused: the peer is not a writer",
+                    metadata: ["method": "\(context.method)", "uid": "\(context.peer.uid)",
+                               "pid": "\(context.peer.pid)", "refused": "\(count)"])
+            }
+            throw error
+        }
+        let requestID = request.requestID
         guard !requestID.isEmpty else {
             throw RPCError(.invalidArgument, "request_id: required, so that a retried write is applied once")
         }
         guard requestID.utf8.count <= 128 else {
             throw RPCError(.invalidArgument, "request_id: at most 128 bytes")
         }
-        return try await mapped { try await body(WriteContext(requestID: requestID, writerUID: context.peer.uid)) }
+        let write = WriteContext(requestID: requestID, writerUID: context.peer.uid, requestDigest: try request.digest())
+        do {
+            return try await mapped { try await body(write) }
+        } catch let error as RPCError where error.code == .unavailable {
+            // A full disk or a database that cannot be written: the operator needs to hear of it.
+            failedWrites.record { count in
+                logger.error(
+                    "write failed: \(error.message)",
+                    metadata: ["method": "\(context.method)", "uid": "\(context.peer.uid)",
+                               "request_id": "\(requestID)", "failed": "\(count)"])
+            }
+            throw error
+        }
     }
 
     /// Translates store errors into statuses (once, here); anything else unexpected is INTERNAL.
@@ -382,3 +409,28 @@ struct CooperationService {
         UTCTime.date(nanos: UTCTime.nowNanos())
     }
 }
+
+/// A write request: it carries the client's `request_id`, and its digest is stored with that id.
+protocol WriteRequest: SwiftProtobuf.Message {
+    var requestID: String { get }
+}
+
+extension WriteRequest {
+    /// SHA-256 of the request in protobuf's deterministic encoding: a retry re-encoded by any client has the same.
+    func digest() throws -> String {
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        let bytes: [UInt8] = try serializedBytes(options: options)
+        return SHA256.hex(bytes)
+    }
+}
+
+extension Coop_V1_PutSourceRequest: WriteRequest {}
+extension Coop_V1_PutIndicatorRequest: WriteRequest {}
+extension Coop_V1_AddObservationsRequest: WriteRequest {}
+extension Coop_V1_ReviseObservationRequest: WriteRequest {}
+extension Coop_V1_RetractObservationRequest: WriteRequest {}
+extension Coop_V1_PutEventRequest: WriteRequest {}
+extension Coop_V1_PutAgreementRequest: WriteRequest {}
+extension Coop_V1_AddStatementRequest: WriteRequest {}
+extension Coop_V1_LinkConflictRequest: WriteRequest {}

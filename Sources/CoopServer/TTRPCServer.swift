@@ -199,7 +199,7 @@ public final class TTRPCServer: Sendable {
 
 /// Logs an event that can repeat thousands of times a second at most once per interval, with how many
 /// times it happened since the previous line (the first occurrence is logged at once).
-final class RateLimitedLog: Sendable {
+public final class RateLimitedLog: Sendable {
     private struct State {
         var last: NIODeadline?
         var count = 0
@@ -207,10 +207,10 @@ final class RateLimitedLog: Sendable {
     private let interval: TimeAmount
     private let state = Mutex(State())
 
-    init(interval: TimeAmount) { self.interval = interval }
+    public init(interval: TimeAmount) { self.interval = interval }
 
     /// Counts one occurrence; calls `log` with the count when the interval has passed since the last line.
-    func record(_ log: (Int) -> Void) {
+    public func record(_ log: (Int) -> Void) {
         let now = NIODeadline.now()
         let due: Int? = state.withLock { state in
             state.count += 1

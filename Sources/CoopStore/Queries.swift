@@ -91,9 +91,13 @@ public struct StatementQuery: Sendable, Hashable {
 public struct WriteContext: Sendable, Hashable {
     public var requestID: String
     public var writerUID: UInt32
-    public init(requestID: String, writerUID: UInt32) {
+    /// A digest of the whole request, stored with its id: the same id sent again with another body is
+    /// refused (FAILED_PRECONDITION on `request_id`) instead of answered with the first result. Empty: not checked.
+    public var requestDigest: String
+    public init(requestID: String, writerUID: UInt32, requestDigest: String = "") {
         self.requestID = requestID
         self.writerUID = writerUID
+        self.requestDigest = requestDigest
     }
 }
 

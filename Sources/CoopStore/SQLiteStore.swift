@@ -94,13 +94,16 @@ public final class SQLiteStore: CooperationStore {
         }
     }
 
-    /// Finishes pending writes, ends every `sequenceUpdates()` stream and closes the database. Every later
-    /// call fails with UNAVAILABLE.
+    /// Finishes pending writes, ends every `sequenceUpdates()` stream, moves everything in the write-ahead log
+    /// into the database file (so that a stopped database is one file a plain copy can take) and closes the
+    /// database. Every later call fails with UNAVAILABLE.
     public func close() throws {
         broadcaster.finish()
         do {
+            try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
             try pool.close()
         } catch {
+            try? pool.close()
             throw StoreError.from(error)
         }
     }
@@ -135,12 +138,20 @@ public final class SQLiteStore: CooperationStore {
                             "request_id",
                             "request id \(Validation.quoted(context.requestID)) was already used for \(prior.operation)")
                     }
+                    guard prior.digest.isEmpty || context.requestDigest.isEmpty || prior.digest == context.requestDigest
+                    else {
+                        throw StoreError.failedPrecondition(
+                            "request_id",
+                            "request id \(Validation.quoted(context.requestID)) was already used for a different "
+                                + "\(operation) request; use a new id for a new request")
+                    }
                     return try JSONCoding.decode(Result.self, from: prior.resultJSON)
                 }
                 let transaction = WriteTransaction(db: db, context: context, indicators: indicatorCache)
                 let result = try body(transaction)
                 try RequestTable.insert(
-                    db, id: context.requestID, operation: operation, resultJSON: try JSONCoding.encode(result),
+                    db, id: context.requestID, operation: operation, digest: context.requestDigest,
+                    resultJSON: try JSONCoding.encode(result),
                     writerUID: context.writerUID, time: transaction.time)
                 return result
             }

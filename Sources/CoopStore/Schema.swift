@@ -14,6 +14,7 @@ enum Schema {
         migrator.registerMigration("v1-search-index", migrate: createSearchIndex)
         migrator.registerMigration("v2-observations-pair-listing", migrate: indexPairListing)
         migrator.registerMigration("v3-observation-columns", migrate: reshapeObservationColumns)
+        migrator.registerMigration("v4-request-digests", migrate: addRequestDigests)
         return migrator
     }
 
@@ -310,6 +311,12 @@ enum Schema {
                   ON observations(origin, destination, indicator, breakdown, period_from, vintage_from, id);
                 DROP INDEX observations_by_pair;
                 """)
+    }
+
+    /// A digest of each write request beside its id, so that an id re-used for another body is refused.
+    /// Requests stored before keep '' and are not compared.
+    private static func addRequestDigests(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE requests ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
     }
 
     /// Each observation's conflict links, also on its row ("12,40", ascending; '' for none): every listing

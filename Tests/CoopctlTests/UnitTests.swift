@@ -1,4 +1,5 @@
 import CoopProto
+import CoopWire
 import Foundation
 import Testing
 
