@@ -56,23 +56,8 @@ public final class TTRPCServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelInitializer { channel in
-                // Out of file descriptors, accept fails at once while the listening socket stays readable:
-                // without a pause the loop would spin. Retry a little later, and say so (once per interval).
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
-                            switch error.errnoCode {
-                            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                                acceptLog.record { count in
-                                    logger.warning(
-                                        "cannot accept connections: \(error); accepting again shortly",
-                                        metadata: ["failures": "\(count)", "hint": "raise LimitNOFILE= or lower --max-connections"])
-                                }
-                                return .milliseconds(100)
-                            default:
-                                return nil
-                            }
-                        })
+                    try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(log: acceptLog, logger: logger))
                 }
             }
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -220,5 +205,52 @@ public final class RateLimitedLog: Sendable {
             return state.count
         }
         if let due { log(due) }
+    }
+}
+
+/// Pauses accepting for a moment when accept fails for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+///
+/// The failing connection stays in the listen queue, so the listening socket stays readable: without a pause
+/// the event loop would retry at once, forever. NIO's `AcceptBackoffHandler` cannot pause here, as the channel
+/// still counts its read as pending when the first accept of a wake-up fails; turning `autoRead` off takes the
+/// socket out of the poll set until the pause is over.
+final class AcceptPauseHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = any Channel
+
+    static let pause = TimeAmount.milliseconds(100)
+
+    private let log: RateLimitedLog
+    private let logger: Logger
+    private var resume: Scheduled<Void>?
+
+    init(log: RateLimitedLog, logger: Logger) {
+        self.log = log
+        self.logger = logger
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let io = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(io.errnoCode) else {
+            context.fireErrorCaught(error)
+            return
+        }
+        let logger = self.logger
+        log.record { count in
+            logger.warning(
+                "cannot accept connections: \(io); accepting again shortly",
+                metadata: ["failures": "\(count)", "hint": "raise LimitNOFILE= or lower --max-connections"])
+        }
+        guard resume == nil else { return }
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        let channel = context.channel
+        resume = context.eventLoop.assumeIsolated().scheduleTask(in: Self.pause) { [self] in
+            self.resume = nil
+            try? channel.syncOptions?.setOption(.autoRead, value: true)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        resume?.cancel()
+        resume = nil
+        context.fireChannelInactive()
     }
 }

@@ -30,31 +30,48 @@ public enum TrustedDirectory {
         if info.st_mode & (S_IWGRP | S_IWOTH) != 0 {
             return "\(canonical) is writable by other users (mode \(octal(info.st_mode & 0o7777)))"
         }
-        var ancestor = canonical
-        while ancestor != "/" {
-            ancestor = parent(of: ancestor)
-            guard lstat(ancestor, &info) == 0 else { return "\(ancestor): \(String(cString: strerror(errno)))" }
-            if info.st_uid != 0 && info.st_uid != uid {
-                return "\(ancestor), above \(canonical), is owned by uid \(info.st_uid)"
-            }
-            if info.st_mode & (S_IWGRP | S_IWOTH) != 0 && info.st_mode & S_ISVTX == 0 {
-                return "\(ancestor), above \(canonical), is writable by other users (mode \(octal(info.st_mode & 0o7777)))"
-            }
-        }
-        return nil
+        guard canonical != "/" else { return nil }
+        return problemAbove(parent(of: canonical), uid: uid).map { "above \(canonical): \($0)" }
     }
 
     /// Creates `path` and any missing parents with `mode` (existing ones are left as they are), then checks it.
-    /// nil when it exists and can be trusted, else why not.
+    /// nil when it exists and can be trusted, else why not. Nothing is created inside a directory that could
+    /// not be trusted above it.
     public static func prepare(_ path: String, mode: mode_t = 0o700, uid: uid_t = getuid()) -> String? {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
+            let parent = current.isEmpty ? "/" : current
             current += "/" + component
+            var info = stat()
+            if lstat(current, &info) == 0 { continue }
+            if let problem = problemAbove(parent, uid: uid) { return problem }
             if mkdir(current, mode) != 0 && errno != EEXIST {
                 return "cannot create directory \(current): \(String(cString: strerror(errno)))"
             }
         }
         return problem(with: path, uid: uid)
+    }
+
+    /// nil when `directory` and every directory above it may be above a trusted one: owned by root or `uid`,
+    /// writable by nobody else unless sticky.
+    private static func problemAbove(_ directory: String, uid: uid_t) -> String? {
+        guard let resolved = realpath(directory, nil) else {
+            return "\(directory): \(String(cString: strerror(errno)))"
+        }
+        var ancestor = String(cString: resolved)
+        free(resolved)
+        var info = stat()
+        while true {
+            guard lstat(ancestor, &info) == 0 else { return "\(ancestor): \(String(cString: strerror(errno)))" }
+            if info.st_uid != 0 && info.st_uid != uid {
+                return "\(ancestor) is owned by uid \(info.st_uid)"
+            }
+            if info.st_mode & (S_IWGRP | S_IWOTH) != 0 && info.st_mode & S_ISVTX == 0 {
+                return "\(ancestor) is writable by other users (mode \(octal(info.st_mode & 0o7777)))"
+            }
+            if ancestor == "/" { return nil }
+            ancestor = parent(of: ancestor)
+        }
     }
 
     private static func parent(of path: String) -> String {

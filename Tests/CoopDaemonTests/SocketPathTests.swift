@@ -84,6 +84,70 @@ import Testing
         }
     }
 
+    @Test func socketDirectoryOthersCanWriteIsRefused() async throws {
+        try await withTemporaryDirectory { directory in
+            let shared = directory.file("shared")
+            mkdir(shared, 0o777)
+            chmod(shared, 0o777)
+            let daemon = try await DaemonProcess.start(
+                in: directory, socketPath: shared + "/coopd.sock", waitUntilServing: false)
+            defer { daemon.kill() }
+            #expect(try await daemon.waitForExit() == .exited(1))
+            #expect(daemon.stderr.contains("refusing to put the socket in \(shared)"), "\(daemon.stderr)")
+            #expect(daemon.stderr.contains("writable by other users (mode 0777)"), "\(daemon.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: shared).isEmpty)
+        }
+    }
+
+    @Test(.enabled(if: getuid() == 0, "needs root to give a directory to another user"))
+    func directoriesOwnedByAnotherUserAreRefused() async throws {
+        try await withTemporaryDirectory { directory in
+            let theirs = directory.file("theirs")
+            mkdir(theirs, 0o755)
+            chown(theirs, 65534, 65534)
+            let socketDaemon = try await DaemonProcess.start(
+                in: directory, socketPath: theirs + "/coopd.sock", waitUntilServing: false)
+            defer { socketDaemon.kill() }
+            #expect(try await socketDaemon.waitForExit() == .exited(1))
+            #expect(socketDaemon.stderr.contains("\(theirs) is owned by uid 65534, not by uid 0"), "\(socketDaemon.stderr)")
+
+            let stateDaemon = try await DaemonProcess.start(
+                in: directory, arguments: ["--state-directory", theirs + "/state"], waitUntilServing: false)
+            defer { stateDaemon.kill() }
+            #expect(try await stateDaemon.waitForExit() == .exited(1))
+            #expect(stateDaemon.stderr.contains("refusing to use the state directory \(theirs)/state"), "\(stateDaemon.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: theirs + "/state"), "created inside another user's directory")
+        }
+    }
+
+    /// The attack on the per-user default: another user creates /tmp/coopd-UID first, open to all.
+    @Test(.enabled(if: getuid() == 0, "needs root to run coopd as another user"))
+    func perUserDefaultCreatedByAnotherUserIsRefused() async throws {
+        try await withTemporaryDirectory { directory in
+            chmod(directory.path, 0o755)
+            let planted = "/tmp/coopd-65534"
+            try? FileManager.default.removeItem(atPath: planted)
+            mkdir(planted, 0o777)
+            chmod(planted, 0o777)
+            defer { try? FileManager.default.removeItem(atPath: planted) }
+            let copy = directory.file("coopd")
+            try FileManager.default.copyItem(atPath: try TestBinaries.coopd(), toPath: copy)
+            chmod(copy, 0o755)
+            var environment = ChildProcess.cleanEnvironment()
+            environment["XDG_RUNTIME_DIR"] = nil
+            environment["XDG_STATE_HOME"] = nil
+            environment["HOME"] = nil
+            environment["COOPD_SEED"] = "no"
+            let run = try await runToCompletion(
+                "/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", copy], in: directory,
+                environment: environment)
+            #expect(run.termination == .exited(1), "\(run)")
+            #expect(run.stderr.contains("refusing to use the state directory /tmp/coopd-65534/state"), "\(run.stderr)")
+            #expect(run.stderr.contains("/tmp/coopd-65534 is writable by other users (mode 0777)"), "\(run.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: planted).isEmpty)
+        }
+    }
+
     @Test func socketFileIsRemovedOnStop() async throws {
         try await withDaemon { daemon in
             #expect(FileManager.default.fileExists(atPath: daemon.socketPath))
@@ -92,7 +156,7 @@ import Testing
             #expect(lstat(daemon.socketPath, &st) == -1 && errno == ENOENT)
             // Nothing else was left behind in the socket's directory (such as the temporary bind name).
             let left = try FileManager.default.contentsOfDirectory(atPath: daemon.directory.path)
-            #expect(!left.contains { $0.hasSuffix(".sock") }, "\(left)")
+            #expect(!left.contains { $0.hasSuffix(".sock") || $0.hasPrefix(".coopd-") }, "\(left)")
         }
     }
 }

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "coop/client.h"
@@ -1113,6 +1116,63 @@ void test_default_socket_path_comes_from_coopd_socket(void) {
     free(saved_copy);
     fake_server_stop(&server);
     CHECK_INT(recorder.count, 1);
+}
+
+/* In a child (as nobody when run as root, since root's default is /run/coopd): a socket listening in
+ * $XDG_RUNTIME_DIR/coopd is used by default only while that directory is the user's alone. Exits with the number of
+ * failed checks. */
+static int untrusted_default_in_child(void) {
+    if (getuid() == 0 && (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0))
+        return 100;
+    char runtime[] = "/tmp/coop-xdg-XXXXXX";
+    if (!mkdtemp(runtime))
+        return 101;
+    char directory[64], path[96];
+    snprintf(directory, sizeof directory, "%s/coopd", runtime);
+    snprintf(path, sizeof path, "%s/coopd.sock", directory);
+    if (mkdir(directory, 0700) < 0)
+        return 102;
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    snprintf(address.sun_path, sizeof address.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0 || listen(fd, 8) < 0)
+        return 103;
+    unsetenv("COOPD_SOCKET");
+    setenv("XDG_RUNTIME_DIR", runtime, 1);
+    int failures = 0;
+    coop_client *client = NULL;
+    if (coop_client_connect(NULL, 100, &client) != 0)
+        failures++;
+    coop_client_close(client);
+    client = NULL;
+    /* Anybody could have put that socket there. */
+    chmod(directory, 0777);
+    if (coop_client_connect(NULL, 100, &client) != -EPERM || client)
+        failures++;
+    chmod(directory, 0700);
+    chmod(runtime, 0777);
+    if (coop_client_connect(NULL, 100, &client) != -EPERM || client)
+        failures++;
+    /* An explicit path is the caller's choice: not checked. */
+    if (coop_client_connect(path, 100, &client) != 0)
+        failures++;
+    coop_client_close(client);
+    close(fd);
+    unlink(path);
+    rmdir(directory);
+    rmdir(runtime);
+    return failures;
+}
+
+void test_default_socket_in_a_directory_others_can_write_is_not_trusted(void) {
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0)
+        _exit(untrusted_default_in_child());
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK_INT(WEXITSTATUS(status), 0);
 }
 
 void test_version_and_status_helpers(void) {
