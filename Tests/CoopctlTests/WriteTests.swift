@@ -199,6 +199,18 @@ import Testing
         #expect(none.status == 3)
         #expect(none.stderr.contains("/run/coopd/coopd.sock (systemd)"), "\(none)")
         #expect(none.stderr.contains(directory.file("elsewhere") + "/coopd/coopd.sock ($XDG_RUNTIME_DIR): no such file"), "\(none)")
+
+        // A per-user default in a directory anybody could have written is not trusted, even with coopd behind it.
+        if !FileManager.default.fileExists(atPath: "/run/coopd/coopd.sock") {
+            chmod(runtime + "/coopd", 0o777)
+            let untrusted = try await coopctl(["health"], socket: nil, environment: ["XDG_RUNTIME_DIR": runtime])
+            #expect(untrusted.status == 3, "\(untrusted)")
+            #expect(untrusted.stderr.contains(
+                "\(daemon.socketPath) ($XDG_RUNTIME_DIR): not trusted: \(runtime)/coopd is writable by other users (mode 0777)"),
+                "\(untrusted)")
+            // Named explicitly, the same socket is the caller's choice.
+            #expect(try await ok(["health"], socket: daemon.socketPath).stdout == "SERVING\n")
+        }
     }
 }
 
