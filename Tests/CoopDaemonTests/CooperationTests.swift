@@ -295,6 +295,9 @@ import Testing
             #expect(write.termination == .exited(1), "\(write.stdout) \(write.stderr)")
             #expect(write.stdout.contains("code=7"), "\(write.stdout)")
             #expect(write.stdout.contains("writer"), "\(write.stdout)")
+            // The operator hears of it, with the uid.
+            try await daemon.waitForStderr(containing: "write refused: the peer is not a writer")
+            #expect(daemon.stderr.contains("uid=65534"), "\(daemon.stderr)")
 
             let read = try await runToCompletion(
                 setpriv, asNobody + ["-service", "coop.v1.Cooperation", "-method", "ListIndicators",

@@ -56,6 +56,32 @@ import Testing
         try store.close()
     }
 
+    /// After a clean stop the database is one file: a plain copy of coop.sqlite alone has every write.
+    @Test func cleanStopLeavesEveryWriteInTheDatabaseFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withDaemon(in: directory) { daemon in
+            try await withClient(daemon.socketPath) { client in
+                for i in 0..<50 {
+                    _ = try await client.putSource(.with { $0.title = "kept-\(i)"; $0.publisher = "p" }, requestID: "kept-\(i)")
+                }
+            }
+            #expect(try await daemon.terminate() == .exited(0))
+        }
+        var info = stat()
+        let wal = directory.file("state/coop.sqlite-wal")
+        #expect(stat(wal, &info) != 0 || info.st_size == 0, "\(info.st_size) bytes left in the -wal file")
+        let copy = try TemporaryDirectory()
+        defer { copy.remove() }
+        try FileManager.default.copyItem(atPath: directory.file("state/coop.sqlite"), toPath: copy.file("coop.sqlite"))
+        try await withDaemon(in: copy, arguments: ["--state-directory", copy.path]) { daemon in
+            try await withClient(daemon.socketPath) { client in
+                let titles = Set(try await client.listSources(.with { $0.pageSize = 1000 }).sources.map(\.title))
+                #expect((0..<50).allSatisfy { titles.contains("kept-\($0)") })
+            }
+        }
+    }
+
     /// Four writers putting sources until their connection is cut, counting what was acknowledged and what was cut off.
     private static func writeUntilCut(socketPath: String, cycle: Int, tally: Tally) async {
         try? await withClient(socketPath) { client in
