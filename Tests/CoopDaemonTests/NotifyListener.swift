@@ -52,7 +52,7 @@ final class NotifyListener: Sendable {
     /// on a notification with no delay; everything else uses ``next(timeout:)``.
     func receiveBlocking(timeout: Duration) throws -> String? {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let rc = Glibc.poll(&p, 1, Int32(timeout.milliseconds))
+        let rc = Glibc.poll(&p, 1, Int32(timeout.patient.milliseconds))
         guard rc > 0 else { return nil }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = recv(fd, &buffer, buffer.count, 0)
@@ -67,7 +67,7 @@ final class NotifyListener: Sendable {
         _ what: String, timeout: Duration = .seconds(10), where predicate: (String) -> Bool
     ) async throws -> String {
         let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let deadline = clock.now + timeout.patient
         while true {
             let left = deadline - clock.now
             guard left > .zero else {

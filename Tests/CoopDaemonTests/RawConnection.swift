@@ -162,7 +162,7 @@ final class RawConnection: Sendable {
         let fd = self.fd
         return try await offload { [self] () throws -> RawFrame? in
             let clock = ContinuousClock()
-            let deadline = clock.now + timeout
+            let deadline = clock.now + timeout.patient
             var chunk = [UInt8](repeating: 0, count: 64 << 10)
             while true {
                 if let frame = pending.withLock({ Self.takeFrame(&$0) }) { return frame }
@@ -196,7 +196,7 @@ final class RawConnection: Sendable {
     /// Throws ``RawConnectionError/timedOut(_:)`` if the connection is still open after `timeout`.
     func readUntilClosed(timeout: Duration = .seconds(10)) async throws -> [RawFrame] {
         let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let deadline = clock.now + timeout.patient
         var frames: [RawFrame] = []
         while true {
             let left = deadline - clock.now

@@ -105,6 +105,16 @@ func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
     }
 }
 
+/// How many times longer than usual tests wait for something to happen: `COOP_TEST_PATIENCE` (default 1), set by
+/// `make test-tsan`, whose instrumented test process and daemons run several times slower. Waiting longer for the
+/// same outcome changes no assertion.
+let patience: Double = ProcessInfo.processInfo.environment["COOP_TEST_PATIENCE"].flatMap(Double.init) ?? 1
+
+extension Duration {
+    /// This wait, stretched by ``patience``.
+    var patient: Duration { patience == 1 ? self : self * patience }
+}
+
 /// Polls `condition` every few milliseconds until it holds; throws with `what` after `timeout`.
 @discardableResult
 func poll<T>(
@@ -112,7 +122,7 @@ func poll<T>(
     _ condition: () async throws -> T?
 ) async throws -> T {
     let clock = ContinuousClock()
-    let deadline = clock.now + timeout
+    let deadline = clock.now + timeout.patient
     while true {
         if let value = try await condition() { return value }
         guard clock.now < deadline else { throw HarnessError("timed out after \(timeout) waiting for \(what())") }

@@ -41,7 +41,9 @@
  *   held and fills it: code 0 and message NULL on success, otherwise a gRPC code and a message. Codes come from
  *   coopd, or from this library for failures it detects itself:
  *     DEADLINE_EXCEEDED  the call's timeout passed (coopd's answer, or the local timer if that fired first)
- *     UNAVAILABLE        the connection is closed or broken (the client is then unusable: close it and reconnect)
+ *     UNAVAILABLE        the connection is closed or broken (the client is then unusable: close it and reconnect);
+ *                        coopd closes a connection left idle, with no call or stream running, for --idle-timeout
+ *                        (300 s by default), so a long-lived client that calls rarely reconnects on UNAVAILABLE
  *     INTERNAL           coopd's reply broke the protocol (an envelope or payload that does not decode, a Data
  *                        frame on a unary call, ...); the connection stays usable
  *     RESOURCE_EXHAUSTED a frame over 4 MiB (sent: refused before writing; received: skipped, the call fails, the
