@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func clientThatLeavesItsAnswersUnreadIsDisconnected() async throws {
-        try await withDaemon(arguments: ["--output-stall-timeout", "0.5"], environment: Self.seeded) { daemon in
+        try await withDaemon(arguments: ["--output-stall-timeout", "2"], environment: Self.seeded) { daemon in
             let hog = try RawConnection.connect(daemon.socketPath)
             _ = try await hog.writeUntilStalled(stallFor: .milliseconds(300), limit: 4 << 20) { i in
                 Self.bigPageRequest(i)
