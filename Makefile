@@ -2,6 +2,7 @@
 #   make run    build and run the daemon on its defaults (per-user socket and state, no root needed)
 #   make test   run every test (unit, in-process, end to end against coopd and the Go ttrpc peer, the C client,
 #               and the systemd units under a real systemd in systemd-nspawn when root)
+#   make fuzz [FUZZ_TIME=30]   build the libFuzzer targets (Fuzz/), run each FUZZ_TIME seconds; fails on a crash
 #   make install [PREFIX=/usr/local] [DESTDIR=]   coopd (static Swift stdlib), coopctl, units, sysusers, man pages,
 #               and the C client library
 #   make libcoopclient / install-c / test-c   the C client library (see "libcoopclient" below)
@@ -31,7 +32,7 @@ RELEASE_FLAGS    = -c release --static-swift-stdlib
 
 .PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated man clean \
         install install-bin install-units install-man test-systemd test-systemd-release \
-        libcoopclient examples-c test-c install-c uninstall-c
+        libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci
 
 all: build
 
@@ -120,6 +121,30 @@ symbol-order: test-deps
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
 	sh scripts/symbol-order.sh
 
+# Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of the frame decoder, the envelope codecs and every
+# request message through coopd's checks (Fuzz/Sources). COOPD_FUZZ makes Package.swift declare the targets; they
+# build in their own scratch path, so the normal build is untouched. Each run starts from a temporary copy of
+# Fuzz/corpus/<target>; inputs that fail land in $(FUZZ_BUILD)/artifacts. Regenerate the seeds with
+# `python3 Fuzz/make-corpus.py`; replay one input with `$(FUZZ_BUILD)/release/coop-fuzz-<target> <file>`.
+FUZZ_TIME    ?= 30
+FUZZ_BUILD   ?= .build-fuzz
+FUZZ_TARGETS ?= frame envelope requests
+
+FUZZ_SWIFT_BUILD = COOPD_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_BUILD) -c release -j $(JOBS) \
+                   -Xswiftc -sanitize=fuzzer,address
+
+fuzz-build: deps
+	@for t in $(FUZZ_TARGETS); do echo "$(FUZZ_SWIFT_BUILD) --product coop-fuzz-$$t"; \
+	  $(FUZZ_SWIFT_BUILD) --product coop-fuzz-$$t || exit 1; done
+
+fuzz: fuzz-build
+	FUZZ_BIN=$(FUZZ_BUILD)/release FUZZ_TIME=$(FUZZ_TIME) FUZZ_ARTIFACTS=$(FUZZ_BUILD)/artifacts \
+	  sh Fuzz/run.sh $(FUZZ_TARGETS)
+
+# For CI: 30 s per target, whatever FUZZ_TIME the environment has.
+fuzz-ci:
+	$(MAKE) fuzz FUZZ_TIME=30
+
 generate:
 	Proto/generate.sh
 
@@ -131,7 +156,7 @@ man: deps
 	sh scripts/generate-man.sh
 
 clean:
-	rm -rf .build $(C_BUILD)
+	rm -rf .build $(C_BUILD) $(FUZZ_BUILD)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # libcoopclient: the C client (Sources/CCoopClient), built with plain cc into $(C_BUILD); SwiftPM builds the same

@@ -189,3 +189,30 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (Fuzz/, run by `make fuzz`): they link only with -sanitize=fuzzer, so they exist only when
+// COOPD_FUZZ is set, and the default build, the tests and coopd's link flags never see them.
+if Context.environment["COOPD_FUZZ"] != nil {
+    package.targets += [
+        .target(name: "FuzzMain", path: "Fuzz/Sources/FuzzMain"),
+        .executableTarget(
+            name: "coop-fuzz-frame",
+            dependencies: ["FuzzMain", "CoopWire", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/Sources/frame"
+        ),
+        .executableTarget(
+            name: "coop-fuzz-envelope",
+            dependencies: ["FuzzMain", "CoopWire", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/Sources/envelope"
+        ),
+        .executableTarget(
+            name: "coop-fuzz-requests",
+            dependencies: [
+                "FuzzMain", "CoopDaemon", "CoopStore", "CoopWire", "CoopProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Fuzz/Sources/requests"
+        ),
+    ]
+}

@@ -6,7 +6,7 @@ import SwiftProtobuf
 // Conversions between the wire messages (coop.v1) and the store's model. Proto enums and the
 // model's enums list the same cases in the same order (UNSPECIFIED first), so they map by position.
 
-func modelEnum<Model: CaseIterable & Equatable, Proto: SwiftProtobuf.Enum>(
+package func modelEnum<Model: CaseIterable & Equatable, Proto: SwiftProtobuf.Enum>(
     _ value: Proto, field: String
 ) throws -> Model where Model.AllCases.Index == Int {
     let all = Model.allCases
@@ -64,7 +64,7 @@ extension Coop_V1_Source {
         note = m.note
     }
 
-    func model(field: String) throws -> Source {
+    package func model(field: String) throws -> Source {
         Source(
             id: id, title: title, publisher: publisher, originalPublisher: originalPublisher, url: url,
             published: published, kind: try modelEnum(kind, field: "\(field).kind"), language: language, note: note)
@@ -84,7 +84,7 @@ extension Coop_V1_Indicator {
         description_p = m.description
     }
 
-    func model(field: String) throws -> Indicator {
+    package func model(field: String) throws -> Indicator {
         Indicator(
             code: code, name: name, compiler: compiler, measure: try modelEnum(measure, field: "\(field).measure"),
             unit: unit, periodBasis: try modelEnum(periodBasis, field: "\(field).period_basis"),
@@ -121,7 +121,7 @@ extension Coop_V1_Observation {
     }
 
     /// The writable part of an observation; server-kept fields (links, retraction, sequence) are ignored.
-    func model(field: String) throws -> Observation {
+    package func model(field: String) throws -> Observation {
         var m = Observation(
             id: id, indicator: indicator, origin: origin, destination: destination,
             breakdown: breakdown.map { Dimension(key: $0.key, value: $0.value) }.sorted(),
@@ -145,7 +145,7 @@ extension Coop_V1_Participant {
         country = m.country
     }
 
-    var model: Participant {
+    package var model: Participant {
         Participant(name: name, nativeName: nativeName, title: title, organisation: organisation, country: country)
     }
 }
@@ -167,7 +167,7 @@ extension Coop_V1_Event {
         relatedEventIds = m.relatedEventIDs
     }
 
-    func model(field: String) throws -> Event {
+    package func model(field: String) throws -> Event {
         Event(
             id: id, kind: try modelEnum(kind, field: "\(field).kind"), title: title, countries: countries,
             plannedDate: plannedDate, actualDate: actualDate, status: try modelEnum(status, field: "\(field).status"),
@@ -199,7 +199,7 @@ extension Coop_V1_Agreement {
         summary = m.summary
     }
 
-    func model(field: String) throws -> Agreement {
+    package func model(field: String) throws -> Agreement {
         Agreement(
             id: id, kind: try modelEnum(kind, field: "\(field).kind"), title: title,
             parties: parties.map { Party(name: $0.name, country: $0.country, subnational: $0.subnational) },
@@ -222,7 +222,7 @@ extension Coop_V1_Statement {
         note = m.note
     }
 
-    var model: Statement {
+    package var model: Statement {
         Statement(
             id: id, speaker: speaker.model, eventID: eventID, saidOn: saidOn, text: text,
             claimObservationID: claimObservationID, sourceID: sourceID, conflictsWith: conflictsWith, note: note)
@@ -270,7 +270,7 @@ extension Coop_V1_SearchHit {
 }
 
 extension PageRequest {
-    init(size: Int32, token: String) throws {
+    package init(size: Int32, token: String) throws {
         guard size >= 0 else { throw RPCError(.invalidArgument, "page_size: must not be negative") }
         self.init(size: Int(size), token: token)
     }

@@ -4,12 +4,12 @@ import Foundation
 /// to, as base64url JSON. Passing one back continues strictly after that key, so pages stay stable while rows
 /// are added. Anything that does not decode to a key of the right listing and shape is INVALID_ARGUMENT
 /// on "page_token".
-struct PageToken {
-    enum Value: Decodable, Hashable {
+package struct PageToken {
+    package enum Value: Decodable, Hashable {
         case text(String)
         case integer(Int64)
 
-        init(from decoder: Decoder) throws {
+        package init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let integer = try? container.decode(Int64.self) {
                 self = .integer(integer)
@@ -66,7 +66,7 @@ struct PageToken {
 
     /// The key in `token`, which must come from `listing` and match `shape` (true = text, false = integer);
     /// nil for the empty token (first page).
-    static func decode(_ token: String, listing: String, shape: [Bool]) throws -> [Value]? {
+    package static func decode(_ token: String, listing: String, shape: [Bool]) throws -> [Value]? {
         guard !token.isEmpty else { return nil }
         let invalid = StoreError.invalid("page_token", "malformed page token")
         guard token.utf8.count <= 4096 else { throw invalid }
@@ -91,7 +91,7 @@ extension PageRequest {
     static let maximumSize = 1000
 
     /// The page size to use: the default for 0, at most the maximum; negative sizes are invalid.
-    func resolvedSize() throws -> Int {
+    package func resolvedSize() throws -> Int {
         guard size >= 0 else { throw StoreError.invalid("page_size", "must not be negative") }
         return size == 0 ? Self.defaultSize : min(size, Self.maximumSize)
     }

@@ -42,7 +42,7 @@ public enum TextFolding {
 
     /// An FTS5 MATCH expression that finds rows containing every word of `query`, each word a quoted string
     /// (so no FTS5 syntax can be injected). Nil when the query has no words (empty, or only punctuation).
-    static func matchExpression(_ query: String, maximumWords: Int = 32) -> String? {
+    package static func matchExpression(_ query: String, maximumWords: Int = 32) -> String? {
         let terms = words(query).prefix(maximumWords)
         guard !terms.isEmpty else { return nil }
         return terms.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " ")

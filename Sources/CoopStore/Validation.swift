@@ -69,13 +69,13 @@ public enum Validation {
         try text(value, field: field())
     }
 
-    static func text(_ value: String, field: @autoclosure () -> String) throws {
+    package static func text(_ value: String, field: @autoclosure () -> String) throws {
         if value.utf8.count > maximumTextLength {
             throw StoreError.invalid(field(), "is longer than \(maximumTextLength) bytes")
         }
     }
 
-    static func id(_ id: Int64, field: @autoclosure () -> String) throws {
+    package static func id(_ id: Int64, field: @autoclosure () -> String) throws {
         if id < 0 {
             throw StoreError.invalid(field(), "must not be negative")
         }
@@ -350,7 +350,7 @@ public enum Validation {
     // MARK: Queries
 
     /// Optional filters of a read request: empty is "any".
-    static func filterCountry(_ code: String, field: String) throws {
+    package static func filterCountry(_ code: String, field: String) throws {
         if !code.isEmpty { try country(code, field: field) }
     }
 

@@ -1,6 +1,6 @@
 internal import GRDB
 
-enum AgreementTable {
+package enum AgreementTable {
     static let columns = """
         a.id, a.kind, a.title, a.signed_date, a.effective_date, a.date_from, a.place, a.text_url, a.event_id,
         a.summary,
@@ -12,7 +12,7 @@ enum AgreementTable {
         (SELECT json_group_array(source_id) FROM (
            SELECT source_id FROM agreement_sources WHERE agreement_id = a.id ORDER BY position)) AS source_ids_json
         """
-    static let tokenShape = [true, false]
+    package static let tokenShape = [true, false]
 
     static func decode(_ row: Row) throws -> Agreement {
         Agreement(

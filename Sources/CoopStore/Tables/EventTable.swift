@@ -1,7 +1,7 @@
 import Foundation
 internal import GRDB
 
-enum EventTable {
+package enum EventTable {
     static let columns = """
         e.id, e.kind, e.title, e.planned_date, e.actual_date, e.sort_date, e.status, e.place, e.summary,
         (SELECT json_group_array(country) FROM (
@@ -14,7 +14,7 @@ enum EventTable {
         (SELECT json_group_array(related_event_id) FROM (
            SELECT related_event_id FROM event_links WHERE event_id = e.id ORDER BY position)) AS related_ids_json
         """
-    static let tokenShape = [true, false]
+    package static let tokenShape = [true, false]
 
     static func decode(_ row: Row) throws -> Event {
         Event(

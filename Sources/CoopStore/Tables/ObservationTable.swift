@@ -1,6 +1,6 @@
 internal import GRDB
 
-enum ObservationTable {
+package enum ObservationTable {
     /// Columns of `observations o`, in the order `decode` reads them.
     static let columns = """
         o.id, o.indicator, o.origin, o.destination, o.breakdown, o.period_start, o.period_end, o.period_from,
@@ -11,7 +11,7 @@ enum ObservationTable {
 
     /// The listing order, which is also the page-token key.
     static let sortKey = "o.indicator, o.origin, o.destination, o.breakdown, o.period_from, o.vintage_from, o.id"
-    static let tokenShape = [true, true, true, true, true, true, false]
+    package static let tokenShape = [true, true, true, true, true, true, false]
 
     /// Positions in `columns` (rows are read by position, straight from SQLite).
     private enum Column {

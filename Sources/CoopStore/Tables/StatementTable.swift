@@ -1,7 +1,7 @@
 import Foundation
 internal import GRDB
 
-enum StatementTable {
+package enum StatementTable {
     static let columns = """
         s.id, s.speaker_name, s.speaker_native_name, s.speaker_title, s.speaker_organisation, s.speaker_country,
         s.event_id, s.said_on, s.said_from, s.text, s.claim_observation_id, s.source_id, s.note,
@@ -9,7 +9,7 @@ enum StatementTable {
            SELECT observation_id FROM statement_conflicts WHERE statement_id = s.id ORDER BY position))
           AS conflicts_json
         """
-    static let tokenShape = [true, false]
+    package static let tokenShape = [true, false]
 
     static func decode(_ row: Row) throws -> Statement {
         Statement(
