@@ -14,14 +14,17 @@ public struct ListenError: Error, CustomStringConvertible, Sendable {
 /// Preparing a Unix socket path: its directory, and what to do with a file already there.
 enum UnixSocketPath {
     /// Creates missing parent directories (mode 0700; 0750 for root, so the socket's group may traverse),
-    /// refuses a directory another user could tamper with (``TrustedDirectory``), and removes a stale
+    /// refuses a directory another user could tamper with (``TrustedDirectory``; a sticky one like /tmp is
+    /// fine, as nobody else can move the socket there), and removes a stale
     /// socket file, refusing if another process accepts on it.
     static func prepare(_ path: String) throws {
         guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
             throw ListenError("socket path is too long (\(path.utf8.count) bytes, at most 107): \(path)")
         }
         let directory = self.directory(of: path)
-        if let problem = TrustedDirectory.prepare(directory, mode: getuid() == 0 ? 0o750 : 0o700) {
+        if let problem = TrustedDirectory.prepare(
+            directory, mode: getuid() == 0 ? 0o750 : 0o700, allowingSticky: true)
+        {
             throw ListenError("refusing to put the socket in \(directory): \(problem)")
         }
         var st = stat()

@@ -14,8 +14,10 @@ import Darwin
 /// writable by nobody else unless sticky (like /tmp, where others cannot rename what is not theirs).
 public enum TrustedDirectory {
     /// nil when `path` can be trusted for `uid`, else why not (a sentence naming the directory at fault).
-    /// Symbolic links are resolved first, so the directories checked are the ones really used.
-    public static func problem(with path: String, uid: uid_t = getuid()) -> String? {
+    /// Symbolic links are resolved first, so the directories checked are the ones really used. With
+    /// `allowingSticky`, `path` itself may also be a sticky directory of root's or `uid`'s (a socket directly in
+    /// /tmp: others cannot move or replace what is not theirs there).
+    public static func problem(with path: String, uid: uid_t = getuid(), allowingSticky: Bool = false) -> String? {
         guard let resolved = realpath(path, nil) else {
             return "\(path): \(String(cString: strerror(errno)))"
         }
@@ -24,6 +26,9 @@ public enum TrustedDirectory {
         var info = stat()
         guard lstat(canonical, &info) == 0 else { return "\(canonical): \(String(cString: strerror(errno)))" }
         guard info.st_mode & S_IFMT == S_IFDIR else { return "\(canonical) is not a directory" }
+        if allowingSticky && info.st_mode & S_ISVTX != 0 {
+            return problemAbove(canonical, uid: uid)
+        }
         if info.st_uid != uid {
             return "\(canonical) is owned by uid \(info.st_uid), not by uid \(uid) that uses it"
         }
@@ -37,7 +42,9 @@ public enum TrustedDirectory {
     /// Creates `path` and any missing parents with `mode` (existing ones are left as they are), then checks it.
     /// nil when it exists and can be trusted, else why not. Nothing is created inside a directory that could
     /// not be trusted above it.
-    public static func prepare(_ path: String, mode: mode_t = 0o700, uid: uid_t = getuid()) -> String? {
+    public static func prepare(
+        _ path: String, mode: mode_t = 0o700, uid: uid_t = getuid(), allowingSticky: Bool = false
+    ) -> String? {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             let parent = current.isEmpty ? "/" : current
@@ -49,7 +56,7 @@ public enum TrustedDirectory {
                 return "cannot create directory \(current): \(String(cString: strerror(errno)))"
             }
         }
-        return problem(with: path, uid: uid)
+        return problem(with: path, uid: uid, allowingSticky: allowingSticky)
     }
 
     /// nil when `directory` and every directory above it may be above a trusted one: owned by root or `uid`,

@@ -99,6 +99,19 @@ import Testing
         }
     }
 
+    /// A sticky directory like /tmp is shared, but nobody else can move or replace the socket in it.
+    @Test func socketDirectlyInAStickyDirectoryIsServed() async throws {
+        try await withTemporaryDirectory { directory in
+            let shared = directory.file("tmp")
+            mkdir(shared, 0o777)
+            chmod(shared, 0o1777)
+            try await withDaemon(in: directory, socketPath: shared + "/coopd.sock") { daemon in
+                let connection = try RawConnection.connect(daemon.socketPath)
+                #expect(try await connection.echo(streamID: 1, data: [1]) == [1])
+            }
+        }
+    }
+
     @Test(.enabled(if: getuid() == 0, "needs root to give a directory to another user"))
     func directoriesOwnedByAnotherUserAreRefused() async throws {
         try await withTemporaryDirectory { directory in
