@@ -7,9 +7,11 @@ import NIOCore
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzEnvelope(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: data == nil ? 0 : size))
-    if let request = try? RequestEnvelope(decoding: bytes) {
+    let unlimited = try? RequestEnvelope(decoding: bytes)
+    if let request = unlimited {
         checkRoundTrip(request)
     }
+    checkMetadataLimits(bytes, unlimited: unlimited)
     if let response = try? ResponseEnvelope(decoding: bytes) {
         checkRoundTrip(response)
     }
@@ -48,6 +50,27 @@ func checkRoundTrip(_ response: ResponseEnvelope) {
     require(again.error == response.error, "response status changed in a round trip")
     if response.error == nil {
         require(again.payload == response.payload, "response payload changed in a round trip")
+    }
+}
+
+/// The server decodes with metadata limits: small ones here, so that inputs reach them. Within the limits the
+/// envelope is the one decoded without; refused for its metadata (RESOURCE_EXHAUSTED) only when it has more
+/// entries than the limit or more bytes in all than the byte limit.
+func checkMetadataLimits(_ bytes: ByteBuffer, unlimited: RequestEnvelope?) {
+    let limits = MetadataLimits(maxEntries: 3, maxBytes: 24)
+    do {
+        let limited = try RequestEnvelope(decoding: bytes, metadataLimits: limits)
+        require(limited == unlimited, "metadata limits changed an envelope within them")
+        require(limited.metadata.count <= limits.maxEntries, "more metadata entries than the limit")
+    } catch {
+        if error.isOverLimit {
+            if let unlimited {
+                require(unlimited.metadata.count > limits.maxEntries || bytes.readableBytes > limits.maxBytes,
+                        "refused for metadata within the limits")
+            }
+        } else {
+            require(unlimited == nil, "an envelope that decodes without limits failed with them: \(error)")
+        }
     }
 }
 
