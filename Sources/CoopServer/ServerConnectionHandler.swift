@@ -478,9 +478,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func beginDrain() {
         draining = true
-        // Requests still waiting to be decoded were never started: they end with the connection.
-        inputPaused = false
-        inbound = nil
+        // Requests still waiting undecoded (input paused) were never started: they stay so, and end with the
+        // connection.
         // Streams run until the caller leaves; at shutdown they end now, with UNAVAILABLE.
         for (id, call) in calls where call.streaming {
             calls[id] = nil
