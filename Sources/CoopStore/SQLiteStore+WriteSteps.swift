@@ -31,11 +31,9 @@ extension SQLiteStore {
         return stored!
     }
 
-    /// Stores a validated observation, filling the unit from its indicator and the vintage from its source when
-    /// not given, and logs it.
-    static func insertObservation(
-        _ tx: WriteTransaction, _ observation: Observation, operation: ChangeOperation
-    ) throws -> Observation {
+    /// `observation` with what was not given filled in: the unit from its indicator, the vintage from its source,
+    /// the status normal.
+    static func withDefaults(_ tx: WriteTransaction, _ observation: Observation) throws -> Observation {
         var observation = observation
         if observation.unit.isEmpty, let indicator = try tx.references.indicator(observation.indicator) {
             observation.unit = indicator.unit
@@ -46,6 +44,14 @@ extension SQLiteStore {
         if observation.status == .unspecified {
             observation.status = .normal
         }
+        return observation
+    }
+
+    /// Stores a validated observation (with ``withDefaults(_:_:)`` applied) and logs it.
+    static func insertObservation(
+        _ tx: WriteTransaction, _ observation: Observation, operation: ChangeOperation
+    ) throws -> Observation {
+        let observation = try withDefaults(tx, observation)
         var stored: Observation?
         try tx.record { sequence in
             let id = try ObservationTable.insert(tx.db, observation, sequence: sequence)

@@ -32,7 +32,17 @@ extension SQLiteStore {
     public func addObservations(_ observations: [Observation], _ context: WriteContext) async throws -> [Observation] {
         try await write("AddObservations", context) { tx in
             try Validation.observations(observations, references: tx.references)
-            return try observations.map { try Self.insertObservation(tx, $0, operation: .insert) }
+            return try observations.enumerated().map { index, observation in
+                // The same figure filed twice would show twice as latest.
+                let filled = try Self.withDefaults(tx, observation)
+                if let existing = try ObservationTable.identical(tx.db, to: filled) {
+                    throw StoreError(
+                        .alreadyExists, field: "observations[\(index)]",
+                        "identical to observation \(existing) (same indicator, pair, breakdown, period, value, "
+                            + "source and vintage); nothing was stored")
+                }
+                return try Self.insertObservation(tx, filled, operation: .insert)
+            }
         }
     }
 
@@ -158,6 +168,16 @@ extension SQLiteStore {
                 statement.claimObservationID = try Self.insertObservation(tx, claim, operation: .insert).id
             } else {
                 try Validation.statement(statement, field: "statement", references: tx.references)
+                // What someone said is a claim; an official statistic cannot stand in for it.
+                if statement.claimObservationID != 0,
+                    let observation = try ObservationTable.load(tx.db, id: statement.claimObservationID),
+                    let indicator = try tx.references.indicator(observation.indicator), indicator.measure != .claim
+                {
+                    throw StoreError.invalid(
+                        "statement.claim_observation_id",
+                        "observation \(observation.id) is a figure of \(observation.indicator), which measures a "
+                            + "\(indicator.measure.rawValue), not a claim")
+                }
             }
             var stored: Statement?
             try tx.record { _ in

@@ -194,6 +194,30 @@ import Testing
         }
     }
 
+    @Test func theSameFigureIsNotStoredTwice() async throws {
+        try await withFixture { fixture async throws in
+            let store = fixture.store
+            let first = try await store.addObservations([fixture.observation(value: 570_708)], context())[0]
+            let before = try store.observations(.everything()).items.count
+            let again = await storeError {
+                _ = try await store.addObservations([fixture.observation(value: 570_708)], context())
+            }
+            #expect(again?.code == .alreadyExists && again?.field == "observations[0]", "\(String(describing: again))")
+            #expect(again?.message.contains("identical to observation \(first.id)") == true)
+            // Twice in one request: the second is the duplicate, and nothing of the request is stored.
+            let twice = await storeError {
+                _ = try await store.addObservations(
+                    [fixture.observation(value: 1), fixture.observation(value: 1)], context())
+            }
+            #expect(twice?.code == .alreadyExists && twice?.field == "observations[1]", "\(String(describing: twice))")
+            #expect(try store.observations(.everything()).items.count == before)
+            // Any value of its own (another vintage, another value) is a figure of its own.
+            _ = try await store.addObservations([fixture.observation(value: 570_708, vintage: "2026-02-01")], context())
+            _ = try await store.addObservations([fixture.observation(value: 570_709)], context())
+            #expect(try store.observations(.everything()).items.count == before + 2)
+        }
+    }
+
     @Test func statementsStoreTheirClaimAndLinkItToTheConflictingStatistics() async throws {
         try await withFixture { fixture async throws in
             let store = fixture.store
@@ -234,6 +258,26 @@ import Testing
                     claim: notAClaim, context())
             }
             #expect(error?.field == "claim.indicator")
+
+            // By reference: a claim already stored may be named; a statistic may not, and nothing is stored.
+            let again = try await store.addStatement(
+                Statement(
+                    speaker: Participant(name: "Furukawa Yoshihisa", country: "JP"), saidOn: "2022-07-01",
+                    text: "Again, about 200,000.", claimObservationID: statement.claimObservationID,
+                    sourceID: fixture.source.id),
+                claim: nil, context())
+            #expect(again.claimObservationID == statement.claimObservationID)
+            let before = try store.statements(StatementQuery()).items.count
+            let statisticAsClaim = await storeError {
+                _ = try await store.addStatement(
+                    Statement(
+                        speaker: Participant(name: "X"), saidOn: "2022", text: "t", claimObservationID: statistic.id,
+                        sourceID: fixture.source.id),
+                    claim: nil, context())
+            }
+            #expect(statisticAsClaim?.code == .invalidArgument)
+            #expect(statisticAsClaim?.field == "statement.claim_observation_id", "\(String(describing: statisticAsClaim))")
+            #expect(try store.statements(StatementQuery()).items.count == before)
         }
     }
 

@@ -46,6 +46,12 @@ import Testing
                 socket: s
             ).object()
             #expect(again.int("id") == id)
+            // The same figure under a new request id is not stored twice.
+            let duplicate = try await coopctl(
+                ["figure", "add", "--indicator", "JP_MHLW_FOREIGN_WORKERS", "--from", "VN", "--to", "JP", "--period",
+                 "2024-10-31", "--value", "570708", "--source", "\(sourceID)", "--request-id", "test-add-2"], socket: s)
+            #expect(duplicate.status == 8, "\(duplicate)")
+            #expect(duplicate.stderr.contains("identical to observation \(id)"), "\(duplicate)")
 
             let series = try await ok(
                 ["series", "JP_MHLW_FOREIGN_WORKERS", "--from", "VN", "--to", "JP", "--since", "2024", "--until", "2024"],
@@ -97,6 +103,12 @@ import Testing
                  "--text", "About 571,000", "--source", "\(sourceID)", "--event", "\(eventID)", "--json"], socket: s
             ).object()
             #expect(statement.object("speaker").string("name") == "Test Speaker")
+            // An official statistic is not what somebody said: refused, and nothing is stored.
+            let statisticAsClaim = try await coopctl(
+                ["statement", "add", "--speaker", "Test Speaker", "--said-on", "2026-01-06", "--text", "Not a claim",
+                 "--source", "\(sourceID)", "--claim-observation", "\(id)"], socket: s)
+            #expect(statisticAsClaim.status == 5, "\(statisticAsClaim)")
+            #expect(statisticAsClaim.stderr.contains("claim_observation_id"), "\(statisticAsClaim)")
 
             // The watch saw each write in order, as JSON lines.
             let changes = try await poll("the watch to print the writes", timeout: .seconds(20)) { () -> [[String: Any]]? in
