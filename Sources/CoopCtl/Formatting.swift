@@ -113,6 +113,9 @@ public enum Amount {
         }
         let text = value.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: "")
             .replacingOccurrences(of: "_", with: "")
+        if text.hasPrefix("-") {
+            throw CtlError.invalidInput("value \"\(value)\" is negative: figures are counts and amounts, 0 or more")
+        }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) }),
             parts.allSatisfy({ $0.allSatisfy(\.isNumber) })

@@ -120,10 +120,13 @@ struct IndicatorCommand: AsyncParsableCommand {
 
 /// The value options of `figure add` and `figure revise`.
 struct ValueOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The value as published: 110013, 2.6 (with --unit \"trillion JPY\").", valueName: "number"))
+    // Unconditional: "-5" is a value (which coopd then refuses as negative), not an unknown option.
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The value as published: 110013, 2.6 (with --unit \"trillion JPY\").", valueName: "number"))
     var value: String
 
-    @Option(help: ArgumentHelp("Upper end of a range (same unit).", valueName: "number"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Upper end of a range (same unit).", valueName: "number"))
     var valueHigh: String?
 
     @Option(help: ArgumentHelp(

@@ -20,12 +20,19 @@ extension SQLiteStore {
         try Validation.filterCountry(query.destination, field: "destination")
         try Validation.date(query.periodFrom, field: "period_from")
         try Validation.date(query.periodTo, field: "period_to")
+        try Validation.range(query.periodFrom, query.periodTo, fromField: "period_from", toField: "period_to")
         try Validation.date(query.asOf, field: "as_of")
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(
             query.page.token, listing: "observations", shape: ObservationTable.tokenShape)
         var (observations, lastKey) = try read { db in
-            try ObservationTable.list(db, query, after: after, limit: size)
+            let found = try ObservationTable.list(db, query, after: after, limit: size)
+            // Nothing found: say so if it is because an indicator asked for does not exist (checked only then,
+            // so listings that find something pay nothing for it).
+            if found.observations.isEmpty, let unknown = try query.indicators.first(where: { try !IndicatorTable.exists(db, $0) }) {
+                throw StoreError.notFound("indicators", "no indicator \(Validation.quoted(unknown))")
+            }
+            return found
         }
         guard observations.count > size else { return Page(items: observations, nextToken: "") }
         observations.removeLast(observations.count - size)
@@ -40,6 +47,7 @@ extension SQLiteStore {
         try Validation.country(query.destination, field: "destination")
         try Validation.date(query.periodFrom, field: "period_from")
         try Validation.date(query.periodTo, field: "period_to")
+        try Validation.range(query.periodFrom, query.periodTo, fromField: "period_from", toField: "period_to")
         try Validation.date(query.asOf, field: "as_of")
         return try read { db in try ObservationTable.series(db, query) }
     }
@@ -64,6 +72,7 @@ extension SQLiteStore {
         try Validation.filterCountry(query.counterpart, field: "counterpart")
         try Validation.date(query.from, field: "from")
         try Validation.date(query.to, field: "to")
+        try Validation.range(query.from, query.to, fromField: "from", toField: "to")
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(query.page.token, listing: "events", shape: EventTable.tokenShape)
         let rows = try read { db in try EventTable.list(db, query, after: after, limit: size) }
@@ -75,6 +84,7 @@ extension SQLiteStore {
         try Validation.filterCountry(query.counterpart, field: "counterpart")
         try Validation.date(query.from, field: "from")
         try Validation.date(query.to, field: "to")
+        try Validation.range(query.from, query.to, fromField: "from", toField: "to")
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(query.page.token, listing: "agreements", shape: AgreementTable.tokenShape)
         let rows = try read { db in try AgreementTable.list(db, query, after: after, limit: size) }
@@ -85,6 +95,7 @@ extension SQLiteStore {
         try Validation.filterCountry(query.country, field: "country")
         try Validation.date(query.from, field: "from")
         try Validation.date(query.to, field: "to")
+        try Validation.range(query.from, query.to, fromField: "from", toField: "to")
         try Validation.id(query.eventID, field: "event_id")
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(query.page.token, listing: "statements", shape: StatementTable.tokenShape)

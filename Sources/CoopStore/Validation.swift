@@ -62,6 +62,13 @@ public enum Validation {
         }
     }
 
+    /// A range whose start falls after its end matches nothing: that is a mistake to report, not an empty answer.
+    /// Each bound is a valid partial date or empty (open).
+    public static func range(_ from: String, _ to: String, fromField: String, toField: String) throws {
+        guard !from.isEmpty, !to.isEmpty, PartialDate.firstDay(of: from) > PartialDate.lastDay(of: to) else { return }
+        throw StoreError.invalid(fromField, "\(quoted(from)) is after \(toField) \(quoted(to))")
+    }
+
     public static func required(_ value: String, field: @autoclosure () -> String) throws {
         if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw StoreError.invalid(field(), "is required")

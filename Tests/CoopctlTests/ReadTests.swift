@@ -34,6 +34,34 @@ import Testing
         }
     }
 
+    @Test func unknownCodesAreNotFoundAndInvertedRangesInvalid() async throws {
+        try await withDaemon(seeded: true) { daemon in
+            let s = daemon.socketPath
+            for code in ["NOPE", "jp_mhlw_foreign_workers"] {
+                let figures = try await coopctl(["figures", "--indicator", code], socket: s)
+                #expect(figures.status == 4, "\(figures)")
+                #expect(figures.stderr.contains("no indicator \"\(code)\""), "\(figures)")
+                let series = try await coopctl(["series", code, "--from", "VN", "--to", "JP"], socket: s)
+                #expect(series.status == 4, "\(series)")
+            }
+            let inverted = try await coopctl(
+                ["figures", "--from", "VN", "--to", "JP", "--indicator", "JP_MHLW_FOREIGN_WORKERS", "--since", "2023",
+                 "--until", "2020"], socket: s)
+            #expect(inverted.status == 5, "\(inverted)")
+            #expect(inverted.stderr.contains("\"2023\" is after period_to \"2020\""), "\(inverted)")
+            for command in [["events"], ["agreements"], ["series", "JP_MHLW_FOREIGN_WORKERS", "--from", "VN", "--to", "JP"]] {
+                let run = try await coopctl(command + ["--since", "2023", "--until", "2020"], socket: s)
+                #expect(run.status == 5, "\(run)")
+            }
+            // A negative value is named as such, not taken for an option.
+            let negative = try await coopctl(
+                ["figure", "add", "--indicator", "JP_MHLW_FOREIGN_WORKERS", "--from", "VN", "--to", "JP", "--period",
+                 "2024-10-31", "--value", "-5", "--source", "1"], socket: s)
+            #expect(negative.status == 5, "\(negative)")
+            #expect(negative.stderr.contains("value \"-5\" is negative"), "\(negative)")
+        }
+    }
+
     @Test func figuresGiveTheShippedValuesAsTableJSONAndCSV() async throws {
         try await withDaemon(seeded: true) { daemon in
             let s = daemon.socketPath

@@ -16,6 +16,10 @@ enum IndicatorTable {
         try db.rows("SELECT \(columns) FROM indicators ORDER BY code").map(decode)
     }
 
+    static func exists(_ db: Database, _ code: String) throws -> Bool {
+        try db.int64("SELECT 1 FROM indicators WHERE code = ?", [code]) != nil
+    }
+
     static func load(_ db: Database, code: String) throws -> Indicator? {
         try db.row("SELECT \(columns) FROM indicators WHERE code = ?", [code]).map(decode)
     }
