@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CoopServer
+import Logging
+import NIOCore
+import Testing
+
+@testable import CoopDaemon
+
+/// The limits a daemon gets when nobody sets them, and how the settings that bound a client are read.
+@Suite struct DaemonConfigurationTests {
+    @Test func defaultsBoundEveryClient() {
+        let limits = DaemonConfiguration.defaults(environment: [:]).limits
+        #expect(limits.idleTimeout == .seconds(300))
+        #expect(limits.maxConnectionsPerUID == 256)
+        #expect(limits.maxQueuedOutputBytes == 256 << 10)
+        #expect(limits.outputStallTimeout == .seconds(30))
+        #expect(limits.metadata.maxEntries == 128 && limits.metadata.maxBytes == 16 << 10)
+    }
+
+    @Test func clientLimitSettingsAreReadAndCheckedWithTheirName() throws {
+        var configuration = DaemonConfiguration(socketPath: "/s", stateDirectory: "/d")
+        try configuration.apply(
+            fileContents: "max-connections-per-uid = 8\nmax-queued-output-kib = 1024\noutput-stall-timeout = 2.5\nidle-timeout = 0\n",
+            path: "coopd.conf")
+        #expect(configuration.limits.maxConnectionsPerUID == 8)
+        #expect(configuration.limits.maxQueuedOutputBytes == 1 << 20)
+        #expect(configuration.limits.outputStallTimeout == .milliseconds(2500))
+        #expect(configuration.limits.idleTimeout == nil)
+        #expect(throws: ConfigurationError.self) { try configuration.apply(key: "max-queued-output-kib", value: "1") }
+        #expect(throws: ConfigurationError.self) { try configuration.apply(key: "output-stall-timeout", value: "0") }
+        #expect(throws: ConfigurationError.self) { try configuration.apply(key: "max-connections-per-uid", value: "0") }
+    }
+
+    /// More connections than descriptors would make accept fail before the limit refuses cleanly.
+    @Test func maxConnectionsIsLoweredToTheDescriptorLimit() {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        var limits = ServerLimits()
+        limits.maxConnections = Int(Int32.max)
+        let fitted = FileDescriptorLimit.fit(limits, raise: false, logger: Logger(label: "test"))
+        #expect(fitted.maxConnections == Int(limit.rlim_cur) - FileDescriptorLimit.reserved)
+        limits.maxConnections = 10
+        #expect(FileDescriptorLimit.fit(limits, raise: false, logger: Logger(label: "test")).maxConnections == 10)
+    }
+}
