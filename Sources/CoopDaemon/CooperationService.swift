@@ -345,12 +345,8 @@ struct CooperationService {
         do {
             try policy.value.authorize(context.peer)
         } catch {
-            refusedWrites.record { count in
-                logger.warning(
-                    "write refused: the peer is not a writer",
-                    metadata: ["method": "\(context.method)", "uid": "\(context.peer.uid)",
-                               "pid": "\(context.peer.pid)", "refused": "\(count)"])
-            }
+            logUnwritten(refusedWrites, .warning, "write refused: the peer is not a writer", context,
+                         ["pid": "\(context.peer.pid)"], countedAs: "refused")
             throw error
         }
         let requestID = request.requestID
@@ -365,13 +361,24 @@ struct CooperationService {
             return try await mapped { try await body(write) }
         } catch let error as RPCError where error.code == .unavailable {
             // A full disk or a database that cannot be written: the operator needs to hear of it.
-            failedWrites.record { count in
-                logger.error(
-                    "write failed: \(error.message)",
-                    metadata: ["method": "\(context.method)", "uid": "\(context.peer.uid)",
-                               "request_id": "\(requestID)", "failed": "\(count)"])
-            }
+            logUnwritten(failedWrites, .error, "write failed: \(error.message)", context,
+                         ["request_id": "\(requestID)"], countedAs: "failed")
             throw error
+        }
+    }
+
+    /// Logs a write that did not happen, with the method and the caller's uid, at most once per interval of `log`
+    /// (with how many since the last line, under `countedAs`).
+    private func logUnwritten(
+        _ log: RateLimitedLog, _ level: Logger.Level, _ message: String, _ context: CallContext,
+        _ metadata: Logger.Metadata, countedAs countKey: String
+    ) {
+        log.record { count in
+            var all = metadata
+            all["method"] = "\(context.method)"
+            all["uid"] = "\(context.peer.uid)"
+            all[countKey] = "\(count)"
+            logger.log(level: level, "\(message)", metadata: all)
         }
     }
 
