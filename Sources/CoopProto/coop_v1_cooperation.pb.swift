@@ -37,6 +37,9 @@ public nonisolated enum Coop_V1_SourceKind: SwiftProtobuf.Enum, Swift.CaseIterab
   case news // = 3
   case repost // = 4
   case blog // = 5
+
+  /// an official release as reproduced by another publisher
+  case officialReleaseReproduced // = 6
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -51,6 +54,7 @@ public nonisolated enum Coop_V1_SourceKind: SwiftProtobuf.Enum, Swift.CaseIterab
     case 3: self = .news
     case 4: self = .repost
     case 5: self = .blog
+    case 6: self = .officialReleaseReproduced
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -63,6 +67,7 @@ public nonisolated enum Coop_V1_SourceKind: SwiftProtobuf.Enum, Swift.CaseIterab
     case .news: return 3
     case .repost: return 4
     case .blog: return 5
+    case .officialReleaseReproduced: return 6
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -75,6 +80,7 @@ public nonisolated enum Coop_V1_SourceKind: SwiftProtobuf.Enum, Swift.CaseIterab
     .news,
     .repost,
     .blog,
+    .officialReleaseReproduced,
   ]
 
 }
@@ -1080,41 +1086,53 @@ public nonisolated struct Coop_V1_GetPairSummaryRequest: Sendable {
 
   public var countryB: String = String()
 
+  /// also the latest figures stated in statements (indicators of measure CLAIM)
+  public var includeClaims: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Coop_V1_IndicatorLatest: Sendable {
+public nonisolated struct Coop_V1_IndicatorLatest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var indicator: Coop_V1_Indicator {
-    get {_indicator ?? Coop_V1_Indicator()}
-    set {_indicator = newValue}
+    get {_storage._indicator ?? Coop_V1_Indicator()}
+    set {_uniqueStorage()._indicator = newValue}
   }
   /// Returns true if `indicator` has been explicitly set.
-  public var hasIndicator: Bool {self._indicator != nil}
+  public var hasIndicator: Bool {_storage._indicator != nil}
   /// Clears the value of `indicator`. Subsequent reads from it will return its default value.
-  public mutating func clearIndicator() {self._indicator = nil}
+  public mutating func clearIndicator() {_uniqueStorage()._indicator = nil}
 
   /// latest period, latest vintage
   public var latest: Coop_V1_Observation {
-    get {_latest ?? Coop_V1_Observation()}
-    set {_latest = newValue}
+    get {_storage._latest ?? Coop_V1_Observation()}
+    set {_uniqueStorage()._latest = newValue}
   }
   /// Returns true if `latest` has been explicitly set.
-  public var hasLatest: Bool {self._latest != nil}
+  public var hasLatest: Bool {_storage._latest != nil}
   /// Clears the value of `latest`. Subsequent reads from it will return its default value.
-  public mutating func clearLatest() {self._latest = nil}
+  public mutating func clearLatest() {_uniqueStorage()._latest = nil}
+
+  /// for a claim: the statement that states it (who said it, when)
+  public var statement: Coop_V1_Statement {
+    get {_storage._statement ?? Coop_V1_Statement()}
+    set {_uniqueStorage()._statement = newValue}
+  }
+  /// Returns true if `statement` has been explicitly set.
+  public var hasStatement: Bool {_storage._statement != nil}
+  /// Clears the value of `statement`. Subsequent reads from it will return its default value.
+  public mutating func clearStatement() {_uniqueStorage()._statement = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _indicator: Coop_V1_Indicator? = nil
-  fileprivate var _latest: Coop_V1_Observation? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Coop_V1_PairSummary: Sendable {
@@ -1234,6 +1252,10 @@ public nonisolated struct Coop_V1_ListObservationsRequest: Sendable {
   /// from a previous response
   public var pageToken: String = String()
 
+  /// Statistics only by default. True: also figures stated in statements (indicators of measure CLAIM), so
+  /// they are never read as statistics unawares. An indicator named in `indicators` is listed whatever its measure.
+  public var includeClaims: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1250,6 +1272,9 @@ public nonisolated struct Coop_V1_ListObservationsResponse: Sendable {
   public var nextPageToken: String = String()
 
   public var sources: [Coop_V1_Source] = []
+
+  /// the statements stating the claims of this page (who said them)
+  public var claimStatements: [Coop_V1_Statement] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1520,6 +1545,10 @@ public nonisolated struct Coop_V1_SearchHit: Sendable {
 
   public var snippet: String = String()
 
+  /// Names in their own script where they differ from the romanised ones the title uses: the speaker of a
+  /// statement, the participants of an event (e.g. "Đào Ngọc Dung", "古川禎久").
+  public var nativeNames: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1531,6 +1560,28 @@ public nonisolated struct Coop_V1_SearchResponse: Sendable {
   // methods supported on all messages.
 
   public var hits: [Coop_V1_SearchHit] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Coop_V1_ListRelationshipsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Coop_V1_ListRelationshipsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var relationships: [Coop_V1_Relationship] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1787,12 +1838,36 @@ public nonisolated struct Coop_V1_LinkConflictResponse: Sendable {
   fileprivate var _observation: Coop_V1_Observation? = nil
 }
 
+public nonisolated struct Coop_V1_PutRelationshipRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String = String()
+
+  /// created or replaced for the pair (in either order)
+  public var relationship: Coop_V1_Relationship {
+    get {_relationship ?? Coop_V1_Relationship()}
+    set {_relationship = newValue}
+  }
+  /// Returns true if `relationship` has been explicitly set.
+  public var hasRelationship: Bool {self._relationship != nil}
+  /// Clears the value of `relationship`. Subsequent reads from it will return its default value.
+  public mutating func clearRelationship() {self._relationship = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _relationship: Coop_V1_Relationship? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "coop.v1"
 
 nonisolated extension Coop_V1_SourceKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SOURCE_KIND_UNSPECIFIED\0\u{1}SOURCE_KIND_OFFICIAL_RELEASE\0\u{1}SOURCE_KIND_OFFICIAL_TEXT\0\u{1}SOURCE_KIND_NEWS\0\u{1}SOURCE_KIND_REPOST\0\u{1}SOURCE_KIND_BLOG\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SOURCE_KIND_UNSPECIFIED\0\u{1}SOURCE_KIND_OFFICIAL_RELEASE\0\u{1}SOURCE_KIND_OFFICIAL_TEXT\0\u{1}SOURCE_KIND_NEWS\0\u{1}SOURCE_KIND_REPOST\0\u{1}SOURCE_KIND_BLOG\0\u{1}SOURCE_KIND_OFFICIAL_RELEASE_REPRODUCED\0")
 }
 
 nonisolated extension Coop_V1_Measure: SwiftProtobuf._ProtoNameProviding {
@@ -2964,7 +3039,7 @@ nonisolated extension Coop_V1_ListCountriesResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Coop_V1_GetPairSummaryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetPairSummaryRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}country_a\0\u{3}country_b\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}country_a\0\u{3}country_b\0\u{3}include_claims\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2974,6 +3049,7 @@ nonisolated extension Coop_V1_GetPairSummaryRequest: SwiftProtobuf.Message, Swif
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.countryA) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.countryB) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.includeClaims) }()
       default: break
       }
     }
@@ -2986,12 +3062,16 @@ nonisolated extension Coop_V1_GetPairSummaryRequest: SwiftProtobuf.Message, Swif
     if !self.countryB.isEmpty {
       try visitor.visitSingularStringField(value: self.countryB, fieldNumber: 2)
     }
+    if self.includeClaims != false {
+      try visitor.visitSingularBoolField(value: self.includeClaims, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Coop_V1_GetPairSummaryRequest, rhs: Coop_V1_GetPairSummaryRequest) -> Bool {
     if lhs.countryA != rhs.countryA {return false}
     if lhs.countryB != rhs.countryB {return false}
+    if lhs.includeClaims != rhs.includeClaims {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2999,38 +3079,83 @@ nonisolated extension Coop_V1_GetPairSummaryRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Coop_V1_IndicatorLatest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IndicatorLatest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}indicator\0\u{1}latest\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}indicator\0\u{1}latest\0\u{1}statement\0")
+
+  fileprivate class _StorageClass {
+    var _indicator: Coop_V1_Indicator? = nil
+    var _latest: Coop_V1_Observation? = nil
+    var _statement: Coop_V1_Statement? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _indicator = source._indicator
+      _latest = source._latest
+      _statement = source._statement
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._indicator) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._latest) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._indicator) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._latest) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._statement) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._indicator {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._latest {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._indicator {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._latest {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._statement {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Coop_V1_IndicatorLatest, rhs: Coop_V1_IndicatorLatest) -> Bool {
-    if lhs._indicator != rhs._indicator {return false}
-    if lhs._latest != rhs._latest {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._indicator != rhs_storage._indicator {return false}
+        if _storage._latest != rhs_storage._latest {return false}
+        if _storage._statement != rhs_storage._statement {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3146,7 +3271,7 @@ nonisolated extension Coop_V1_ListIndicatorsResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Coop_V1_ListObservationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListObservationsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}origin\0\u{1}destination\0\u{1}indicators\0\u{3}period_from\0\u{3}period_to\0\u{1}breakdown\0\u{3}any_breakdown\0\u{3}as_of\0\u{3}include_superseded\0\u{3}include_conflicts\0\u{3}include_retracted\0\u{3}include_sources\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}origin\0\u{1}destination\0\u{1}indicators\0\u{3}period_from\0\u{3}period_to\0\u{1}breakdown\0\u{3}any_breakdown\0\u{3}as_of\0\u{3}include_superseded\0\u{3}include_conflicts\0\u{3}include_retracted\0\u{3}include_sources\0\u{3}page_size\0\u{3}page_token\0\u{3}include_claims\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3168,6 +3293,7 @@ nonisolated extension Coop_V1_ListObservationsRequest: SwiftProtobuf.Message, Sw
       case 12: try { try decoder.decodeSingularBoolField(value: &self.includeSources) }()
       case 13: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 14: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 15: try { try decoder.decodeSingularBoolField(value: &self.includeClaims) }()
       default: break
       }
     }
@@ -3216,6 +3342,9 @@ nonisolated extension Coop_V1_ListObservationsRequest: SwiftProtobuf.Message, Sw
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 14)
     }
+    if self.includeClaims != false {
+      try visitor.visitSingularBoolField(value: self.includeClaims, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3234,6 +3363,7 @@ nonisolated extension Coop_V1_ListObservationsRequest: SwiftProtobuf.Message, Sw
     if lhs.includeSources != rhs.includeSources {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.includeClaims != rhs.includeClaims {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3241,7 +3371,7 @@ nonisolated extension Coop_V1_ListObservationsRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Coop_V1_ListObservationsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListObservationsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}observations\0\u{3}next_page_token\0\u{1}sources\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}observations\0\u{3}next_page_token\0\u{1}sources\0\u{3}claim_statements\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3252,6 +3382,7 @@ nonisolated extension Coop_V1_ListObservationsResponse: SwiftProtobuf.Message, S
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.observations) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.sources) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.claimStatements) }()
       default: break
       }
     }
@@ -3267,6 +3398,9 @@ nonisolated extension Coop_V1_ListObservationsResponse: SwiftProtobuf.Message, S
     if !self.sources.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.sources, fieldNumber: 3)
     }
+    if !self.claimStatements.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.claimStatements, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3274,6 +3408,7 @@ nonisolated extension Coop_V1_ListObservationsResponse: SwiftProtobuf.Message, S
     if lhs.observations != rhs.observations {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.sources != rhs.sources {return false}
+    if lhs.claimStatements != rhs.claimStatements {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3844,7 +3979,7 @@ nonisolated extension Coop_V1_SearchRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Coop_V1_SearchHit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchHit"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entity_kind\0\u{3}entity_id\0\u{1}title\0\u{1}snippet\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entity_kind\0\u{3}entity_id\0\u{1}title\0\u{1}snippet\0\u{3}native_names\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3856,6 +3991,7 @@ nonisolated extension Coop_V1_SearchHit: SwiftProtobuf.Message, SwiftProtobuf._M
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.entityID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.title) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.snippet) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.nativeNames) }()
       default: break
       }
     }
@@ -3874,6 +4010,9 @@ nonisolated extension Coop_V1_SearchHit: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.snippet.isEmpty {
       try visitor.visitSingularStringField(value: self.snippet, fieldNumber: 4)
     }
+    if !self.nativeNames.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.nativeNames, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3882,6 +4021,7 @@ nonisolated extension Coop_V1_SearchHit: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.entityID != rhs.entityID {return false}
     if lhs.title != rhs.title {return false}
     if lhs.snippet != rhs.snippet {return false}
+    if lhs.nativeNames != rhs.nativeNames {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3912,6 +4052,55 @@ nonisolated extension Coop_V1_SearchResponse: SwiftProtobuf.Message, SwiftProtob
 
   public static func ==(lhs: Coop_V1_SearchResponse, rhs: Coop_V1_SearchResponse) -> Bool {
     if lhs.hits != rhs.hits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Coop_V1_ListRelationshipsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListRelationshipsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Coop_V1_ListRelationshipsRequest, rhs: Coop_V1_ListRelationshipsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Coop_V1_ListRelationshipsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListRelationshipsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}relationships\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.relationships) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.relationships.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.relationships, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Coop_V1_ListRelationshipsResponse, rhs: Coop_V1_ListRelationshipsResponse) -> Bool {
+    if lhs.relationships != rhs.relationships {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4370,6 +4559,45 @@ nonisolated extension Coop_V1_LinkConflictResponse: SwiftProtobuf.Message, Swift
 
   public static func ==(lhs: Coop_V1_LinkConflictResponse, rhs: Coop_V1_LinkConflictResponse) -> Bool {
     if lhs._observation != rhs._observation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Coop_V1_PutRelationshipRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PutRelationshipRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}relationship\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._relationship) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    try { if let v = self._relationship {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Coop_V1_PutRelationshipRequest, rhs: Coop_V1_PutRelationshipRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs._relationship != rhs._relationship {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1627,6 +1627,96 @@ void   coop__v1__search_response__free_unpacked
   assert(message->base.descriptor == &coop__v1__search_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   coop__v1__list_relationships_request__init
+                     (Coop__V1__ListRelationshipsRequest         *message)
+{
+  static const Coop__V1__ListRelationshipsRequest init_value = COOP__V1__LIST_RELATIONSHIPS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t coop__v1__list_relationships_request__get_packed_size
+                     (const Coop__V1__ListRelationshipsRequest *message)
+{
+  assert(message->base.descriptor == &coop__v1__list_relationships_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__list_relationships_request__pack
+                     (const Coop__V1__ListRelationshipsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__list_relationships_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__list_relationships_request__pack_to_buffer
+                     (const Coop__V1__ListRelationshipsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__list_relationships_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__ListRelationshipsRequest *
+       coop__v1__list_relationships_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__ListRelationshipsRequest *)
+     protobuf_c_message_unpack (&coop__v1__list_relationships_request__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__list_relationships_request__free_unpacked
+                     (Coop__V1__ListRelationshipsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__list_relationships_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   coop__v1__list_relationships_response__init
+                     (Coop__V1__ListRelationshipsResponse         *message)
+{
+  static const Coop__V1__ListRelationshipsResponse init_value = COOP__V1__LIST_RELATIONSHIPS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t coop__v1__list_relationships_response__get_packed_size
+                     (const Coop__V1__ListRelationshipsResponse *message)
+{
+  assert(message->base.descriptor == &coop__v1__list_relationships_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__list_relationships_response__pack
+                     (const Coop__V1__ListRelationshipsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__list_relationships_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__list_relationships_response__pack_to_buffer
+                     (const Coop__V1__ListRelationshipsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__list_relationships_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__ListRelationshipsResponse *
+       coop__v1__list_relationships_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__ListRelationshipsResponse *)
+     protobuf_c_message_unpack (&coop__v1__list_relationships_response__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__list_relationships_response__free_unpacked
+                     (Coop__V1__ListRelationshipsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__list_relationships_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   coop__v1__watch_changes_request__init
                      (Coop__V1__WatchChangesRequest         *message)
 {
@@ -2165,6 +2255,51 @@ void   coop__v1__link_conflict_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &coop__v1__link_conflict_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   coop__v1__put_relationship_request__init
+                     (Coop__V1__PutRelationshipRequest         *message)
+{
+  static const Coop__V1__PutRelationshipRequest init_value = COOP__V1__PUT_RELATIONSHIP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t coop__v1__put_relationship_request__get_packed_size
+                     (const Coop__V1__PutRelationshipRequest *message)
+{
+  assert(message->base.descriptor == &coop__v1__put_relationship_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__put_relationship_request__pack
+                     (const Coop__V1__PutRelationshipRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__put_relationship_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__put_relationship_request__pack_to_buffer
+                     (const Coop__V1__PutRelationshipRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__put_relationship_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__PutRelationshipRequest *
+       coop__v1__put_relationship_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__PutRelationshipRequest *)
+     protobuf_c_message_unpack (&coop__v1__put_relationship_request__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__put_relationship_request__free_unpacked
+                     (Coop__V1__PutRelationshipRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__put_relationship_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 static const ProtobufCFieldDescriptor coop__v1__country__field_descriptors[3] =
@@ -3966,7 +4101,7 @@ const ProtobufCMessageDescriptor coop__v1__list_countries_response__descriptor =
   (ProtobufCMessageInit) coop__v1__list_countries_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__get_pair_summary_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor coop__v1__get_pair_summary_request__field_descriptors[3] =
 {
   {
     "country_a",
@@ -3992,15 +4127,28 @@ static const ProtobufCFieldDescriptor coop__v1__get_pair_summary_request__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "include_claims",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__GetPairSummaryRequest, include_claims),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__get_pair_summary_request__field_indices_by_name[] = {
   0,   /* field[0] = country_a */
   1,   /* field[1] = country_b */
+  2,   /* field[2] = include_claims */
 };
 static const ProtobufCIntRange coop__v1__get_pair_summary_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor coop__v1__get_pair_summary_request__descriptor =
 {
@@ -4010,14 +4158,14 @@ const ProtobufCMessageDescriptor coop__v1__get_pair_summary_request__descriptor 
   "Coop__V1__GetPairSummaryRequest",
   "coop.v1",
   sizeof(Coop__V1__GetPairSummaryRequest),
-  2,
+  3,
   coop__v1__get_pair_summary_request__field_descriptors,
   coop__v1__get_pair_summary_request__field_indices_by_name,
   1,  coop__v1__get_pair_summary_request__number_ranges,
   (ProtobufCMessageInit) coop__v1__get_pair_summary_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__indicator_latest__field_descriptors[2] =
+static const ProtobufCFieldDescriptor coop__v1__indicator_latest__field_descriptors[3] =
 {
   {
     "indicator",
@@ -4043,15 +4191,28 @@ static const ProtobufCFieldDescriptor coop__v1__indicator_latest__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "statement",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__IndicatorLatest, statement),
+    &coop__v1__statement__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__indicator_latest__field_indices_by_name[] = {
   0,   /* field[0] = indicator */
   1,   /* field[1] = latest */
+  2,   /* field[2] = statement */
 };
 static const ProtobufCIntRange coop__v1__indicator_latest__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor coop__v1__indicator_latest__descriptor =
 {
@@ -4061,7 +4222,7 @@ const ProtobufCMessageDescriptor coop__v1__indicator_latest__descriptor =
   "Coop__V1__IndicatorLatest",
   "coop.v1",
   sizeof(Coop__V1__IndicatorLatest),
-  2,
+  3,
   coop__v1__indicator_latest__field_descriptors,
   coop__v1__indicator_latest__field_indices_by_name,
   1,  coop__v1__indicator_latest__number_ranges,
@@ -4227,7 +4388,7 @@ const ProtobufCMessageDescriptor coop__v1__list_indicators_response__descriptor 
   (ProtobufCMessageInit) coop__v1__list_indicators_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__list_observations_request__field_descriptors[14] =
+static const ProtobufCFieldDescriptor coop__v1__list_observations_request__field_descriptors[15] =
 {
   {
     "origin",
@@ -4397,12 +4558,25 @@ static const ProtobufCFieldDescriptor coop__v1__list_observations_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "include_claims",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__ListObservationsRequest, include_claims),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__list_observations_request__field_indices_by_name[] = {
   6,   /* field[6] = any_breakdown */
   7,   /* field[7] = as_of */
   5,   /* field[5] = breakdown */
   1,   /* field[1] = destination */
+  14,   /* field[14] = include_claims */
   9,   /* field[9] = include_conflicts */
   10,   /* field[10] = include_retracted */
   11,   /* field[11] = include_sources */
@@ -4417,7 +4591,7 @@ static const unsigned coop__v1__list_observations_request__field_indices_by_name
 static const ProtobufCIntRange coop__v1__list_observations_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor coop__v1__list_observations_request__descriptor =
 {
@@ -4427,14 +4601,14 @@ const ProtobufCMessageDescriptor coop__v1__list_observations_request__descriptor
   "Coop__V1__ListObservationsRequest",
   "coop.v1",
   sizeof(Coop__V1__ListObservationsRequest),
-  14,
+  15,
   coop__v1__list_observations_request__field_descriptors,
   coop__v1__list_observations_request__field_indices_by_name,
   1,  coop__v1__list_observations_request__number_ranges,
   (ProtobufCMessageInit) coop__v1__list_observations_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__list_observations_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor coop__v1__list_observations_response__field_descriptors[4] =
 {
   {
     "observations",
@@ -4472,8 +4646,21 @@ static const ProtobufCFieldDescriptor coop__v1__list_observations_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "claim_statements",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Coop__V1__ListObservationsResponse, n_claim_statements),
+    offsetof(Coop__V1__ListObservationsResponse, claim_statements),
+    &coop__v1__statement__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__list_observations_response__field_indices_by_name[] = {
+  3,   /* field[3] = claim_statements */
   1,   /* field[1] = next_page_token */
   0,   /* field[0] = observations */
   2,   /* field[2] = sources */
@@ -4481,7 +4668,7 @@ static const unsigned coop__v1__list_observations_response__field_indices_by_nam
 static const ProtobufCIntRange coop__v1__list_observations_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor coop__v1__list_observations_response__descriptor =
 {
@@ -4491,7 +4678,7 @@ const ProtobufCMessageDescriptor coop__v1__list_observations_response__descripto
   "Coop__V1__ListObservationsResponse",
   "coop.v1",
   sizeof(Coop__V1__ListObservationsResponse),
-  3,
+  4,
   coop__v1__list_observations_response__field_descriptors,
   coop__v1__list_observations_response__field_indices_by_name,
   1,  coop__v1__list_observations_response__number_ranges,
@@ -5461,7 +5648,7 @@ const ProtobufCMessageDescriptor coop__v1__search_request__descriptor =
   (ProtobufCMessageInit) coop__v1__search_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__search_hit__field_descriptors[4] =
+static const ProtobufCFieldDescriptor coop__v1__search_hit__field_descriptors[5] =
 {
   {
     "entity_kind",
@@ -5511,17 +5698,30 @@ static const ProtobufCFieldDescriptor coop__v1__search_hit__field_descriptors[4]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "native_names",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Coop__V1__SearchHit, n_native_names),
+    offsetof(Coop__V1__SearchHit, native_names),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__search_hit__field_indices_by_name[] = {
   1,   /* field[1] = entity_id */
   0,   /* field[0] = entity_kind */
+  4,   /* field[4] = native_names */
   3,   /* field[3] = snippet */
   2,   /* field[2] = title */
 };
 static const ProtobufCIntRange coop__v1__search_hit__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor coop__v1__search_hit__descriptor =
 {
@@ -5531,7 +5731,7 @@ const ProtobufCMessageDescriptor coop__v1__search_hit__descriptor =
   "Coop__V1__SearchHit",
   "coop.v1",
   sizeof(Coop__V1__SearchHit),
-  4,
+  5,
   coop__v1__search_hit__field_descriptors,
   coop__v1__search_hit__field_indices_by_name,
   1,  coop__v1__search_hit__number_ranges,
@@ -5574,6 +5774,62 @@ const ProtobufCMessageDescriptor coop__v1__search_response__descriptor =
   coop__v1__search_response__field_indices_by_name,
   1,  coop__v1__search_response__number_ranges,
   (ProtobufCMessageInit) coop__v1__search_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define coop__v1__list_relationships_request__field_descriptors NULL
+#define coop__v1__list_relationships_request__field_indices_by_name NULL
+#define coop__v1__list_relationships_request__number_ranges NULL
+const ProtobufCMessageDescriptor coop__v1__list_relationships_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.ListRelationshipsRequest",
+  "ListRelationshipsRequest",
+  "Coop__V1__ListRelationshipsRequest",
+  "coop.v1",
+  sizeof(Coop__V1__ListRelationshipsRequest),
+  0,
+  coop__v1__list_relationships_request__field_descriptors,
+  coop__v1__list_relationships_request__field_indices_by_name,
+  0,  coop__v1__list_relationships_request__number_ranges,
+  (ProtobufCMessageInit) coop__v1__list_relationships_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor coop__v1__list_relationships_response__field_descriptors[1] =
+{
+  {
+    "relationships",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Coop__V1__ListRelationshipsResponse, n_relationships),
+    offsetof(Coop__V1__ListRelationshipsResponse, relationships),
+    &coop__v1__relationship__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__list_relationships_response__field_indices_by_name[] = {
+  0,   /* field[0] = relationships */
+};
+static const ProtobufCIntRange coop__v1__list_relationships_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor coop__v1__list_relationships_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.ListRelationshipsResponse",
+  "ListRelationshipsResponse",
+  "Coop__V1__ListRelationshipsResponse",
+  "coop.v1",
+  sizeof(Coop__V1__ListRelationshipsResponse),
+  1,
+  coop__v1__list_relationships_response__field_descriptors,
+  coop__v1__list_relationships_response__field_indices_by_name,
+  1,  coop__v1__list_relationships_response__number_ranges,
+  (ProtobufCMessageInit) coop__v1__list_relationships_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor coop__v1__watch_changes_request__field_descriptors[1] =
@@ -6214,7 +6470,58 @@ const ProtobufCMessageDescriptor coop__v1__link_conflict_response__descriptor =
   (ProtobufCMessageInit) coop__v1__link_conflict_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue coop__v1__source_kind__enum_values_by_number[6] =
+static const ProtobufCFieldDescriptor coop__v1__put_relationship_request__field_descriptors[2] =
+{
+  {
+    "request_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PutRelationshipRequest, request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "relationship",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PutRelationshipRequest, relationship),
+    &coop__v1__relationship__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__put_relationship_request__field_indices_by_name[] = {
+  1,   /* field[1] = relationship */
+  0,   /* field[0] = request_id */
+};
+static const ProtobufCIntRange coop__v1__put_relationship_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor coop__v1__put_relationship_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.PutRelationshipRequest",
+  "PutRelationshipRequest",
+  "Coop__V1__PutRelationshipRequest",
+  "coop.v1",
+  sizeof(Coop__V1__PutRelationshipRequest),
+  2,
+  coop__v1__put_relationship_request__field_descriptors,
+  coop__v1__put_relationship_request__field_indices_by_name,
+  1,  coop__v1__put_relationship_request__number_ranges,
+  (ProtobufCMessageInit) coop__v1__put_relationship_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue coop__v1__source_kind__enum_values_by_number[7] =
 {
   { "SOURCE_KIND_UNSPECIFIED", "COOP__V1__SOURCE_KIND__SOURCE_KIND_UNSPECIFIED", 0 },
   { "SOURCE_KIND_OFFICIAL_RELEASE", "COOP__V1__SOURCE_KIND__SOURCE_KIND_OFFICIAL_RELEASE", 1 },
@@ -6222,15 +6529,17 @@ static const ProtobufCEnumValue coop__v1__source_kind__enum_values_by_number[6] 
   { "SOURCE_KIND_NEWS", "COOP__V1__SOURCE_KIND__SOURCE_KIND_NEWS", 3 },
   { "SOURCE_KIND_REPOST", "COOP__V1__SOURCE_KIND__SOURCE_KIND_REPOST", 4 },
   { "SOURCE_KIND_BLOG", "COOP__V1__SOURCE_KIND__SOURCE_KIND_BLOG", 5 },
+  { "SOURCE_KIND_OFFICIAL_RELEASE_REPRODUCED", "COOP__V1__SOURCE_KIND__SOURCE_KIND_OFFICIAL_RELEASE_REPRODUCED", 6 },
 };
 static const ProtobufCIntRange coop__v1__source_kind__value_ranges[] = {
-{0, 0},{0, 6}
+{0, 0},{0, 7}
 };
-static const ProtobufCEnumValueIndex coop__v1__source_kind__enum_values_by_name[6] =
+static const ProtobufCEnumValueIndex coop__v1__source_kind__enum_values_by_name[7] =
 {
   { "SOURCE_KIND_BLOG", 5 },
   { "SOURCE_KIND_NEWS", 3 },
   { "SOURCE_KIND_OFFICIAL_RELEASE", 1 },
+  { "SOURCE_KIND_OFFICIAL_RELEASE_REPRODUCED", 6 },
   { "SOURCE_KIND_OFFICIAL_TEXT", 2 },
   { "SOURCE_KIND_REPOST", 4 },
   { "SOURCE_KIND_UNSPECIFIED", 0 },
@@ -6242,9 +6551,9 @@ const ProtobufCEnumDescriptor coop__v1__source_kind__descriptor =
   "SourceKind",
   "Coop__V1__SourceKind",
   "coop.v1",
-  6,
+  7,
   coop__v1__source_kind__enum_values_by_number,
-  6,
+  7,
   coop__v1__source_kind__enum_values_by_name,
   1,
   coop__v1__source_kind__value_ranges,
@@ -6544,7 +6853,7 @@ const ProtobufCEnumDescriptor coop__v1__change_operation__descriptor =
   coop__v1__change_operation__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor coop__v1__cooperation__method_descriptors[20] =
+static const ProtobufCMethodDescriptor coop__v1__cooperation__method_descriptors[22] =
 {
   { "ListCountries", &coop__v1__list_countries_request__descriptor, &coop__v1__list_countries_response__descriptor },
   { "GetPairSummary", &coop__v1__get_pair_summary_request__descriptor, &coop__v1__pair_summary__descriptor },
@@ -6556,6 +6865,7 @@ static const ProtobufCMethodDescriptor coop__v1__cooperation__method_descriptors
   { "ListStatements", &coop__v1__list_statements_request__descriptor, &coop__v1__list_statements_response__descriptor },
   { "ListSources", &coop__v1__list_sources_request__descriptor, &coop__v1__list_sources_response__descriptor },
   { "Search", &coop__v1__search_request__descriptor, &coop__v1__search_response__descriptor },
+  { "ListRelationships", &coop__v1__list_relationships_request__descriptor, &coop__v1__list_relationships_response__descriptor },
   { "WatchChanges", &coop__v1__watch_changes_request__descriptor, &coop__v1__change__descriptor },
   { "PutSource", &coop__v1__put_source_request__descriptor, &coop__v1__source__descriptor },
   { "PutIndicator", &coop__v1__put_indicator_request__descriptor, &coop__v1__indicator__descriptor },
@@ -6566,28 +6876,31 @@ static const ProtobufCMethodDescriptor coop__v1__cooperation__method_descriptors
   { "PutAgreement", &coop__v1__put_agreement_request__descriptor, &coop__v1__agreement__descriptor },
   { "AddStatement", &coop__v1__add_statement_request__descriptor, &coop__v1__statement__descriptor },
   { "LinkConflict", &coop__v1__link_conflict_request__descriptor, &coop__v1__link_conflict_response__descriptor },
+  { "PutRelationship", &coop__v1__put_relationship_request__descriptor, &coop__v1__relationship__descriptor },
 };
 const unsigned coop__v1__cooperation__method_indices_by_name[] = {
-  13,        /* AddObservations */
-  18,        /* AddStatement */
+  14,        /* AddObservations */
+  19,        /* AddStatement */
   1,        /* GetPairSummary */
   4,        /* GetSeries */
-  19,        /* LinkConflict */
+  20,        /* LinkConflict */
   6,        /* ListAgreements */
   0,        /* ListCountries */
   5,        /* ListEvents */
   2,        /* ListIndicators */
   3,        /* ListObservations */
+  10,        /* ListRelationships */
   8,        /* ListSources */
   7,        /* ListStatements */
-  17,        /* PutAgreement */
-  16,        /* PutEvent */
-  12,        /* PutIndicator */
-  11,        /* PutSource */
-  15,        /* RetractObservation */
-  14,        /* ReviseObservation */
+  18,        /* PutAgreement */
+  17,        /* PutEvent */
+  13,        /* PutIndicator */
+  21,        /* PutRelationship */
+  12,        /* PutSource */
+  16,        /* RetractObservation */
+  15,        /* ReviseObservation */
   9,        /* Search */
-  10         /* WatchChanges */
+  11         /* WatchChanges */
 };
 const ProtobufCServiceDescriptor coop__v1__cooperation__descriptor =
 {
@@ -6596,7 +6909,7 @@ const ProtobufCServiceDescriptor coop__v1__cooperation__descriptor =
   "Cooperation",
   "Coop__V1__Cooperation",
   "coop.v1",
-  20,
+  22,
   coop__v1__cooperation__method_descriptors,
   coop__v1__cooperation__method_indices_by_name
 };
@@ -6680,13 +6993,21 @@ void coop__v1__cooperation__search(ProtobufCService *service,
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
   service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void coop__v1__cooperation__list_relationships(ProtobufCService *service,
+                                               const Coop__V1__ListRelationshipsRequest *input,
+                                               Coop__V1__ListRelationshipsResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &coop__v1__cooperation__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void coop__v1__cooperation__watch_changes(ProtobufCService *service,
                                           const Coop__V1__WatchChangesRequest *input,
                                           Coop__V1__Change_Closure closure,
                                           void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__put_source(ProtobufCService *service,
                                        const Coop__V1__PutSourceRequest *input,
@@ -6694,7 +7015,7 @@ void coop__v1__cooperation__put_source(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__put_indicator(ProtobufCService *service,
                                           const Coop__V1__PutIndicatorRequest *input,
@@ -6702,7 +7023,7 @@ void coop__v1__cooperation__put_indicator(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__add_observations(ProtobufCService *service,
                                              const Coop__V1__AddObservationsRequest *input,
@@ -6710,7 +7031,7 @@ void coop__v1__cooperation__add_observations(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__revise_observation(ProtobufCService *service,
                                                const Coop__V1__ReviseObservationRequest *input,
@@ -6718,7 +7039,7 @@ void coop__v1__cooperation__revise_observation(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__retract_observation(ProtobufCService *service,
                                                 const Coop__V1__RetractObservationRequest *input,
@@ -6726,7 +7047,7 @@ void coop__v1__cooperation__retract_observation(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__put_event(ProtobufCService *service,
                                       const Coop__V1__PutEventRequest *input,
@@ -6734,7 +7055,7 @@ void coop__v1__cooperation__put_event(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__put_agreement(ProtobufCService *service,
                                           const Coop__V1__PutAgreementRequest *input,
@@ -6742,7 +7063,7 @@ void coop__v1__cooperation__put_agreement(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__add_statement(ProtobufCService *service,
                                           const Coop__V1__AddStatementRequest *input,
@@ -6750,7 +7071,7 @@ void coop__v1__cooperation__add_statement(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__link_conflict(ProtobufCService *service,
                                           const Coop__V1__LinkConflictRequest *input,
@@ -6758,7 +7079,15 @@ void coop__v1__cooperation__link_conflict(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &coop__v1__cooperation__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void coop__v1__cooperation__put_relationship(ProtobufCService *service,
+                                             const Coop__V1__PutRelationshipRequest *input,
+                                             Coop__V1__Relationship_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &coop__v1__cooperation__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__cooperation__init (Coop__V1__Cooperation_Service *service,
                                   Coop__V1__Cooperation_ServiceDestroy destroy)

@@ -51,6 +51,8 @@ typedef struct Coop__V1__ListSourcesResponse Coop__V1__ListSourcesResponse;
 typedef struct Coop__V1__SearchRequest Coop__V1__SearchRequest;
 typedef struct Coop__V1__SearchHit Coop__V1__SearchHit;
 typedef struct Coop__V1__SearchResponse Coop__V1__SearchResponse;
+typedef struct Coop__V1__ListRelationshipsRequest Coop__V1__ListRelationshipsRequest;
+typedef struct Coop__V1__ListRelationshipsResponse Coop__V1__ListRelationshipsResponse;
 typedef struct Coop__V1__WatchChangesRequest Coop__V1__WatchChangesRequest;
 typedef struct Coop__V1__PutSourceRequest Coop__V1__PutSourceRequest;
 typedef struct Coop__V1__PutIndicatorRequest Coop__V1__PutIndicatorRequest;
@@ -63,6 +65,7 @@ typedef struct Coop__V1__PutAgreementRequest Coop__V1__PutAgreementRequest;
 typedef struct Coop__V1__AddStatementRequest Coop__V1__AddStatementRequest;
 typedef struct Coop__V1__LinkConflictRequest Coop__V1__LinkConflictRequest;
 typedef struct Coop__V1__LinkConflictResponse Coop__V1__LinkConflictResponse;
+typedef struct Coop__V1__PutRelationshipRequest Coop__V1__PutRelationshipRequest;
 
 
 /* --- enums --- */
@@ -73,7 +76,11 @@ typedef enum _Coop__V1__SourceKind {
   COOP__V1__SOURCE_KIND__SOURCE_KIND_OFFICIAL_TEXT = 2,
   COOP__V1__SOURCE_KIND__SOURCE_KIND_NEWS = 3,
   COOP__V1__SOURCE_KIND__SOURCE_KIND_REPOST = 4,
-  COOP__V1__SOURCE_KIND__SOURCE_KIND_BLOG = 5
+  COOP__V1__SOURCE_KIND__SOURCE_KIND_BLOG = 5,
+  /*
+   * an official release as reproduced by another publisher
+   */
+  COOP__V1__SOURCE_KIND__SOURCE_KIND_OFFICIAL_RELEASE_REPRODUCED = 6
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(COOP__V1__SOURCE_KIND)
 } Coop__V1__SourceKind;
 typedef enum _Coop__V1__Measure {
@@ -567,10 +574,14 @@ struct  Coop__V1__GetPairSummaryRequest
   ProtobufCMessage base;
   char *country_a;
   char *country_b;
+  /*
+   * also the latest figures stated in statements (indicators of measure CLAIM)
+   */
+  protobuf_c_boolean include_claims;
 };
 #define COOP__V1__GET_PAIR_SUMMARY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__get_pair_summary_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Coop__V1__IndicatorLatest
@@ -581,10 +592,14 @@ struct  Coop__V1__IndicatorLatest
    * latest period, latest vintage
    */
   Coop__V1__Observation *latest;
+  /*
+   * for a claim: the statement that states it (who said it, when)
+   */
+  Coop__V1__Statement *statement;
 };
 #define COOP__V1__INDICATOR_LATEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__indicator_latest__descriptor) \
-    , NULL, NULL }
+    , NULL, NULL, NULL }
 
 
 struct  Coop__V1__PairSummary
@@ -689,10 +704,15 @@ struct  Coop__V1__ListObservationsRequest
    * from a previous response
    */
   char *page_token;
+  /*
+   * Statistics only by default. True: also figures stated in statements (indicators of measure CLAIM), so
+   * they are never read as statistics unawares. An indicator named in `indicators` is listed whatever its measure.
+   */
+  protobuf_c_boolean include_claims;
 };
 #define COOP__V1__LIST_OBSERVATIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__list_observations_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Coop__V1__ListObservationsResponse
@@ -706,10 +726,15 @@ struct  Coop__V1__ListObservationsResponse
   char *next_page_token;
   size_t n_sources;
   Coop__V1__Source **sources;
+  /*
+   * the statements stating the claims of this page (who said them)
+   */
+  size_t n_claim_statements;
+  Coop__V1__Statement **claim_statements;
 };
 #define COOP__V1__LIST_OBSERVATIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__list_observations_response__descriptor) \
-    , 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
+    , 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
 
 
 struct  Coop__V1__GetSeriesRequest
@@ -918,10 +943,16 @@ struct  Coop__V1__SearchHit
   int64_t entity_id;
   char *title;
   char *snippet;
+  /*
+   * Names in their own script where they differ from the romanised ones the title uses: the speaker of a
+   * statement, the participants of an event (e.g. "Đào Ngọc Dung", "古川禎久").
+   */
+  size_t n_native_names;
+  char **native_names;
 };
 #define COOP__V1__SEARCH_HIT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__search_hit__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Coop__V1__SearchResponse
@@ -932,6 +963,26 @@ struct  Coop__V1__SearchResponse
 };
 #define COOP__V1__SEARCH_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__search_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Coop__V1__ListRelationshipsRequest
+{
+  ProtobufCMessage base;
+};
+#define COOP__V1__LIST_RELATIONSHIPS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__list_relationships_request__descriptor) \
+     }
+
+
+struct  Coop__V1__ListRelationshipsResponse
+{
+  ProtobufCMessage base;
+  size_t n_relationships;
+  Coop__V1__Relationship **relationships;
+};
+#define COOP__V1__LIST_RELATIONSHIPS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__list_relationships_response__descriptor) \
     , 0,NULL }
 
 
@@ -1090,6 +1141,20 @@ struct  Coop__V1__LinkConflictResponse
 #define COOP__V1__LINK_CONFLICT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__link_conflict_response__descriptor) \
     , NULL }
+
+
+struct  Coop__V1__PutRelationshipRequest
+{
+  ProtobufCMessage base;
+  char *request_id;
+  /*
+   * created or replaced for the pair (in either order)
+   */
+  Coop__V1__Relationship *relationship;
+};
+#define COOP__V1__PUT_RELATIONSHIP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__put_relationship_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
 
 
 /* Coop__V1__Country methods */
@@ -1776,6 +1841,44 @@ Coop__V1__SearchResponse *
 void   coop__v1__search_response__free_unpacked
                      (Coop__V1__SearchResponse *message,
                       ProtobufCAllocator *allocator);
+/* Coop__V1__ListRelationshipsRequest methods */
+void   coop__v1__list_relationships_request__init
+                     (Coop__V1__ListRelationshipsRequest         *message);
+size_t coop__v1__list_relationships_request__get_packed_size
+                     (const Coop__V1__ListRelationshipsRequest   *message);
+size_t coop__v1__list_relationships_request__pack
+                     (const Coop__V1__ListRelationshipsRequest   *message,
+                      uint8_t             *out);
+size_t coop__v1__list_relationships_request__pack_to_buffer
+                     (const Coop__V1__ListRelationshipsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__ListRelationshipsRequest *
+       coop__v1__list_relationships_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__list_relationships_request__free_unpacked
+                     (Coop__V1__ListRelationshipsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Coop__V1__ListRelationshipsResponse methods */
+void   coop__v1__list_relationships_response__init
+                     (Coop__V1__ListRelationshipsResponse         *message);
+size_t coop__v1__list_relationships_response__get_packed_size
+                     (const Coop__V1__ListRelationshipsResponse   *message);
+size_t coop__v1__list_relationships_response__pack
+                     (const Coop__V1__ListRelationshipsResponse   *message,
+                      uint8_t             *out);
+size_t coop__v1__list_relationships_response__pack_to_buffer
+                     (const Coop__V1__ListRelationshipsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__ListRelationshipsResponse *
+       coop__v1__list_relationships_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__list_relationships_response__free_unpacked
+                     (Coop__V1__ListRelationshipsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Coop__V1__WatchChangesRequest methods */
 void   coop__v1__watch_changes_request__init
                      (Coop__V1__WatchChangesRequest         *message);
@@ -2004,6 +2107,25 @@ Coop__V1__LinkConflictResponse *
 void   coop__v1__link_conflict_response__free_unpacked
                      (Coop__V1__LinkConflictResponse *message,
                       ProtobufCAllocator *allocator);
+/* Coop__V1__PutRelationshipRequest methods */
+void   coop__v1__put_relationship_request__init
+                     (Coop__V1__PutRelationshipRequest         *message);
+size_t coop__v1__put_relationship_request__get_packed_size
+                     (const Coop__V1__PutRelationshipRequest   *message);
+size_t coop__v1__put_relationship_request__pack
+                     (const Coop__V1__PutRelationshipRequest   *message,
+                      uint8_t             *out);
+size_t coop__v1__put_relationship_request__pack_to_buffer
+                     (const Coop__V1__PutRelationshipRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__PutRelationshipRequest *
+       coop__v1__put_relationship_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__put_relationship_request__free_unpacked
+                     (Coop__V1__PutRelationshipRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Coop__V1__Country_Closure)
@@ -2114,6 +2236,12 @@ typedef void (*Coop__V1__SearchHit_Closure)
 typedef void (*Coop__V1__SearchResponse_Closure)
                  (const Coop__V1__SearchResponse *message,
                   void *closure_data);
+typedef void (*Coop__V1__ListRelationshipsRequest_Closure)
+                 (const Coop__V1__ListRelationshipsRequest *message,
+                  void *closure_data);
+typedef void (*Coop__V1__ListRelationshipsResponse_Closure)
+                 (const Coop__V1__ListRelationshipsResponse *message,
+                  void *closure_data);
 typedef void (*Coop__V1__WatchChangesRequest_Closure)
                  (const Coop__V1__WatchChangesRequest *message,
                   void *closure_data);
@@ -2149,6 +2277,9 @@ typedef void (*Coop__V1__LinkConflictRequest_Closure)
                   void *closure_data);
 typedef void (*Coop__V1__LinkConflictResponse_Closure)
                  (const Coop__V1__LinkConflictResponse *message,
+                  void *closure_data);
+typedef void (*Coop__V1__PutRelationshipRequest_Closure)
+                 (const Coop__V1__PutRelationshipRequest *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -2197,6 +2328,10 @@ struct Coop__V1__Cooperation_Service
                  const Coop__V1__SearchRequest *input,
                  Coop__V1__SearchResponse_Closure closure,
                  void *closure_data);
+  void (*list_relationships)(Coop__V1__Cooperation_Service *service,
+                             const Coop__V1__ListRelationshipsRequest *input,
+                             Coop__V1__ListRelationshipsResponse_Closure closure,
+                             void *closure_data);
   void (*watch_changes)(Coop__V1__Cooperation_Service *service,
                         const Coop__V1__WatchChangesRequest *input,
                         Coop__V1__Change_Closure closure,
@@ -2237,6 +2372,10 @@ struct Coop__V1__Cooperation_Service
                         const Coop__V1__LinkConflictRequest *input,
                         Coop__V1__LinkConflictResponse_Closure closure,
                         void *closure_data);
+  void (*put_relationship)(Coop__V1__Cooperation_Service *service,
+                           const Coop__V1__PutRelationshipRequest *input,
+                           Coop__V1__Relationship_Closure closure,
+                           void *closure_data);
 };
 typedef void (*Coop__V1__Cooperation_ServiceDestroy)(Coop__V1__Cooperation_Service *);
 void coop__v1__cooperation__init (Coop__V1__Cooperation_Service *service,
@@ -2255,6 +2394,7 @@ void coop__v1__cooperation__init (Coop__V1__Cooperation_Service *service,
       function_prefix__ ## list_statements,\
       function_prefix__ ## list_sources,\
       function_prefix__ ## search,\
+      function_prefix__ ## list_relationships,\
       function_prefix__ ## watch_changes,\
       function_prefix__ ## put_source,\
       function_prefix__ ## put_indicator,\
@@ -2264,7 +2404,8 @@ void coop__v1__cooperation__init (Coop__V1__Cooperation_Service *service,
       function_prefix__ ## put_event,\
       function_prefix__ ## put_agreement,\
       function_prefix__ ## add_statement,\
-      function_prefix__ ## link_conflict  }
+      function_prefix__ ## link_conflict,\
+      function_prefix__ ## put_relationship  }
 void coop__v1__cooperation__list_countries(ProtobufCService *service,
                                            const Coop__V1__ListCountriesRequest *input,
                                            Coop__V1__ListCountriesResponse_Closure closure,
@@ -2305,6 +2446,10 @@ void coop__v1__cooperation__search(ProtobufCService *service,
                                    const Coop__V1__SearchRequest *input,
                                    Coop__V1__SearchResponse_Closure closure,
                                    void *closure_data);
+void coop__v1__cooperation__list_relationships(ProtobufCService *service,
+                                               const Coop__V1__ListRelationshipsRequest *input,
+                                               Coop__V1__ListRelationshipsResponse_Closure closure,
+                                               void *closure_data);
 void coop__v1__cooperation__watch_changes(ProtobufCService *service,
                                           const Coop__V1__WatchChangesRequest *input,
                                           Coop__V1__Change_Closure closure,
@@ -2345,6 +2490,10 @@ void coop__v1__cooperation__link_conflict(ProtobufCService *service,
                                           const Coop__V1__LinkConflictRequest *input,
                                           Coop__V1__LinkConflictResponse_Closure closure,
                                           void *closure_data);
+void coop__v1__cooperation__put_relationship(ProtobufCService *service,
+                                             const Coop__V1__PutRelationshipRequest *input,
+                                             Coop__V1__Relationship_Closure closure,
+                                             void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2393,6 +2542,8 @@ extern const ProtobufCMessageDescriptor coop__v1__list_sources_response__descrip
 extern const ProtobufCMessageDescriptor coop__v1__search_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__search_hit__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__search_response__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__list_relationships_request__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__list_relationships_response__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__watch_changes_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__put_source_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__put_indicator_request__descriptor;
@@ -2405,6 +2556,7 @@ extern const ProtobufCMessageDescriptor coop__v1__put_agreement_request__descrip
 extern const ProtobufCMessageDescriptor coop__v1__add_statement_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__link_conflict_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__link_conflict_response__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__put_relationship_request__descriptor;
 extern const ProtobufCServiceDescriptor coop__v1__cooperation__descriptor;
 
 PROTOBUF_C__END_DECLS
