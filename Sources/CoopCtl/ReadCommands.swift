@@ -858,15 +858,21 @@ struct Search: AsyncParsableCommand {
             Console.out(JSONOutput.object([("hits", try JSONOutput.array(hits))]))
         case .csv:
             Printer(format: .csv).csv(
-                header: ["entity_kind", "entity_id", "title", "snippet"],
-                rows: hits.map { [$0.entityKind, String($0.entityID), $0.title, $0.snippet] })
+                header: ["entity_kind", "entity_id", "title", "native_names", "snippet"],
+                rows: hits.map {
+                    [$0.entityKind, String($0.entityID), $0.title, $0.nativeNames.joined(separator: "; "), $0.snippet]
+                })
         case .table:
             var table = Table([
                 Table.Column("KIND"), Table.Column("ID", right: true, key: true),
                 Table.Column("TITLE", shrinkable: true, minimumWidth: 16),
                 Table.Column("SNIPPET", shrinkable: true, minimumWidth: 16),
             ])
-            for hit in hits { table.add([hit.entityKind, String(hit.entityID), hit.title, hit.snippet]) }
+            for hit in hits {
+                // Names in their own script beside the romanised title: "Dao Ngoc Dung (2022-06-29) · Đào Ngọc Dung".
+                let title = ([hit.title] + hit.nativeNames).joined(separator: " · ")
+                table.add([hit.entityKind, String(hit.entityID), title, hit.snippet])
+            }
             Printer(format: .table).table(table)
         }
     }

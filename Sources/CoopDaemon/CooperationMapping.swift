@@ -266,6 +266,7 @@ extension Coop_V1_SearchHit {
         entityID = m.entityID
         title = m.title
         snippet = m.snippet
+        nativeNames = m.nativeNames
     }
 }
 

@@ -354,10 +354,14 @@ public struct SearchHit: Codable, Hashable, Sendable {
     public var entityID: Int64
     public var title: String
     public var snippet: String
-    public init(entityKind: String, entityID: Int64, title: String, snippet: String) {
+    /// Names in their own script where they differ from the romanised ones (a statement's speaker, an event's
+    /// participants).
+    public var nativeNames: [String]
+    public init(entityKind: String, entityID: Int64, title: String, snippet: String, nativeNames: [String] = []) {
         self.entityKind = entityKind
         self.entityID = entityID
         self.title = title
         self.snippet = snippet
+        self.nativeNames = nativeNames
     }
 }

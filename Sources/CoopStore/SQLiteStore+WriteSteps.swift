@@ -23,7 +23,7 @@ extension SQLiteStore {
                 throw StoreError(.internalError, "source was not stored")
             }
             stored = source
-            try SearchIndex.put(tx.db, searchEntry(source))
+            try SearchIndex.put(tx.db, SearchIndex.Entry(source))
             return ChangeTable.Entry(
                 entityKind: EntityKind.source, entityID: id, operation: isNew ? .insert : .update,
                 summary: "source \(id): \(source.title)", entityJSON: try JSONCoding.encode(source))
@@ -130,32 +130,5 @@ extension SQLiteStore {
         let period = o.periodStart == o.periodEnd ? o.periodStart : "\(o.periodStart)/\(o.periodEnd)"
         let scale = o.unitMultiplier == 0 ? "" : "e\(o.unitMultiplier)"
         return "\(o.indicator)\(breakdown) \(o.origin)→\(o.destination) \(period) = \(o.value)\(scale) \(o.unit)"
-    }
-
-    // MARK: Search entries
-
-    static func searchEntry(_ event: Event) -> SearchIndex.Entry {
-        SearchIndex.Entry(
-            kind: EntityKind.event, id: event.id, title: event.title, text: event.summary,
-            extra: [event.place] + event.participants.flatMap { [$0.name, $0.nativeName, $0.title, $0.organisation] })
-    }
-
-    static func searchEntry(_ agreement: Agreement) -> SearchIndex.Entry {
-        SearchIndex.Entry(
-            kind: EntityKind.agreement, id: agreement.id, title: agreement.title, text: agreement.summary,
-            extra: [agreement.place] + agreement.parties.map(\.name) + agreement.topics)
-    }
-
-    static func searchEntry(_ statement: Statement) -> SearchIndex.Entry {
-        let speaker = statement.speaker
-        return SearchIndex.Entry(
-            kind: EntityKind.statement, id: statement.id, title: "\(speaker.name) (\(statement.saidOn))",
-            text: statement.text, extra: [speaker.nativeName, speaker.title, speaker.organisation, statement.note])
-    }
-
-    static func searchEntry(_ source: Source) -> SearchIndex.Entry {
-        SearchIndex.Entry(
-            kind: EntityKind.source, id: source.id, title: source.title, text: source.publisher,
-            extra: [source.originalPublisher])
     }
 }

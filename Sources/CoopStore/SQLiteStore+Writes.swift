@@ -114,7 +114,7 @@ extension SQLiteStore {
                     throw StoreError(.internalError, "event was not stored")
                 }
                 stored = event
-                try SearchIndex.put(tx.db, Self.searchEntry(event))
+                try SearchIndex.put(tx.db, SearchIndex.Entry(event))
                 let date = event.actualDate.isEmpty ? "planned \(event.plannedDate)" : event.actualDate
                 return ChangeTable.Entry(
                     entityKind: EntityKind.event, entityID: id, operation: isNew ? .insert : .update,
@@ -138,7 +138,7 @@ extension SQLiteStore {
                     throw StoreError(.internalError, "agreement was not stored")
                 }
                 stored = agreement
-                try SearchIndex.put(tx.db, Self.searchEntry(agreement))
+                try SearchIndex.put(tx.db, SearchIndex.Entry(agreement))
                 return ChangeTable.Entry(
                     entityKind: EntityKind.agreement, entityID: id, operation: isNew ? .insert : .update,
                     summary: "agreement \(id) (\(agreement.signedDate)): \(agreement.title)",
@@ -186,7 +186,7 @@ extension SQLiteStore {
                     throw StoreError(.internalError, "statement was not stored")
                 }
                 stored = statement
-                try SearchIndex.put(tx.db, Self.searchEntry(statement))
+                try SearchIndex.put(tx.db, SearchIndex.Entry(statement))
                 return ChangeTable.Entry(
                     entityKind: EntityKind.statement, entityID: id, operation: .insert,
                     summary: "statement \(id) by \(statement.speaker.name) (\(statement.saidOn))",

@@ -67,6 +67,7 @@ public final class SQLiteStore: CooperationStore {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             try Schema.migrator.migrate(pool)
+            try pool.write { db in try SearchIndex.rebuildIfStale(db) }
             self.pool = pool
         } catch {
             throw StoreError.from(error)

@@ -15,6 +15,7 @@ enum Schema {
         migrator.registerMigration("v2-observations-pair-listing", migrate: indexPairListing)
         migrator.registerMigration("v3-observation-columns", migrate: reshapeObservationColumns)
         migrator.registerMigration("v4-request-digests", migrate: addRequestDigests)
+        migrator.registerMigration("v5-search-native-names", migrate: addSearchNativeNames)
         return migrator
     }
 
@@ -310,6 +311,26 @@ enum Schema {
                 CREATE INDEX observations_pair_listing
                   ON observations(origin, destination, indicator, breakdown, period_from, vintage_from, id);
                 DROP INDEX observations_by_pair;
+                """)
+    }
+
+    /// Search hits show names in their own script: the index gains a column for them. The table is recreated
+    /// empty; `SearchIndex.rebuildIfStale` fills it (it also re-tokenises whenever `SearchIndex.format` moves).
+    private static func addSearchNativeNames(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP TABLE search_index;
+                CREATE VIRTUAL TABLE search_index USING fts5(
+                  entity_kind UNINDEXED,
+                  entity_id UNINDEXED,
+                  display_title UNINDEXED,
+                  display_text UNINDEXED,
+                  native_names UNINDEXED,
+                  title,
+                  body,
+                  tokenize = 'unicode61 remove_diacritics 2'
+                );
+                DELETE FROM meta WHERE key = 'search_index_format';
                 """)
     }
 

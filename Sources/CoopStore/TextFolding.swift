@@ -40,12 +40,84 @@ public enum TextFolding {
         return words
     }
 
-    /// An FTS5 MATCH expression that finds rows containing every word of `query`, each word a quoted string
-    /// (so no FTS5 syntax can be injected). Nil when the query has no words (empty, or only punctuation).
+    /// One searchable unit of a query: a Latin (or other spaced-script) word, found as a word or a word's
+    /// prefix, or a run of Japanese or Chinese characters, found anywhere inside a longer run.
+    package enum Term: Equatable, Sendable {
+        case word(String)
+        case ideographs(String)
+    }
+
+    /// The terms of a query after folding: words as `words` sees them, each split where Japanese or Chinese
+    /// characters start or stop ("2万人" is the word "2" and the run "万人").
+    package static func terms(_ query: String) -> [Term] {
+        words(query).flatMap { word in
+            segments(word).map { run, ideographic in ideographic ? Term.ideographs(run) : Term.word(run) }
+        }
+    }
+
+    /// Folded text as the search index stores it: runs of Japanese or Chinese characters, which have no
+    /// spaces between words, become their overlapping character pairs ("ベトナム" → "ベト トナ ナム"), so any
+    /// part of two or more characters is a phrase of whole tokens; everything else is left as it was.
+    package static func indexable(_ text: String) -> String {
+        var out = ""
+        for (run, ideographic) in segments(fold(text)) {
+            out += ideographic ? " " + pairs(run).joined(separator: " ") + " " : run
+        }
+        return out
+    }
+
+    /// An FTS5 MATCH expression that finds rows containing every term of `query`: a word as itself or as a
+    /// prefix of a longer word (whole words rank first: they match both), a run of ideographs as the phrase of
+    /// its pairs (a single one as the prefix of a pair). Every token is a quoted string, so no FTS5 syntax can
+    /// be injected. Nil when the query has no words (empty, or only punctuation).
     package static func matchExpression(_ query: String, maximumWords: Int = 32) -> String? {
-        let terms = words(query).prefix(maximumWords)
+        let terms = terms(query).prefix(maximumWords)
         guard !terms.isEmpty else { return nil }
-        return terms.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " ")
+        func quoted(_ token: String) -> String { "\"" + token.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        return terms.map { term in
+            switch term {
+            case .word(let word):
+                return "(\(quoted(word)) OR \(quoted(word)) *)"
+            case .ideographs(let run) where run.count == 1:
+                return "\(quoted(run)) *"
+            case .ideographs(let run):
+                return quoted(pairs(run).joined(separator: " "))
+            }
+        }.joined(separator: " AND ")
+    }
+
+    /// Kanji, kana (with the prolonged-sound and iteration marks) and Chinese ideographs: scripts written
+    /// without spaces between words.
+    package static func isIdeographic(_ character: Character) -> Bool {
+        guard let scalar = character.unicodeScalars.first else { return false }
+        switch scalar.value {
+        case 0x3005...0x3007, 0x3040...0x30FF, 0x31F0...0x31FF, 0x3400...0x4DBF, 0x4E00...0x9FFF,
+            0xF900...0xFAFF, 0xFF66...0xFF9F, 0x20000...0x3134F:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Overlapping character pairs of a run; a run of one character is itself.
+    private static func pairs(_ run: String) -> [String] {
+        let characters = Array(run)
+        guard characters.count > 1 else { return [run] }
+        return (0..<characters.count - 1).map { String(characters[$0...$0 + 1]) }
+    }
+
+    /// `text` cut where ideographic runs start and stop, each piece marked.
+    private static func segments(_ text: String) -> [(String, Bool)] {
+        var pieces: [(String, Bool)] = []
+        for character in text {
+            let ideographic = isIdeographic(character)
+            if let last = pieces.last, last.1 == ideographic {
+                pieces[pieces.count - 1].0.append(character)
+            } else {
+                pieces.append((String(character), ideographic))
+            }
+        }
+        return pieces
     }
 
     private static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {

@@ -13,16 +13,17 @@ struct CoopBench: AsyncParsableCommand {
         abstract: "Drive coopd with pipelined calls and report calls/s and latency percentiles.",
         discussion: """
             Workloads: echo (coop.v1.Diagnostics/Echo with --size bytes), query (ListObservations VN→JP, one \
-            page of 20), write (AddObservations of one observation, each call a new request id), health. \
+            page of 20), search (Search for --query), write (AddObservations of one observation, each call a new \
+            request id), health. \
             Prints one summary line (or a JSON object with --json); exits 1 if any call failed.
             """)
 
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case echo, query, write, health
+        case echo, query, search, write, health
     }
 
     @Option(help: "Socket path of the server.") var socket: String
-    @Option(help: "Workload: echo, query, write, health.") var workload: Workload = .echo
+    @Option(help: "Workload: echo, query, search, write, health.") var workload: Workload = .echo
     @Option(help: "Connections.") var conns: Int = 1
     @Option(name: [.customShort("c"), .long], help: "Calls in flight per connection.") var concurrency: Int = 64
     @Option(help: ArgumentHelp(
@@ -32,6 +33,7 @@ struct CoopBench: AsyncParsableCommand {
     @Option(help: "Seconds to measure, after the warm-up.") var duration: Double = 5
     @Option(help: "Seconds of warm-up (not measured).") var warmup: Double = 0.5
     @Option(help: "Echo payload bytes.") var size: Int = 64
+    @Option(help: "Search text for the search workload.") var query = "Dao Ngoc Dung"
     @Option(help: "Service for echo (to benchmark another ttrpc server).") var echoService = "coop.v1.Diagnostics"
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -108,6 +110,9 @@ struct CoopBench: AsyncParsableCommand {
                 $0.pageSize = 20
             }.serializedBuffer()
             return ("coop.v1.Cooperation", "ListObservations", .constant(payload))
+        case .search:
+            let payload = try Coop_V1_SearchRequest.with { $0.query = query }.serializedBuffer()
+            return ("coop.v1.Cooperation", "Search", .constant(payload))
         case .write:
             let sourceID = try await makeSource()
             let run = UUID().uuidString.prefix(8)

@@ -7,7 +7,7 @@ import Testing
         try await withStore { store async throws in
             let check = try await store.checkStorage()
             #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
-                "v3-observation-columns", "v4-request-digests"])
+                "v3-observation-columns", "v4-request-digests", "v5-search-native-names"])
             #expect(try store.latestSequence() == 0)
             #expect(try store.indicators() == [])
             #expect(try store.sources(page: PageRequest()).items == [])
@@ -46,7 +46,7 @@ import Testing
             defer { try? second.close() }
             #expect(try second.sources(ids: [source.id]) == [source])
             #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
-                "v3-observation-columns", "v4-request-digests"])
+                "v3-observation-columns", "v4-request-digests", "v5-search-native-names"])
         }
     }
 
@@ -101,6 +101,34 @@ import Testing
             #expect(try store.observations(.everything()).items.map(\.conflictsWith) == [
                 [ids[1], ids[2]], [ids[0], ids[2]], [ids[0], ids[1]],
             ])
+        }
+    }
+
+    @Test func upgradingADatabaseIndexedBeforeIdeographPairsReindexesIt() async throws {
+        try await withTemporaryDirectory { directory async throws in
+            let path = directory.appendingPathComponent("coop.sqlite").path
+            do {
+                let store = try SQLiteStore(path: path)
+                try await store.importSeedIfNeeded(progress: { _ in })
+                #expect(try store.search("ベトナム", limit: 5).count == 5)
+                try store.close()
+            }
+            // The index as the previous release left it: Japanese runs as single tokens, no native names.
+            try sqlite(path, """
+                DROP TABLE search_index;
+                CREATE VIRTUAL TABLE search_index USING fts5(entity_kind UNINDEXED, entity_id UNINDEXED,
+                  display_title UNINDEXED, display_text UNINDEXED, title, body,
+                  tokenize = 'unicode61 remove_diacritics 2');
+                INSERT INTO search_index (entity_kind, entity_id, display_title, display_text, title, body)
+                  VALUES ('source', 1, '日本のベトナム人', '', '日本のベトナム人', '');
+                DELETE FROM meta WHERE key = 'search_index_format';
+                DELETE FROM grdb_migrations WHERE identifier = 'v5-search-native-names';
+                """)
+            let store = try SQLiteStore(path: path)
+            defer { try? store.close() }
+            #expect(try store.search("ベトナム", limit: 5).count == 5)
+            let dung = try #require(try store.search("Dao Ngoc Dung", limit: 20).first { $0.entityKind == "statement" })
+            #expect(dung.nativeNames == ["Đào Ngọc Dung"])
         }
     }
 

@@ -38,14 +38,14 @@ import Testing
         }
     }
 
-    @Test(arguments: ["", "   ", "!!!", "\"", "*", "(:)", "NEAR(", "^-+", "\"\"\""])
+    @Test(arguments: ["", "   ", "!!!", "\"", "*", "(:)", "—…", "^-+", "\"\"\""])
     func aQueryWithoutWordsHasNoHitsAndNoError(query: String) async throws {
         try await withSeededStore { store async throws in
             #expect(try store.search(query, limit: 20).isEmpty)
         }
     }
 
-    @Test(arguments: ["zzz OR dung", "\"zzz\" OR \"dung\"", "zzz* | dung", "title:dung zzz", "dung NOT zzz"])
+    @Test(arguments: ["zzz OR dung", "NEAR(zzz dung)", "\"zzz\" OR \"dung\"", "zzz* | dung", "title:dung zzz", "dung NOT zzz"])
     func fullTextSyntaxInAQueryIsSearchedForAsWords(query: String) async throws {
         try await withSeededStore { store async throws in
             // Every word must match; "zzz" matches nothing, so no operator can widen the search.
@@ -68,6 +68,80 @@ import Testing
 
             #expect(try store.search("Đào", limit: 1).count == 1)
             #expect(try store.search("nonexistentword", limit: 20).isEmpty)
+        }
+    }
+
+    /// Japanese has no spaces between words: any two or more consecutive characters of a title or a name find it.
+    @Test(arguments: [
+        ("ベトナム", "source", "日本のベトナム人労働者数+56.4%増の17.2万人、国籍別で第2位"),
+        ("技能実習", "source", "技能実習制度に関する統計 (Wikipedia excerpt)"),
+        ("外国人労働者", "source", "外国人労働者が最多230万2587人…昨年10月時点 (Yomiuri headline, quoted)"),
+        ("在留 国籍別", "source", "日本の在留ベトナム人数33万0835人で過去最高、国籍別3位"),
+        ("古川", "statement", "Furukawa Yoshihisa (2022-06-29)"),
+        ("禎久", "event", "Minister Dao Ngoc Dung meets Japanese Justice Minister Furukawa Yoshihisa"),
+    ])
+    func japaneseIsFoundByAnyPartOfTwoOrMoreCharacters(query: String, kind: String, title: String) async throws {
+        try await withSeededStore { store async throws in
+            let hits = try store.search(query, limit: 200)
+            #expect(hits.contains { $0.entityKind == kind && $0.title == title })
+            // Every hit really contains the text (folded), in its title, text or names.
+            for hit in hits where hit.entityKind == "source" {
+                #expect(query.split(separator: " ").allSatisfy { hit.title.contains($0) || hit.snippet.contains($0) })
+            }
+        }
+    }
+
+    @Test func aJapaneseMatchIsInTheSnippetAndRanksWholeTitlesFirst() async throws {
+        try await withFixture { fixture async throws in
+            let store = fixture.store
+            let long = String(repeating: "日本の経済と社会について。", count: 30) + "技能実習生の受け入れ" + String(repeating: "その他。", count: 30)
+            let event = try await store.putEvent(
+                Event(kind: .forum, title: "Forum", countries: ["VN", "JP"], actualDate: "2024-05", status: .held,
+                      summary: long, sourceIDs: [fixture.source.id]), context())
+            let titled = try await store.putEvent(
+                Event(kind: .forum, title: "技能実習フォーラム", countries: ["VN", "JP"], actualDate: "2024-06",
+                      status: .held, sourceIDs: [fixture.source.id]), context())
+            let hits = try store.search("技能実習", limit: 5)
+            #expect(hits.map(\.entityID) == [titled.id, event.id])
+            let snippet = try #require(hits.last?.snippet)
+            #expect(snippet.contains("技能実習生の受け入れ"))
+            #expect(snippet.hasPrefix("… ") && snippet.hasSuffix(" …"))
+            #expect(snippet.count < 200)
+            // Every term must be found, and ベトナム is in neither.
+            #expect(try store.search("技能実習 ベトナム", limit: 5).isEmpty)
+        }
+    }
+
+    @Test(arguments: [("Furu", "Furukawa Yoshihisa (2022-06-29)"), ("dao ngo", "Dao Ngoc Dung (2022-06-29)"),
+                      ("nguy khanh", "Nguyen Khanh Ngoc holds talks"), ("Đào Ng", "Dao Ngoc Dung (2022-06-29)")])
+    func latinWordsAreFoundByTheirBeginnings(query: String, title: String) async throws {
+        try await withSeededStore { store async throws in
+            let hits = try store.search(query, limit: 50)
+            #expect(hits.contains { $0.title.contains(title) })
+        }
+    }
+
+    @Test func wholeWordsRankAboveLongerWordsTheyBegin() async throws {
+        try await withFixture { fixture async throws in
+            let store = fixture.store
+            let longer = try await store.putEvent(
+                Event(kind: .forum, title: "Dungeon forum", countries: ["VN", "JP"], actualDate: "2024-05",
+                      status: .held, sourceIDs: [fixture.source.id]), context())
+            let whole = try await store.putEvent(
+                Event(kind: .forum, title: "Dung forum", countries: ["VN", "JP"], actualDate: "2024-06",
+                      status: .held, sourceIDs: [fixture.source.id]), context())
+            #expect(try store.search("dung", limit: 5).map(\.entityID) == [whole.id, longer.id])
+        }
+    }
+
+    @Test func hitsShowNamesInTheirOwnScript() async throws {
+        try await withSeededStore { store async throws in
+            let statement = try #require(try store.search("Dao Ngoc Dung", limit: 20).first { $0.entityKind == "statement" })
+            #expect(statement.nativeNames == ["Đào Ngọc Dung"])
+            let meeting = try #require(try store.search("Dao Ngoc Dung Furukawa", limit: 20).first { $0.entityKind == "event" })
+            #expect(meeting.nativeNames == ["Đào Ngọc Dung", "古川禎久"])
+            let furukawa = try #require(try store.search("古川", limit: 20).first { $0.entityKind == "statement" })
+            #expect(furukawa.nativeNames == ["古川禎久"])
         }
     }
 

@@ -227,6 +227,25 @@ import Testing
         }
     }
 
+    @Test func searchFindsJapaneseInsideTextAndShowsNativeNames() async throws {
+        try await withDaemon(seeded: true) { daemon in
+            let s = daemon.socketPath
+            for query in ["ベトナム", "技能実習", "古川", "外国人労働者"] {
+                let hits = try await ok(["search", query, "--json"], socket: s).object().objects("hits")
+                #expect(!hits.isEmpty, "\(query)")
+            }
+            let furukawa = try await ok(["search", "古川", "--csv"], socket: s).csv()
+            #expect(furukawa.first == ["entity_kind", "entity_id", "title", "native_names", "snippet"])
+            #expect(furukawa.contains { $0[0] == "statement" && $0[2] == "Furukawa Yoshihisa (2022-06-29)" && $0[3] == "古川禎久" })
+            let table = try await ok(["search", "Dao", "Ngoc", "Dung"], socket: s, environment: ["COLUMNS": "200"])
+            #expect(table.stdout.contains("Dao Ngoc Dung (2022-06-29) · Đào Ngọc Dung"), "\(table)")
+            let json = try await ok(["search", "Dao Ngoc Dung", "--json"], socket: s).object().objects("hits")
+            #expect(json.contains { ($0["native_names"] as? [String]) == ["Đào Ngọc Dung"] })
+            let prefix = try await ok(["search", "Furu", "--json"], socket: s).object().objects("hits")
+            #expect(prefix.contains { $0.string("title") == "Furukawa Yoshihisa (2022-06-29)" })
+        }
+    }
+
     @Test func tablesFitColumnsAndAreNeverCutWhenPiped() async throws {
         try await withDaemon(seeded: true) { daemon in
             let s = daemon.socketPath

@@ -12,6 +12,8 @@ enum SearchIndex {
         var text: String
         /// Indexed only (names, publishers, places…).
         var extra: [String] = []
+        /// Names in their own script (a speaker's, participants'), indexed and shown with the hit.
+        var nativeNames: [String] = []
     }
 
     /// Entries are addressed by rowid = id × 8 + kind number, so replacing one needs no scan.
@@ -30,48 +32,145 @@ enum SearchIndex {
     static func put(_ db: Database, _ entry: Entry) throws {
         let rowID = rowID(kind: entry.kind, id: entry.id)
         try db.run("DELETE FROM search_index WHERE rowid = ?", [rowID])
-        let body = ([entry.text] + entry.extra).filter { !$0.isEmpty }.joined(separator: " \n ")
+        let body = ([entry.text] + entry.extra + entry.nativeNames).filter { !$0.isEmpty }.joined(separator: " \n ")
         try db.run(
             """
-            INSERT INTO search_index (rowid, entity_kind, entity_id, display_title, display_text, title, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO search_index
+              (rowid, entity_kind, entity_id, display_title, display_text, native_names, title, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [rowID, entry.kind, entry.id, entry.title, entry.text, TextFolding.fold(entry.title), TextFolding.fold(body)])
+            [
+                rowID, entry.kind, entry.id, entry.title, entry.text, entry.nativeNames.joined(separator: "\n"),
+                TextFolding.indexable(entry.title), TextFolding.indexable(body),
+            ])
     }
 
-    /// Hits for every word of `query` (diacritics and case ignored), best first. A query without words
-    /// (empty, or only punctuation) has no hits.
+    /// The version of what `put` writes (tokens, columns). When it differs from the one a database was indexed
+    /// with, `rebuildIfStale` indexes every entity again, so an upgrade needs no manual step.
+    static let format = "2-ideograph-pairs"
+
+    /// Re-indexes every event, agreement, statement and source when the index was written by another format.
+    static func rebuildIfStale(_ db: Database) throws {
+        guard try MetaTable.value(db, "search_index_format") != format else { return }
+        try db.run("DELETE FROM search_index")
+        for row in try db.rows("SELECT \(EventTable.columns) FROM events e ORDER BY e.id") {
+            try put(db, Entry(try EventTable.decode(row)))
+        }
+        for row in try db.rows("SELECT \(AgreementTable.columns) FROM agreements a ORDER BY a.id") {
+            try put(db, Entry(try AgreementTable.decode(row)))
+        }
+        for row in try db.rows("SELECT \(StatementTable.columns) FROM statements s ORDER BY s.id") {
+            try put(db, Entry(try StatementTable.decode(row)))
+        }
+        for row in try db.rows("SELECT \(SourceTable.columns) FROM sources s ORDER BY s.id") {
+            try put(db, Entry(SourceTable.decode(row)))
+        }
+        try MetaTable.set(db, "search_index_format", format)
+    }
+
+    /// Hits for every word of `query` (diacritics and case ignored; a word also matches as a prefix; any two or
+    /// more consecutive Japanese or Chinese characters match inside longer text), best first. A query without
+    /// words (empty, or only punctuation) has no hits.
     static func search(_ db: Database, _ query: String, limit: Int) throws -> [SearchHit] {
         guard let match = TextFolding.matchExpression(query) else { return [] }
-        let terms = TextFolding.words(query)
+        let terms = TextFolding.terms(query)
         return try db.rows(
             """
-            SELECT entity_kind, entity_id, display_title, display_text
+            SELECT entity_kind, entity_id, display_title, display_text, native_names
             FROM search_index WHERE search_index MATCH ?
-            ORDER BY bm25(search_index, 0, 0, 0, 0, 2.0, 1.0), rowid LIMIT ?
+            ORDER BY bm25(search_index, 0, 0, 0, 0, 0, 2.0, 1.0), rowid LIMIT ?
             """, [match, limit]
         ).map { row in
             let text: String = row["display_text"]
             let title: String = row["display_title"]
+            let nativeNames: String = row["native_names"]
             return SearchHit(
                 entityKind: row["entity_kind"], entityID: row["entity_id"], title: title,
-                snippet: snippet(text.isEmpty ? title : text, terms: terms))
+                snippet: snippet(text.isEmpty ? title : text, terms: terms),
+                nativeNames: nativeNames.isEmpty ? [] : nativeNames.components(separatedBy: "\n"))
         }
     }
 
-    /// A window of the original text around the first word that matches a query word (or its start),
-    /// with "…" where it was cut.
-    static func snippet(_ text: String, terms: [String], before: Int = 8, after: Int = 20) -> String {
+    /// A window of the original text around the first word that matches a query term (or its start), with "…"
+    /// where it was cut; text without spaces (Japanese) is cut by characters around the match.
+    static func snippet(
+        _ text: String, terms: [TextFolding.Term], before: Int = 8, after: Int = 20, maximumLength: Int = 160
+    ) -> String {
         let words = text.split(whereSeparator: \.isWhitespace)
         guard !words.isEmpty else { return "" }
+        var ideographs: Substring?
         let hit = words.firstIndex { word in
-            TextFolding.words(String(word)).contains { folded in terms.contains { folded.hasPrefix($0) } }
+            let folded = TextFolding.fold(String(word))
+            return terms.contains { term in
+                switch term {
+                case .word(let prefix):
+                    return TextFolding.words(folded).contains { $0.hasPrefix(prefix) }
+                case .ideographs(let run):
+                    guard folded.contains(run) else { return false }
+                    ideographs = word
+                    return true
+                }
+            }
         } ?? 0
         let start = max(0, hit - before)
         let end = min(words.count, hit + after)
-        var snippet = words[start..<end].joined(separator: " ")
-        if start > 0 { snippet = "… " + snippet }
-        if end < words.count { snippet += " …" }
-        return snippet
+        var window = words[start..<end].joined(separator: " ")
+        var cutBefore = start > 0
+        var cutAfter = end < words.count
+        if window.count > maximumLength {
+            // A long unspaced run: centre on the matched characters, found in the original text.
+            let anchor = ideographs.flatMap { word in
+                terms.lazy.compactMap { term -> String.Index? in
+                    guard case .ideographs(let run) = term else { return nil }
+                    return window.range(of: run)?.lowerBound ?? window.range(of: String(word))?.lowerBound
+                }.first
+            } ?? window.startIndex
+            let offset = window.distance(from: window.startIndex, to: anchor)
+            let from = max(0, min(offset - maximumLength / 4, window.count - maximumLength))
+            let lower = window.index(window.startIndex, offsetBy: from)
+            let upper = window.index(lower, offsetBy: maximumLength)
+            cutBefore = cutBefore || from > 0
+            cutAfter = cutAfter || upper < window.endIndex
+            window = String(window[lower..<upper])
+        }
+        if cutBefore { window = "… " + window }
+        if cutAfter { window += " …" }
+        return window
+    }
+}
+
+extension SearchIndex.Entry {
+    init(_ event: Event) {
+        self.init(
+            kind: EntityKind.event, id: event.id, title: event.title, text: event.summary,
+            extra: [event.place] + event.participants.flatMap { [$0.name, $0.title, $0.organisation] },
+            nativeNames: event.participants.compactMap(\.distinctNativeName))
+    }
+
+    init(_ agreement: Agreement) {
+        self.init(
+            kind: EntityKind.agreement, id: agreement.id, title: agreement.title, text: agreement.summary,
+            extra: [agreement.place] + agreement.parties.map(\.name) + agreement.topics)
+    }
+
+    init(_ statement: Statement) {
+        let speaker = statement.speaker
+        self.init(
+            kind: EntityKind.statement, id: statement.id, title: "\(speaker.name) (\(statement.saidOn))",
+            text: statement.text, extra: [speaker.title, speaker.organisation, statement.note],
+            nativeNames: speaker.distinctNativeName.map { [$0] } ?? [])
+    }
+
+    init(_ source: Source) {
+        self.init(
+            kind: EntityKind.source, id: source.id, title: source.title, text: source.publisher,
+            extra: [source.originalPublisher])
+    }
+}
+
+extension Participant {
+    /// The name in its own script, when it is more than the romanised name with its diacritics.
+    fileprivate var distinctNativeName: String? {
+        nativeName.isEmpty || nativeName == name ? nil : nativeName
     }
 }
