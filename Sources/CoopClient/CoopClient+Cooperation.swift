@@ -25,10 +25,14 @@ extension CoopClient {
         return reply.countries
     }
 
-    public func pairSummary(_ a: String, _ b: String, options: CallOptions = .defaults) async throws -> Coop_V1_PairSummary {
+    /// Latest figures are statistics only unless `includeClaims`; a claim's entry carries its statement.
+    public func pairSummary(
+        _ a: String, _ b: String, includeClaims: Bool = false, options: CallOptions = .defaults
+    ) async throws -> Coop_V1_PairSummary {
         try await coop("GetPairSummary", Coop_V1_GetPairSummaryRequest.with {
             $0.countryA = a
             $0.countryB = b
+            $0.includeClaims = includeClaims
         }, options)
     }
 

@@ -180,6 +180,8 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         var request = try filters.request(allVintages: !latestOnly)
         if filters.breakdown.isEmpty { request.anyBreakdown = true }
+        // A copy to import elsewhere: claims too (import files them under their claim indicators again).
+        request.includeClaims = true
         let (observations, sources, indicators) = try await connection.run { client in
             let (observations, sources) = try await fetchObservations(client, request, connection.callOptions)
             let used = Set(observations.map(\.indicator))

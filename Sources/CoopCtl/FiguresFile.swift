@@ -248,13 +248,19 @@ public struct ImportRejection: Sendable, Equatable {
 enum SourceGuess {
     static func kind(publisher: String, title: String, note: String, url: String) -> Coop_V1_SourceKind {
         let publisherText = publisher.lowercased()
-        if publisherText.contains("blog") { return .blog }
+        let host = URL(string: url)?.host ?? ""
+        if publisherText.contains("blog") || publisherText.contains("consultant") || host.contains("consult") {
+            return .blog
+        }
         let described = (publisher + " " + title).lowercased()
-        let repostWords = ["repost", "reprint", "reproduc", "mirror", "summary of", "translation of"]
+        let officialBodies = ["isa", "mhlw", "moj", "dolab", "molisa", "otit"]
+        let reproducesRelease = described.contains("reproduc")
+            || (publisherText.contains("reprint of") && officialBodies.contains { publisherText.contains("reprint of \($0)") })
+        if reproducesRelease { return .officialReleaseReproduced }
+        let repostWords = ["repost", "reprint", "mirror", "summary of", "translation of"]
         if repostWords.contains(where: described.contains) || note.lowercased().contains("(repost)") {
             return .repost
         }
-        let host = URL(string: url)?.host ?? ""
         if host.hasSuffix(".go.jp") || host.hasSuffix(".gov.vn") || publisherText.contains("government portal") {
             return .officialRelease
         }

@@ -220,15 +220,49 @@ struct FigureFilters: ParsableArguments {
 func fetchObservations(
     _ client: CoopClient, _ request: Coop_V1_ListObservationsRequest, _ options: CallOptions
 ) async throws -> (observations: [Coop_V1_Observation], sources: [Coop_V1_Source]) {
+    let listing = try await fetchListing(client, request, options)
+    return (listing.observations, listing.sources)
+}
+
+/// Every page of a ListObservations request, with the sources and the claims' statements they reference.
+struct Listing {
+    var observations: [Coop_V1_Observation] = []
+    var sources: [Coop_V1_Source] = []
+    var claimStatements: [Coop_V1_Statement] = []
+}
+
+func fetchListing(
+    _ client: CoopClient, _ request: Coop_V1_ListObservationsRequest, _ options: CallOptions
+) async throws -> Listing {
     var sources: [Int64: Coop_V1_Source] = [:]
+    var statements: [Int64: Coop_V1_Statement] = [:]
     let observations = try await allPages { token in
         var page = request
         page.pageToken = token
         let reply = try await client.listObservations(page, options: options)
         for source in reply.sources { sources[source.id] = source }
+        for statement in reply.claimStatements { statements[statement.id] = statement }
         return (reply.observations, reply.nextPageToken)
     }
-    return (observations, sources.values.sorted { $0.id < $1.id })
+    return Listing(
+        observations: observations, sources: sources.values.sorted { $0.id < $1.id },
+        claimStatements: statements.values.sorted { $0.id < $1.id })
+}
+
+/// How far a figure is from its publisher, said beside it: "" for official releases and news.
+func provenanceLabel(_ source: Coop_V1_Source?) -> String {
+    switch source?.kind {
+    case .repost?: "from a repost"
+    case .blog?: "from a blog"
+    case .officialReleaseReproduced?: "release as reproduced"
+    default: ""
+    }
+}
+
+/// A claim said as one: "claim: Dao Ngoc Dung, 2022-06-29", or "claim" when no stored statement states it.
+func claimLabel(_ statement: Coop_V1_Statement?) -> String {
+    guard let statement else { return "claim" }
+    return "claim: \(statement.speaker.name), \(statement.saidOn)"
 }
 
 struct Figures: AsyncParsableCommand {
@@ -240,12 +274,19 @@ struct Figures: AsyncParsableCommand {
               coopctl figures --indicator JP_ISA_FOREIGN_RESIDENTS_BY_STATUS --breakdown status_of_residence=SSW
               coopctl figures --from VN --all-vintages --sources
 
-            VALUE shows ≈ for approximate figures and ≥/≤ for "over"/"under"; FLAGS shows status, revisions, \
-            conflicts and retraction. --json prints {"observations": [...], "sources": [...]}, which \
-            coopctl import reads back.
+            Statistics only, unless --claims: then also figures stated by people (claim indicators, \
+            STATEMENT_*), each marked "claim: SPEAKER, DATE". Naming a claim indicator with --indicator lists it too.
+
+            VALUE shows ≈ for approximate figures and ≥/≤ for "over"/"under"; FLAGS shows claims, status, \
+            revisions, conflicts, retraction, and figures read in a repost, a blog or a reproduced release. \
+            --json prints {"observations": [...], "sources": [...], "claim_statements": [...]}, which coopctl \
+            import reads back.
             """)
 
     @OptionGroup var filters: FigureFilters
+
+    @Flag(help: "Also figures stated in statements (claims), each marked with who said it.")
+    var claims = false
 
     @Flag(help: "Every vintage (superseded values too), not only the latest.")
     var allVintages = false
@@ -257,22 +298,37 @@ struct Figures: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let request = try filters.request(allVintages: allVintages)
-        let (observations, sourceList) = try await connection.run { client in
-            try await fetchObservations(client, request, connection.callOptions)
+        var request = try filters.request(allVintages: allVintages)
+        request.includeClaims = claims
+        let (listing, claimIndicators) = try await connection.run { client in
+            let listing = try await fetchListing(client, request, connection.callOptions)
+            // Which rows are claims: known from the indicators only when claims can be listed at all.
+            guard claims || !filters.indicators.isEmpty else { return (listing, Set<String>()) }
+            let indicators = try await client.listIndicators(options: connection.callOptions)
+            return (listing, Set(indicators.filter { $0.measure == .claim }.map(\.code)))
         }
+        let observations = listing.observations
+        let sourceList = listing.sources
         let byID = Dictionary(sourceList.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let statementByClaim = Dictionary(
+            listing.claimStatements.map { ($0.claimObservationID, $0) }, uniquingKeysWith: { a, _ in a })
+        /// What a reader must know before quoting the figure: a claim, and by whom; a copy of a copy.
+        func marks(_ o: Coop_V1_Observation) -> [String] {
+            let claim = claimIndicators.contains(o.indicator) || statementByClaim[o.id] != nil
+            return [claim ? claimLabel(statementByClaim[o.id]) : "", provenanceLabel(byID[o.sourceID])]
+        }
         switch output.format {
         case .json:
-            Console.out(
-                JSONOutput.object([
-                    ("observations", try JSONOutput.array(observations)), ("sources", try JSONOutput.array(sourceList)),
-                ]))
+            var fields = [
+                ("observations", try JSONOutput.array(observations)), ("sources", try JSONOutput.array(sourceList)),
+            ]
+            if claims { fields.append(("claim_statements", try JSONOutput.array(listing.claimStatements))) }
+            Console.out(JSONOutput.object(fields))
         case .csv:
             var header = [
                 "id", "indicator", "breakdown", "origin", "destination", "period_start", "period_end", "value",
                 "value_high", "unit_multiplier", "unit", "qualifier", "status", "vintage", "source_id", "locator",
-                "supersedes_id", "superseded_by_id", "conflicts_with", "retracted", "note",
+                "supersedes_id", "superseded_by_id", "conflicts_with", "retracted", "note", "claim", "provenance",
             ]
             if sources { header += ["source_publisher", "source_title", "source_url"] }
             let rows = observations.map { o -> [String] in
@@ -283,7 +339,7 @@ struct Figures: AsyncParsableCommand {
                     o.supersedesID == 0 ? "" : String(o.supersedesID),
                     o.supersededByID == 0 ? "" : String(o.supersededByID),
                     o.conflictsWith.map(String.init).joined(separator: ";"), o.retracted ? "true" : "false", o.note,
-                ]
+                ] + marks(o)
                 if sources {
                     let s = byID[o.sourceID]
                     row += [s?.publisher ?? "", s?.title ?? "", s?.url ?? ""]
@@ -310,7 +366,7 @@ struct Figures: AsyncParsableCommand {
             for o in observations {
                 var row = [
                     String(o.id), o.indicatorLabel, o.pairLabel, o.periodLabel, o.displayValue, o.unit, o.vintage,
-                    String(o.sourceID), o.flagsLabel,
+                    String(o.sourceID), (marks(o) + [o.flagsLabel]).filter { !$0.isEmpty }.joined(separator: "; "),
                 ]
                 if sources {
                     let s = byID[o.sourceID]
@@ -881,7 +937,10 @@ struct Search: AsyncParsableCommand {
 struct Summary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Summarise a pair of countries: relationship, latest figures, recent and upcoming events.",
-        discussion: "--csv prints the latest-figures table.")
+        discussion: """
+            Latest figures are statistics only, unless --claims: then also the latest figure each kind of \
+            statement claims, marked with who said it. --csv prints the latest-figures table.
+            """)
 
     @Argument(help: "First country, e.g. VN.")
     var a: String
@@ -889,12 +948,19 @@ struct Summary: AsyncParsableCommand {
     @Argument(help: "Second country, e.g. JP.")
     var b: String
 
+    @Flag(help: "Also figures stated in statements (claims), each marked with who said it.")
+    var claims = false
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let summary = try await connection.run { client in
-            try await client.pairSummary(countryCode(a), countryCode(b), options: connection.callOptions)
+            try await client.pairSummary(
+                countryCode(a), countryCode(b), includeClaims: claims, options: connection.callOptions)
+        }
+        func claim(_ i: Coop_V1_IndicatorLatest) -> String {
+            i.indicator.measure == .claim ? claimLabel(i.hasStatement ? i.statement : nil) : ""
         }
         switch output.format {
         case .json:
@@ -903,13 +969,14 @@ struct Summary: AsyncParsableCommand {
             Printer(format: .csv).csv(
                 header: [
                     "indicator", "name", "origin", "destination", "period_start", "period_end", "value",
-                    "unit_multiplier", "unit", "qualifier", "vintage", "observation_id",
+                    "unit_multiplier", "unit", "qualifier", "vintage", "observation_id", "claim",
                 ],
                 rows: summary.indicators.map { i in
                     let o = i.latest
                     return [
                         i.indicator.code, i.indicator.name, o.origin, o.destination, o.periodStart, o.periodEnd,
                         String(o.value), String(o.unitMultiplier), o.unit, o.qualifier.shortName, o.vintage, String(o.id),
+                        claim(i),
                     ]
                 })
         case .table:
@@ -928,14 +995,17 @@ struct Summary: AsyncParsableCommand {
             }
             if !summary.indicators.isEmpty {
                 Console.out("\nLatest figures")
+                let claims = summary.indicators.contains { !claim($0).isEmpty }
                 var table = Table([
                     Table.Column("INDICATOR", shrinkable: true, minimumWidth: 16), Table.Column("PAIR", key: true),
                     Table.Column("PERIOD", key: true), Table.Column("VALUE", right: true, key: true), Table.Column("UNIT"),
                     Table.Column("VINTAGE"), Table.Column("ID", right: true, key: true),
-                ])
+                ] + (claims ? [Table.Column("CLAIM", shrinkable: true, minimumWidth: 8)] : []))
                 for i in summary.indicators {
                     let o = i.latest
-                    table.add([i.indicator.code, o.pairLabel, o.periodLabel, o.displayValue, o.unit, o.vintage, String(o.id)])
+                    table.add(
+                        [i.indicator.code, o.pairLabel, o.periodLabel, o.displayValue, o.unit, o.vintage, String(o.id)]
+                            + (claims ? [claim(i)] : []))
                 }
                 Console.out(table.render(width: width))
             }

@@ -64,11 +64,16 @@ struct CooperationService {
                 query.includeSuperseded = request.includeSuperseded
                 query.includeConflicts = request.includeConflicts
                 query.includeRetracted = request.includeRetracted
+                query.includeClaims = request.includeClaims
                 query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
                 let page = try store.observations(query)
+                // Claims can be on the page only when asked for (or their indicator named): only then the lookup.
+                let claimed = query.includeClaims || !query.indicators.isEmpty
                 return try ObservationWire.listObservationsResponse(
                     page.items, nextPageToken: page.nextToken,
-                    sources: request.includeSources ? try sources(for: page.items) : [])
+                    sources: request.includeSources ? try sources(for: page.items) : [],
+                    claimStatements: claimed
+                        ? try store.statements(claiming: page.items.map(\.id)).map(Coop_V1_Statement.init) : [])
             }
         }
         try s.addCachedInline("GetSeries", cache: cache, version: version) {
@@ -267,6 +272,7 @@ struct CooperationService {
             var query = ObservationQuery()
             query.origin = origin
             query.destination = destination
+            query.includeClaims = request.includeClaims
             query.page = PageRequest(size: 1000)
             while true {
                 let page = try store.observations(query)
@@ -281,11 +287,15 @@ struct CooperationService {
                 query.page.token = page.nextToken
             }
         }
+        let claims = latest.values.filter { indicators[$0.indicator]?.measure == .claim }.map(\.id)
+        let claimStatements = Dictionary(
+            try store.statements(claiming: claims).map { ($0.claimObservationID, $0) }, uniquingKeysWith: { a, _ in a })
         reply.indicators = latest.keys.sorted().compactMap { key in
             guard let o = latest[key], let indicator = indicators[o.indicator] else { return nil }
             return .with {
                 $0.indicator = Coop_V1_Indicator(indicator)
                 $0.latest = Coop_V1_Observation(o)
+                if let statement = claimStatements[o.id] { $0.statement = Coop_V1_Statement(statement) }
             }
         }
         var events: [Event] = []

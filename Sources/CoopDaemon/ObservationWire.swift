@@ -9,12 +9,16 @@ import NIOCore
 /// the instructions of a listing page; a test compares both encodings byte for byte.
 package enum ObservationWire {
     package static func listObservationsResponse(
-        _ observations: [Observation], nextPageToken: String, sources: [Coop_V1_Source]
+        _ observations: [Observation], nextPageToken: String, sources: [Coop_V1_Source],
+        claimStatements: [Coop_V1_Statement] = []
     ) throws -> ByteBuffer {
         let sizes = observations.map(size)
         var capacity = sizes.reduce(0) { $0 + 1 + varintSize(UInt64($1)) + $1 } + 16 + nextPageToken.utf8.count
         let encodedSources = try sources.map { try $0.serializedBuffer() }
-        capacity += encodedSources.reduce(0) { $0 + 1 + varintSize(UInt64($1.readableBytes)) + $1.readableBytes }
+        let encodedStatements = try claimStatements.map { try $0.serializedBuffer() }
+        capacity += (encodedSources + encodedStatements).reduce(0) {
+            $0 + 1 + varintSize(UInt64($1.readableBytes)) + $1.readableBytes
+        }
         var out = ByteBuffer()
         out.reserveCapacity(capacity)
         for (observation, size) in zip(observations, sizes) {
@@ -27,6 +31,11 @@ package enum ObservationWire {
             out.writeTag(3, .lengthDelimited)
             out.writeVarint(UInt64(source.readableBytes))
             out.writeImmutableBuffer(source)
+        }
+        for statement in encodedStatements {
+            out.writeTag(4, .lengthDelimited)
+            out.writeVarint(UInt64(statement.readableBytes))
+            out.writeImmutableBuffer(statement)
         }
         return out
     }

@@ -40,7 +40,8 @@ public struct Relationship: Codable, Hashable, Sendable {
 }
 
 public enum SourceKind: String, Codable, Hashable, Sendable, CaseIterable {
-    case unspecified, officialRelease = "official_release", officialText = "official_text", news, repost, blog
+    case unspecified, officialRelease = "official_release", officialText = "official_text", news, repost, blog,
+        officialReleaseReproduced = "official_release_reproduced"
 }
 
 public struct Source: Codable, Hashable, Sendable {

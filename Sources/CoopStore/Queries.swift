@@ -35,6 +35,9 @@ public struct ObservationQuery: Sendable, Hashable {
     public var includeSuperseded: Bool = false
     public var includeConflicts: Bool = false
     public var includeRetracted: Bool = false
+    /// Also figures stated in statements (indicators of measure claim). Without it, and without `indicators`,
+    /// listings are statistics only, so a claim is never read as a statistic unawares.
+    public var includeClaims: Bool = false
     public var page = PageRequest()
     public init() {}
 }
@@ -155,6 +158,8 @@ public protocol CooperationStore: Sendable {
     func events(_ query: EventQuery) throws -> Page<Event>
     func agreements(_ query: AgreementQuery) throws -> Page<Agreement>
     func statements(_ query: StatementQuery) throws -> Page<Statement>
+    /// The statements whose claims are these observations (who stated them).
+    func statements(claiming observationIDs: [Int64]) throws -> [Statement]
     /// Full-text search over event summaries and titles, agreement titles, statements and source titles;
     /// case and diacritics are ignored ("Dao Ngoc Dung" finds "Đào Ngọc Dung").
     func search(_ text: String, limit: Int) throws -> [SearchHit]

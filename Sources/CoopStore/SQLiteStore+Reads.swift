@@ -39,6 +39,16 @@ extension SQLiteStore {
         return Page(items: observations, nextToken: PageToken.encode(listing: "observations", key: lastKey))
     }
 
+    /// The statements that state these observations as their claims (who said them), by id. Observations that
+    /// are no statement's claim have none.
+    public func statements(claiming observationIDs: [Int64]) throws -> [Statement] {
+        guard !observationIDs.isEmpty else { return [] }
+        if observationIDs.count > PageRequest.maximumSize {
+            throw StoreError.invalid("ids", "at most \(PageRequest.maximumSize) ids")
+        }
+        return try read { db in try StatementTable.claiming(db, observationIDs) }
+    }
+
     public func series(_ query: SeriesQuery) throws -> [Observation] {
         if query.indicator.isEmpty {
             throw StoreError.invalid("indicator", "is required")
@@ -57,6 +67,16 @@ extension SQLiteStore {
             throw StoreError.invalid("ids", "at most \(PageRequest.maximumSize) ids")
         }
         return try read { db in try SourceTable.load(db, ids: ids) }
+    }
+
+    /// The first source stored with this URL and title (how the figures table names its sources).
+    func source(url: String, title: String) throws -> Source? {
+        try read { db in
+            try db.row(
+                "SELECT \(SourceTable.columns) FROM sources s WHERE s.url = ? AND s.title = ? ORDER BY s.id LIMIT 1",
+                [url, title]
+            ).map(SourceTable.decode)
+        }
     }
 
     public func sources(page: PageRequest) throws -> Page<Source> {

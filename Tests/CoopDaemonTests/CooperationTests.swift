@@ -102,10 +102,12 @@ import Testing
                 request.anyBreakdown = true
                 request.includeSuperseded = true
                 request.includeRetracted = true
+                request.includeClaims = true
                 request.pageSize = 1000
                 let whole = try await client.listObservations(request)
                 #expect(whole.nextPageToken.isEmpty)
-                #expect(whole.observations.count == 100)
+                // The shipped table's 100 rows, and the claim filed again under its right indicator.
+                #expect(whole.observations.count == 101)
 
                 request.pageSize = 7
                 var ids: [Int64] = []
@@ -378,6 +380,82 @@ import Testing
             #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(check.stdout) \(check.stderr)")
         }
     }
+
+    /// Figures stated by people are kept apart from statistics: listed only when asked for, each with its statement.
+    @Test func claimsAreListedOnlyWhenAskedForAndSayWhoSaidThem() async throws {
+        try await withDaemon(environment: Self.seeded) { daemon in
+            try await withClient(daemon.socketPath) { client in
+                let claimCodes = Set(try await client.listIndicators().filter { $0.measure == .claim }.map(\.code))
+                #expect(claimCodes.contains("STATEMENT_VN_NATIONALS_IN_JP"))
+                var request = Coop_V1_ListObservationsRequest.with {
+                    $0.origin = "VN"
+                    $0.destination = "JP"
+                    $0.anyBreakdown = true
+                    $0.includeConflicts = true
+                }
+                let statistics = try await client.allObservations(request)
+                #expect(!statistics.isEmpty)
+                #expect(statistics.allSatisfy { !claimCodes.contains($0.indicator) })
+                #expect(try await client.listObservations(request).claimStatements.isEmpty)
+
+                request.includeClaims = true
+                request.pageSize = 1000
+                let page = try await client.listObservations(request)
+                let claims = page.observations.filter { claimCodes.contains($0.indicator) }
+                #expect(claims.count == 7)
+                // Every claim of the shipped data has its statement, in the same answer.
+                let stating = Dictionary(page.claimStatements.map { ($0.claimObservationID, $0) }, uniquingKeysWith: { a, _ in a })
+                #expect(claims.allSatisfy { stating[$0.id] != nil }, "\(claims.map(\.id)) \(stating.keys)")
+                #expect(claims.contains { stating[$0.id]?.speaker.name == "Dao Ngoc Dung" })
+
+                // Naming a claim indicator lists it without the flag.
+                let named = try await client.listObservations(.with {
+                    $0.indicators = ["STATEMENT_VN_WORKERS_SENT"]
+                })
+                #expect(named.observations.map(\.value) == [149_000])
+                #expect(named.claimStatements.map(\.speaker.name) == ["Dao Ngoc Dung"])
+
+                let summary = try await client.pairSummary("VN", "JP")
+                #expect(!summary.indicators.isEmpty)
+                #expect(summary.indicators.allSatisfy { $0.indicator.measure != .claim && !$0.hasStatement })
+                let withClaims = try await client.pairSummary("VN", "JP", includeClaims: true)
+                let claimed = withClaims.indicators.filter { $0.indicator.measure == .claim }
+                #expect(claimed.count == 4)
+                #expect(claimed.allSatisfy { $0.hasStatement && $0.statement.claimObservationID == $0.latest.id })
+            }
+        }
+    }
+
+    /// The shipped data's corrections: every claim has a statement and links, the misfiled claim is filed
+    /// again (and the first filing retracted with the reason), every source has a kind.
+    @Test func shippedClaimsHaveStatementsAndSourcesHaveKinds() async throws {
+        try await withDaemon(environment: Self.seeded) { daemon in
+            try await withClient(daemon.socketPath) { client in
+                let all = try await client.allObservations(.with {
+                    $0.indicators = ["STATEMENT_VN_NATIONALS_IN_JP", "STATEMENT_VN_TRAINEES_AND_WORKERS_IN_JP"]
+                    $0.includeRetracted = true
+                    $0.includeSuperseded = true
+                })
+                let misfiled = try #require(all.first { $0.indicator == "STATEMENT_VN_NATIONALS_IN_JP" && $0.value == 230_000 })
+                #expect(misfiled.retracted && misfiled.retractionReason.contains("trainees and workers"))
+                let refiled = try #require(all.first { $0.indicator == "STATEMENT_VN_TRAINEES_AND_WORKERS_IN_JP" && $0.value == 230_000 })
+                #expect(!refiled.retracted && refiled.conflictsWith.count == 1)
+                let thanh = try #require(all.first { $0.value == 345_000 })
+                #expect(thanh.conflictsWith.count == 1)
+
+                let statements = try await client.listStatements(.with { $0.pageSize = 100 }).statements
+                #expect(statements.first { $0.claimObservationID == refiled.id }?.speaker.name == "MOLISA")
+                let byThanh = try #require(statements.first { $0.claimObservationID == thanh.id })
+                #expect(byThanh.speaker.nativeName == "Lê Văn Thanh" && byThanh.conflictsWith == thanh.conflictsWith)
+
+                let sources = try await client.listSources(.with { $0.pageSize = 1000 }).sources
+                #expect(sources.allSatisfy { $0.kind != .unspecified })
+                #expect(sources.filter { $0.kind == .officialReleaseReproduced }.count == 3)
+                #expect(sources.contains { $0.publisher.contains("labour consultant") && $0.kind == .blog })
+            }
+        }
+    }
+
 }
 
 extension Coop_V1_Observation {

@@ -146,18 +146,26 @@ struct SeedFiguresTable {
         }
     }
 
-    /// The kind of document, guessed from how the table describes it.
+    /// The kind of document, guessed from how the table describes it: a blog (a person's, or a consultant's
+    /// or company's site), an official release reproduced verbatim elsewhere, a repost of anything else, an
+    /// official release, or news.
     static func sourceKind(publisher: String, title: String, note: String, url: String) -> SourceKind {
         let publisherText = publisher.lowercased()
-        if publisherText.contains("blog") {
+        let host = URL(string: url)?.host ?? ""
+        if publisherText.contains("blog") || publisherText.contains("consultant") || host.contains("consult") {
             return .blog
         }
         let described = (publisher + " " + title).lowercased()
-        let repostWords = ["repost", "reprint", "reproduc", "mirror", "summary of", "translation of"]
+        let officialBodies = ["isa", "mhlw", "moj", "dolab", "molisa", "otit"]
+        let reproducesRelease = described.contains("reproduc")
+            || (publisherText.contains("reprint of") && officialBodies.contains { publisherText.contains("reprint of \($0)") })
+        if reproducesRelease {
+            return .officialReleaseReproduced
+        }
+        let repostWords = ["repost", "reprint", "mirror", "summary of", "translation of"]
         if repostWords.contains(where: described.contains) || note.lowercased().contains("(repost)") {
             return .repost
         }
-        let host = URL(string: url)?.host ?? ""
         if host.hasSuffix(".go.jp") || host.hasSuffix(".gov.vn") || publisherText.contains("government portal") {
             return .officialRelease
         }

@@ -13,6 +13,7 @@ extension SQLiteStore {
         let done = try read { db in try MetaTable.value(db, SeedFacts.metaKey) }
         if done == SeedFacts.version {
             progress("seed data already imported")
+            try await correctSeedIfNeeded(progress: progress)
             return
         }
         // The import is some two hundred small transactions. In WAL mode synchronous=NORMAL cannot corrupt the
@@ -36,6 +37,21 @@ extension SQLiteStore {
             throw StoreError.from(error)
         }
         progress("seed data imported")
+        try await correctSeedIfNeeded(progress: progress)
+    }
+
+    private func correctSeedIfNeeded(progress: (String) -> Void) async throws {
+        guard try read({ db in try MetaTable.value(db, SeedCorrections.metaKey) }) != SeedCorrections.version else {
+            return
+        }
+        try await SeedCorrections.apply(self, progress: progress)
+        do {
+            _ = try await writer.submit { db in
+                try MetaTable.set(db, SeedCorrections.metaKey, SeedCorrections.version)
+            }
+        } catch {
+            throw StoreError.from(error)
+        }
     }
 }
 

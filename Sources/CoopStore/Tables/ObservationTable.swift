@@ -138,6 +138,10 @@ package enum ObservationTable {
         try db.int64("SELECT 1 FROM conflict_links WHERE low_id = ? AND high_id = ?", [min(a, b), max(a, b)]) != nil
     }
 
+    /// The observation is not of a claim indicator (a constant list, evaluated once per query).
+    private static let notClaim =
+        "o.indicator NOT IN (SELECT code FROM indicators WHERE measure = '\(Measure.claim.rawValue)')"
+
     static func link(_ db: Database, _ a: Int64, _ b: Int64, note: String) throws {
         // A trigger copies the link onto both observations' rows (see Schema).
         try db.run(
@@ -184,6 +188,11 @@ package enum ObservationTable {
         appendVintageConditions(
             asOf: query.asOf, includeSuperseded: query.includeSuperseded, includeRetracted: query.includeRetracted,
             to: &conditions, &values)
+        // Named indicators are listed whatever they measure; otherwise claims only when asked for.
+        let statisticsOnly = !query.includeClaims && query.indicators.isEmpty
+        if statisticsOnly {
+            conditions.append(notClaim)
+        }
 
         var sql: String
         var outer: [String] = []
@@ -200,6 +209,9 @@ package enum ObservationTable {
             outer.append("o.id IN selected")
             if !query.includeRetracted {
                 outer.append("o.retracted = 0")
+            }
+            if statisticsOnly {
+                outer.append(notClaim)
             }
         } else {
             sql = "SELECT \(columns) FROM observations o"

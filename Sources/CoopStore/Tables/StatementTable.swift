@@ -26,6 +26,15 @@ package enum StatementTable {
         [.text(row["said_from"]), .integer(row["id"])]
     }
 
+    static func claiming(_ db: Database, _ observationIDs: [Int64]) throws -> [Statement] {
+        try db.rows(
+            """
+            SELECT \(columns) FROM statements s
+            WHERE s.claim_observation_id IN (SELECT value FROM json_each(?)) ORDER BY s.id
+            """, [try jsonArray(observationIDs)]
+        ).map(decode)
+    }
+
     static func load(_ db: Database, id: Int64) throws -> Statement? {
         try db.row("SELECT \(columns) FROM statements s WHERE s.id = ?", [id]).map(decode)
     }
