@@ -68,6 +68,7 @@ import Testing
                     $0.anyBreakdown = true
                     $0.includeSuperseded = true
                     $0.includeRetracted = true
+                    $0.includeClaims = true
                     $0.pageSize = 1000
                 })
                 #expect(all.count == copied)

@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 @Suite struct SeedImportTests {
-    @Test func seedImportStoresExactlyOneHundredFiguresAndIsIdempotentAcrossReopen() async throws {
+    /// The figures table's 100 rows, and one claim filed again by the corrections (`SeedCorrections`).
+    @Test func seedImportStoresTheTablesFiguresAndTheCorrectionsAndIsIdempotentAcrossReopen() async throws {
         try await withTemporaryDirectory { directory async throws in
             let path = directory.appendingPathComponent("coop.sqlite").path
             var lines: [String] = []
@@ -11,7 +12,7 @@ import Testing
             try await first.importSeedIfNeeded { lines.append($0) }
             #expect(lines.contains("importing figures 50/100"))
             #expect(lines.last == "seed data imported")
-            #expect(try await allObservations(first, .everything()).count == 100)
+            #expect(try await allObservations(first, .everything()).count == 101)
             let sequence = try first.latestSequence()
             try first.close()
 
@@ -20,13 +21,39 @@ import Testing
             defer { try? second.close() }
             try await second.importSeedIfNeeded { lines.append($0) }
             #expect(lines == ["seed data already imported"])
-            #expect(try await allObservations(second, .everything()).count == 100)
+            #expect(try await allObservations(second, .everything()).count == 101)
             #expect(try await second.latestSequence() == sequence)
             #expect(try await second.indicators().count == 17)
             #expect(try await second.sources(page: PageRequest(size: 1000)).items.count == 73)
             #expect(try await second.events(EventQuery()).items.count == 10)
             #expect(try await second.agreements(AgreementQuery()).items.count == 8)
-            #expect(try await second.statements(StatementQuery()).items.count == 5)
+            #expect(try await second.statements(StatementQuery()).items.count == 7)
+        }
+    }
+
+    @Test func aDatabaseSeededBeforeTheCorrectionsGetsThemOnceAtItsNextStart() async throws {
+        try await withStore { store async throws in
+            try await store.importSeedIfNeeded(progress: { _ in }, corrections: false)
+            var claims = ObservationQuery.everything()
+            claims.indicators = ["STATEMENT_VN_NATIONALS_IN_JP", "STATEMENT_VN_TRAINEES_AND_WORKERS_IN_JP"]
+            let before = try await allObservations(store, claims)
+            let misfiled = try #require(before.first { $0.value == 230_000 })
+            #expect(misfiled.indicator == "STATEMENT_VN_NATIONALS_IN_JP" && !misfiled.retracted)
+            #expect(try store.statements(StatementQuery()).items.count == 5)
+
+            var lines: [String] = []
+            try await store.importSeedIfNeeded { lines.append($0) }
+            #expect(lines == ["seed data already imported", "seed data corrections applied"])
+            let after = try await allObservations(store, claims)
+            let retracted = try #require(after.first { $0.id == misfiled.id })
+            let refiled = try #require(after.first { $0.value == 230_000 && $0.id != misfiled.id })
+            #expect(retracted.retracted && retracted.retractionReason.contains("observation \(refiled.id)"))
+            #expect(refiled.indicator == "STATEMENT_VN_TRAINEES_AND_WORKERS_IN_JP" && refiled.sourceID == misfiled.sourceID)
+            #expect(try store.statements(StatementQuery()).items.count == 7)
+
+            let sequence = try store.latestSequence()
+            try await store.importSeedIfNeeded { _ in }
+            #expect(try store.latestSequence() == sequence)
         }
     }
 
@@ -43,7 +70,7 @@ import Testing
             #expect(try store.indicators().first { $0.code == "JP_MHLW_FOREIGN_WORKERS" }?.name == "early")
             let changes = try store.changes(after: 0, limit: 1000)
             #expect(changes.filter { $0.entityKind == "indicator" }.count == 17)
-            #expect(try await allObservations(store, .everything()).count == 100)
+            #expect(try await allObservations(store, .everything()).count == 101)
         }
     }
 
@@ -54,14 +81,15 @@ import Testing
             #expect(changes.allSatisfy { $0.writerUID == 0 })
             #expect(changes.map(\.sequence) == Array(1...Int64(changes.count)))
             let kinds = Dictionary(grouping: changes, by: \.entityKind).mapValues(\.count)
-            #expect(kinds["observation"] == 100)
+            // The table's 100 figures; the corrections file one claim again and retract its first filing.
+            #expect(kinds["observation"] == 102)
             #expect(kinds["indicator"] == 17)
             #expect(kinds["source"] == 73)
             #expect(kinds["event"] == 10)
             #expect(kinds["agreement"] == 8)
-            #expect(kinds["statement"] == 5)
+            #expect(kinds["statement"] == 7)
             #expect(kinds["relationship"] == 1)
-            #expect(kinds["conflict"] == 6)
+            #expect(kinds["conflict"] == 8)
             #expect(changes.filter { $0.operation == .revise }.count == 3)
         }
     }

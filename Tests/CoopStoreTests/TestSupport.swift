@@ -96,6 +96,7 @@ extension ObservationQuery {
         query.anyBreakdown = true
         query.includeSuperseded = true
         query.includeRetracted = true
+        query.includeClaims = true
         return query
     }
 

@@ -40,7 +40,9 @@ import Testing
         let (shipped, shippedLatest) = try await withDaemon(seeded: true) { daemon in
             (try await Self.figures(daemon.socketPath), try await Self.figures(daemon.socketPath, allVintages: false))
         }
-        #expect(shipped.count == 100)
+        // Statistics only (93 of the table's 100 rows; claims are listed with --claims, and the seeded daemon's
+        // claims carry its corrections, which a CSV import does not).
+        #expect(shipped.count == 93)
 
         try await withDaemon(seeded: false) { daemon in
             let s = daemon.socketPath
@@ -103,7 +105,10 @@ import Testing
                 (r[0..<8] + r[10..<13]).joined(separator: "|")
             }.sorted()
         }
-        #expect(try rows(readText(csvPath)) == rows(SeedFiguresCSV.text))
+        // And one claim as the seed's corrections filed it again (SeedCorrections).
+        let corrected = SeedFiguresCSV.text.replacingOccurrences(
+            of: "STATEMENT_VN_NATIONALS_IN_JP,VN,JP,2020-03-31", with: "STATEMENT_VN_TRAINEES_AND_WORKERS_IN_JP,VN,JP,2020-03-31")
+        #expect(try rows(readText(csvPath)) == rows(corrected))
         let exported = try CSVTestParser.parse(readText(csvPath))
         #expect(exported.contains { $0[0] == "JP_ODA_COMMITTED_CUMULATIVE" && $0[5] == "2.6" && $0[6] == "trillion JPY" })
         #expect(exported.contains { $0[0] == "JP_ISA_FOREIGN_RESIDENTS_BY_STATUS:SSW" && $0[7] == "provisional" })

@@ -104,8 +104,8 @@ import Testing
             #expect(first.int("superseded_by_id") == all.first { $0.int("value") == 152000 }?.int("id"))
 
             // Every page is fetched: small pages give the same observations and sources.
-            let whole = try await ok(["figures", "--any-breakdown", "--all-vintages", "--json"], socket: s).object()
-            let paged = try await ok(["figures", "--any-breakdown", "--all-vintages", "--page-size", "7", "--json"], socket: s).object()
+            let whole = try await ok(["figures", "--any-breakdown", "--all-vintages", "--claims", "--json"], socket: s).object()
+            let paged = try await ok(["figures", "--any-breakdown", "--all-vintages", "--claims", "--page-size", "7", "--json"], socket: s).object()
             #expect(whole.objects("observations").count == 100)
             #expect(paged.objects("observations").compactMap { $0.int("id") } == whole.objects("observations").compactMap { $0.int("id") })
             #expect(Set(paged.objects("sources").compactMap { $0.int("id") }) == Set(whole.objects("sources").compactMap { $0.int("id") }))
@@ -224,6 +224,42 @@ import Testing
             let summaryTable = try await ok(["summary", "vn", "jp"], socket: s)
             #expect(summaryTable.stdout.contains("Comprehensive Strategic Partnership"))
             #expect(summaryTable.stdout.contains("Latest figures") && summaryTable.stdout.contains("Recent events"))
+        }
+    }
+
+    @Test func claimsAreShownOnlyWithClaimsAndMarkedWithWhoSaidThem() async throws {
+        try await withDaemon(seeded: true) { daemon in
+            let s = daemon.socketPath
+            let wide = ["COLUMNS": "250"]
+            let statistics = try await ok(["figures", "--from", "VN", "--to", "JP"], socket: s, environment: wide)
+            #expect(!statistics.stdout.contains("STATEMENT_") && !statistics.stdout.contains("claim"), "\(statistics)")
+            let claims = try await ok(["figures", "--from", "VN", "--to", "JP", "--claims"], socket: s, environment: wide)
+            let claimRows = claims.lines.filter { $0.contains("STATEMENT_") }
+            #expect(claimRows.count == 7)
+            #expect(claimRows.allSatisfy { $0.contains("claim: ") }, "\(claims)")
+            #expect(claimRows.contains { $0.contains("500,000") && $0.contains("claim: Dao Ngoc Dung, 2022-06-29") })
+            #expect(claimRows.contains { $0.contains("345,000") && $0.contains("claim: Le Van Thanh, 2023-08") })
+            let csv = try await ok(["figures", "--indicator", "STATEMENT_VN_WORKERS_SENT", "--csv"], socket: s).csv()
+            let header = try #require(csv.first)
+            let claimColumn = try #require(header.firstIndex(of: "claim"))
+            #expect(csv.dropFirst().map { $0[claimColumn] } == ["claim: Dao Ngoc Dung, 2022-06-29"])
+            let json = try await ok(["figures", "--from", "VN", "--claims", "--json"], socket: s).object()
+            #expect(json.objects("claim_statements").count == 7)
+
+            // Figures read in reposts, blogs and reproduced releases say so.
+            let provenance = try await ok(
+                ["figures", "--indicator", "JP_ISA_FOREIGN_RESIDENTS", "--from", "VN", "--to", "JP"], socket: s,
+                environment: wide)
+            #expect(provenance.lines.contains { $0.contains("2016-12-31") && $0.contains("from a blog") }, "\(provenance)")
+            #expect(provenance.lines.contains { $0.contains("2020-06-30") && $0.contains("from a repost") })
+            #expect(provenance.lines.contains { $0.contains("2023-06-30") && $0.contains("release as reproduced") })
+            #expect(provenance.lines.contains { $0.contains("2022-12-31") && !$0.contains("from a") })
+
+            let summary = try await ok(["summary", "VN", "JP"], socket: s, environment: wide)
+            #expect(!summary.stdout.contains("STATEMENT_"))
+            let withClaims = try await ok(["summary", "VN", "JP", "--claims"], socket: s, environment: wide)
+            let summaryClaims = withClaims.lines.filter { $0.contains("STATEMENT_") }
+            #expect(summaryClaims.count == 4 && summaryClaims.allSatisfy { $0.contains("claim: ") }, "\(withClaims)")
         }
     }
 

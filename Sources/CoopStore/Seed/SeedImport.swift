@@ -8,12 +8,14 @@ extension SQLiteStore {
     ///
     /// Safe across restarts and crashes: every step has a fixed request id, so a rerun after a crash answers
     /// the finished steps from their stored results and carries on; a `meta` entry marks completion.
-    /// `progress` gets short lines such as "importing figures 50/100".
-    public func importSeedIfNeeded(progress: (String) -> Void) async throws {
+    /// `progress` gets short lines such as "importing figures 50/100". Then the corrections made to the data
+    /// since it was first shipped are applied, once (`SeedCorrections`); `corrections: false` leaves a database
+    /// as an earlier release seeded it.
+    public func importSeedIfNeeded(progress: (String) -> Void, corrections: Bool = true) async throws {
         let done = try read { db in try MetaTable.value(db, SeedFacts.metaKey) }
         if done == SeedFacts.version {
             progress("seed data already imported")
-            try await correctSeedIfNeeded(progress: progress)
+            if corrections { try await correctSeedIfNeeded(progress: progress) }
             return
         }
         // The import is some two hundred small transactions. In WAL mode synchronous=NORMAL cannot corrupt the
@@ -36,8 +38,8 @@ extension SQLiteStore {
         } catch {
             throw StoreError.from(error)
         }
+        if corrections { try await correctSeedIfNeeded(progress: progress) }
         progress("seed data imported")
-        try await correctSeedIfNeeded(progress: progress)
     }
 
     private func correctSeedIfNeeded(progress: (String) -> Void) async throws {
