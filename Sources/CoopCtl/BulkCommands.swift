@@ -43,7 +43,7 @@ struct Import: AsyncParsableCommand {
     @Option(help: "csv or json (default: from the extension, else the content).")
     var format: String?
 
-    @Option(help: "Observations per AddObservations batch (1–1000).")
+    @Option(help: "Observations per AddObservations batch (1–1000); a dump goes in batches of at most 200.")
     var batchSize = 200
 
     @Flag(help: "Check and count without writing.")
@@ -159,7 +159,6 @@ extension Import {
                 }
             }
             var importer = DumpImporter(client: client, options: options, digest: digest)
-            importer.batchSize = batchSize
             importer.dryRun = dryRun
             importer.progress = progress.map { bar in { done, total in bar.update(done, total) } }
             return try await importer.run(dump)

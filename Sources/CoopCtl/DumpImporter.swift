@@ -46,7 +46,8 @@ struct DumpImporter {
     var options: CallOptions
     /// Identifies the document, for request ids.
     var digest: String
-    var batchSize = 200
+    /// Fixed, not --batch-size: a re-run must send the very requests (ids and bodies) of the first run.
+    static let batchSize = 200
     var dryRun = false
     var progress: ((Int, Int) -> Void)?
 
@@ -233,7 +234,7 @@ struct DumpImporter {
             }
             if o.supersedesID == 0 {
                 batch.append(o)
-                if batch.count >= batchSize { try await flush() }
+                if batch.count >= Self.batchSize { try await flush() }
             } else {
                 try await flush()
                 let base = ids[o.supersedesID]!
