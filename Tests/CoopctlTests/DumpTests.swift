@@ -82,7 +82,7 @@ import Testing
             #expect(summary.int("observations") == Int64(observations.count), "\(summary)")
             #expect(summary.int("retracted") == 2 && summary.int("conflicts") == Int64(conflicts.count), "\(summary)")
             #expect(summary.int("statements") == 5 && summary.int("relationships") == 1, "\(summary)")
-            let second = try await ok(["export", "--all"], socket: s).stdout
+            let second = try await ok(["export", "--all", "--json"], socket: s).stdout
             #expect(second == text, "\(Self.firstDifference(second, text))")
 
             // Again: coopd holds exactly the dump, so nothing is done; with --force every write is sent again and
