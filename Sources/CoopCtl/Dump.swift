@@ -58,7 +58,8 @@ struct Dump {
     func encoded() throws -> String {
         func list(_ name: String, _ items: [some SwiftProtobuf.Message]) throws -> String {
             let lines = try items.map { try JSONOutput.message($0) }
-            return "\(JSONOutput.quote(name)): [" + (lines.isEmpty ? "" : "\n" + lines.joined(separator: ",\n") + "\n") + "]"
+            let body = lines.isEmpty ? "" : "\n" + lines.joined(separator: ",\n") + "\n"
+            return "\(JSONOutput.quote(name)): [\(body)]"
         }
         let parts = [
             "\"format\": \(JSONOutput.quote(Self.format))", "\"version\": \(Self.version)",
@@ -75,8 +76,8 @@ struct Dump {
             object["format"] as? String == format
         else { return nil }
         guard object["version"] as? Int == version else {
-            throw CtlError.invalidInput(
-                "this coopctl reads \(format) version \(version), not version \(object["version"].map { "\($0)" } ?? "(none)")")
+            let given = object["version"].map { "version \($0)" } ?? "no version"
+            throw CtlError.invalidInput("this coopctl reads \(format) version \(version), not \(given)")
         }
         // Entities through the protobuf JSON decoder (exact 64-bit numbers, enums by name), list by list: the
         // response messages have fields of the same names and skip the rest of the document.
@@ -199,7 +200,9 @@ struct Dump {
         let agreementIDs = numbering(agreements.map(\.id))
         func map(_ id: Int64, _ ids: [Int64: Int64], _ what: String) throws -> Int64 {
             if id == 0 { return 0 }
-            guard let mapped = ids[id] else { throw CtlError(.failure, "coopd refers to \(what) \(id) but does not list it") }
+            guard let mapped = ids[id] else {
+                throw CtlError(.failure, "coopd refers to \(what) \(id) but does not list it")
+            }
             return mapped
         }
         var dump = self

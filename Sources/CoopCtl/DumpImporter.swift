@@ -72,7 +72,10 @@ struct DumpImporter {
         progress?(0, total)
 
         for indicator in dump.indicators {
-            if !dryRun { _ = try await client.putIndicator(indicator, requestID: requestID("indicator/\(indicator.code)"), options: options) }
+            if !dryRun {
+                _ = try await client.putIndicator(
+                    indicator, requestID: requestID("indicator/\(indicator.code)"), options: options)
+            }
             summary.indicators += 1
             step()
         }
@@ -115,7 +118,9 @@ struct DumpImporter {
             var first = event
             if forwardLinks.contains(event.id) { first.relatedEventIds = [] }
             eventIDs[event.id] = try await stored(event.id) {
-                try await client.putEvent(mapped(first, id: 0), requestID: requestID("event/\(event.id)"), options: options).id
+                try await client.putEvent(
+                    mapped(first, id: 0), requestID: requestID("event/\(event.id)"), options: options
+                ).id
             }
             summary.events += 1
             step()
@@ -123,7 +128,8 @@ struct DumpImporter {
         for event in dump.events where forwardLinks.contains(event.id) {
             if !dryRun {
                 _ = try await client.putEvent(
-                    mapped(event, id: eventIDs[event.id]!), requestID: requestID("event-links/\(event.id)"), options: options)
+                    mapped(event, id: eventIDs[event.id]!), requestID: requestID("event-links/\(event.id)"),
+                    options: options)
             }
             step()
         }
@@ -150,7 +156,9 @@ struct DumpImporter {
             if s.claimObservationID != 0 { s.claimObservationID = observationIDs[s.claimObservationID]! }
             s.sourceID = sourceIDs[s.sourceID]!
             s.conflictsWith = s.conflictsWith.map { observationIDs[$0]! }
-            if !dryRun { _ = try await client.addStatement(s, requestID: requestID("statement/\(statement.id)"), options: options) }
+            if !dryRun {
+                _ = try await client.addStatement(s, requestID: requestID("statement/\(statement.id)"), options: options)
+            }
             summary.statements += 1
             step()
         }
@@ -217,7 +225,8 @@ struct DumpImporter {
             for o in now {
                 if !dryRun {
                     _ = try await client.retractObservation(
-                        ids[o.id]!, reason: o.retractionReason, requestID: requestID("retraction/\(o.id)"), options: options)
+                        ids[o.id]!, reason: o.retractionReason, requestID: requestID("retraction/\(o.id)"),
+                        options: options)
                 }
                 summary.retracted += 1
                 step(1)

@@ -11,7 +11,9 @@ import Testing
             let object = try await ok(arguments + ["--json"], socket: s).object()
             return String(try #require(object.int("id")))
         }
-        let figure = ["figure", "add", "--indicator", "JP_MHLW_FOREIGN_WORKERS", "--from", "VN", "--to", "JP", "--source", "1"]
+        let figure = [
+            "figure", "add", "--indicator", "JP_MHLW_FOREIGN_WORKERS", "--from", "VN", "--to", "JP", "--source", "1",
+        ]
         let first = try await id(figure + ["--period", "2040-10-31", "--value", "100", "--vintage", "2041-01-01"])
         let wrong = try await id(["figure", "revise", first, "--value", "110", "--source", "1", "--vintage", "2041-02-01"])
         _ = try await ok(["figure", "retract", wrong, "--reason", "typo in the table"], socket: s)
