@@ -69,6 +69,7 @@ REQUESTS = [
      ""),
     ("coop.v1.ListSourcesRequest", f'page_size: 20 page_token: "{page_token("sources", [41])}"', ""),
     ("coop.v1.SearchRequest", 'query: "Đào Ngọc Dung \\"skilled\\" ガ workers" limit: 5', ""),
+    ("coop.v1.ListRelationshipsRequest", "", ""),
     ("coop.v1.WatchChangesRequest", "from_sequence: 100", ""),
     ("coop.v1.PutSourceRequest",
      'request_id: "src-1" source { title: "Foreign workers 2023" publisher: "MHLW" url: "https://example.org/a" '
@@ -101,6 +102,10 @@ REQUESTS = [
      'period_end: "2024" value: 345000 qualifier: QUALIFIER_APPROX source_id: 3 }', ""),
     ("coop.v1.LinkConflictRequest",
      'request_id: "lc-1" observation_id: 7 conflicts_with_id: 8 note: "different coverage"', ""),
+    ("coop.v1.PutRelationshipRequest",
+     'request_id: "rel-1" relationship { country_a: "VN" country_b: "JP" established: "1973-09-21" '
+     'history { level: "Strategic Partnership" since: "2006-10-19" agreement_id: 2 } '
+     'history { level: "Comprehensive Strategic Partnership" since: "2023-11-27" } }', ""),
     ("coop.v1.EchoRequest", 'data: "ping"', ""),
     ("coop.v1.GetServerInfoRequest", "", ""),
     ("grpc.health.v1.HealthCheckRequest", 'service: "coop.v1.Cooperation"', ""),
@@ -124,7 +129,7 @@ def frame(payload, stream=1, kind=1, flags=0, length=None):
 def main():
     names = served_requests()
     missing = set(names) - {m for m, _, _ in REQUESTS}
-    if missing or len(names) != 23:
+    if missing or len(names) != 25:
         raise SystemExit(f"request seeds out of date with Proto/: missing {sorted(missing)}, {len(names)} messages")
     corpus = {"requests": {}, "envelope": {}, "frame": {}}
 

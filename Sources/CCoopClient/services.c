@@ -46,6 +46,7 @@ COOP_UNARY(coop_list_agreements, COOPERATION, "ListAgreements", Coop__V1__ListAg
 COOP_UNARY(coop_list_statements, COOPERATION, "ListStatements", Coop__V1__ListStatementsRequest, coop__v1__list_statements_request, Coop__V1__ListStatementsResponse, coop__v1__list_statements_response)
 COOP_UNARY(coop_list_sources, COOPERATION, "ListSources", Coop__V1__ListSourcesRequest, coop__v1__list_sources_request, Coop__V1__ListSourcesResponse, coop__v1__list_sources_response)
 COOP_UNARY(coop_search, COOPERATION, "Search", Coop__V1__SearchRequest, coop__v1__search_request, Coop__V1__SearchResponse, coop__v1__search_response)
+COOP_UNARY(coop_list_relationships, COOPERATION, "ListRelationships", Coop__V1__ListRelationshipsRequest, coop__v1__list_relationships_request, Coop__V1__ListRelationshipsResponse, coop__v1__list_relationships_response)
 COOP_UNARY(coop_put_source, COOPERATION, "PutSource", Coop__V1__PutSourceRequest, coop__v1__put_source_request, Coop__V1__Source, coop__v1__source)
 COOP_UNARY(coop_put_indicator, COOPERATION, "PutIndicator", Coop__V1__PutIndicatorRequest, coop__v1__put_indicator_request, Coop__V1__Indicator, coop__v1__indicator)
 COOP_UNARY(coop_add_observations, COOPERATION, "AddObservations", Coop__V1__AddObservationsRequest, coop__v1__add_observations_request, Coop__V1__AddObservationsResponse, coop__v1__add_observations_response)
@@ -55,6 +56,7 @@ COOP_UNARY(coop_put_event, COOPERATION, "PutEvent", Coop__V1__PutEventRequest, c
 COOP_UNARY(coop_put_agreement, COOPERATION, "PutAgreement", Coop__V1__PutAgreementRequest, coop__v1__put_agreement_request, Coop__V1__Agreement, coop__v1__agreement)
 COOP_UNARY(coop_add_statement, COOPERATION, "AddStatement", Coop__V1__AddStatementRequest, coop__v1__add_statement_request, Coop__V1__Statement, coop__v1__statement)
 COOP_UNARY(coop_link_conflict, COOPERATION, "LinkConflict", Coop__V1__LinkConflictRequest, coop__v1__link_conflict_request, Coop__V1__LinkConflictResponse, coop__v1__link_conflict_response)
+COOP_UNARY(coop_put_relationship, COOPERATION, "PutRelationship", Coop__V1__PutRelationshipRequest, coop__v1__put_relationship_request, Coop__V1__Relationship, coop__v1__relationship)
 
 /* --- WatchChanges --- */
 

@@ -98,6 +98,13 @@ extension CoopClient {
         return reply.hits
     }
 
+    /// Every stored relationship between two countries, ordered by pair.
+    public func listRelationships(options: CallOptions = .defaults) async throws -> [Coop_V1_Relationship] {
+        let reply: Coop_V1_ListRelationshipsResponse = try await coop(
+            "ListRelationships", Coop_V1_ListRelationshipsRequest(), options)
+        return reply.relationships
+    }
+
     /// The change log from `fromSequence` (0: only changes from now on), then live, until the task ends.
     public func watchChanges(
         fromSequence: Int64 = 0, options: CallOptions = .defaults
@@ -199,6 +206,16 @@ extension CoopClient {
             $0.note = note
         }, options)
         return reply.observation
+    }
+
+    /// Creates or replaces the relationship of the pair (given in either order).
+    public func putRelationship(
+        _ relationship: Coop_V1_Relationship, requestID: String = "", options: CallOptions = .defaults
+    ) async throws -> Coop_V1_Relationship {
+        try await coop("PutRelationship", Coop_V1_PutRelationshipRequest.with {
+            $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
+            $0.relationship = relationship
+        }, options)
     }
 }
 

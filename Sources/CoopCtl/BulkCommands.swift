@@ -6,12 +6,13 @@ import Foundation
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import figures from CSV (the shipped dataset's format) or JSON, in atomic batches; safe to re-run.",
+        abstract: "Import figures from CSV (the shipped dataset's format) or JSON, or restore a dump; safe to re-run.",
         discussion: """
             CSV columns: \(FiguresFile.columns.joined(separator: ",")). An indicator written CODE:VALUE is \
             broken down by status_of_residence=VALUE; value and unit are as published ("2.6","trillion JPY"); \
             qualifier is exact, approx, at_least, at_most, derived, as_worded or provisional; source_date is \
-            the value's vintage. JSON: the output of figures --json or export --json, or an array of observations.
+            the value's vintage. JSON: the output of figures --json or export --json, or an array of observations; \
+            the conflicts_with links between its observations are made too.
 
             Missing sources are created first (matched by URL), and missing indicators (from the file's \
             descriptions, else described by their code). Rows already present — same indicator, pair, \
@@ -23,8 +24,17 @@ struct Import: AsyncParsableCommand {
             A progress bar is drawn on stderr when it is a terminal. The summary lists imported, skipped and \
             rejected rows (with line numbers and reasons); any rejected row makes the exit status 5.
 
-            Example:
+            A dump (export --all, "format": "coopd-dump") is restored whole into an empty coopd (coopd --no-seed): \
+            indicators, sources, observations with their revisions and retractions, conflict links, events, \
+            agreements, statements and relationships, in that order, each kind in the dump's order, so exporting \
+            again gives the same document byte for byte. Request ids derive from the document, so running the \
+            same import again repeats nothing. Into a coopd that already holds exactly the dump, nothing is done; \
+            into one holding anything else it is refused unless --force (to resume an interrupted import of the \
+            same file, or to add the dump beside what is there), which always runs the import.
+
+            Examples:
               coopctl import vn-jp-figures.csv
+              coopctl export --all -o coopd-dump.json && coopctl --socket /tmp/new/coopd.sock import coopd-dump.json
             """)
 
     @Argument(help: "File to import ('-' for stdin).", completion: .file(extensions: ["csv", "json"]))
@@ -33,7 +43,7 @@ struct Import: AsyncParsableCommand {
     @Option(help: "csv or json (default: from the extension, else the content).")
     var format: String?
 
-    @Option(help: "Observations per AddObservations batch (1–1000).")
+    @Option(help: "Observations per AddObservations batch (1–1000); a dump goes in batches of at most 200.")
     var batchSize = 200
 
     @Flag(help: "Check and count without writing.")
@@ -44,6 +54,9 @@ struct Import: AsyncParsableCommand {
 
     @Flag(inversion: .prefixedNo, help: "Store a later vintage of a stored figure as its revision (default yes).")
     var revisions = true
+
+    @Flag(help: "Restore a dump whatever coopd holds (resumes an interrupted import of it; repeats nothing done).")
+    var force = false
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -82,6 +95,9 @@ struct Import: AsyncParsableCommand {
         } else {
             let first = text.first { !$0.isWhitespace }
             kind = first == "{" || first == "[" ? "json" : "csv"
+        }
+        if kind == "json", let dump = try Dump.decode(text) {
+            return try await restore(dump, digest: SHA256.hex(data))
         }
         let parsed: (items: [ImportItem], rejected: [ImportRejection], indicators: [Coop_V1_Indicator])
         if kind == "json" {
@@ -122,6 +138,36 @@ struct Import: AsyncParsableCommand {
     }
 }
 
+extension Import {
+    /// Restores a dump (see `Dump`), after checking that coopd is empty or already holds it.
+    func restore(_ dump: Dump, digest: String) async throws {
+        let progress = Terminal.stderrIsTerminal ? ProgressBar(label: dryRun ? "checking" : "restoring") : nil
+        defer { progress?.finish() }
+        let summary = try await connection.run { client in
+            let options = connection.callOptions
+            if !force, try await !Dump.targetIsEmpty(client, options) {
+                let held = try await Dump.fetch(client, options)
+                if try held.encoded() == dump.encoded() {
+                    return DumpSummary(dryRun: dryRun, alreadyPresent: true)
+                }
+                guard force else {
+                    throw CtlError(
+                        .conflict,
+                        "coopd already holds data (\(held.counts)); a dump is restored into an empty coopd "
+                            + "(coopd --no-seed). To resume an interrupted import of this file, or to add the dump "
+                            + "beside what is there, run again with --force")
+                }
+            }
+            var importer = DumpImporter(client: client, options: options, digest: digest)
+            importer.dryRun = dryRun
+            importer.progress = progress.map { bar in { done, total in bar.update(done, total) } }
+            return try await importer.run(dump)
+        }
+        progress?.finish()
+        Console.out(json ? summary.json(file: file) : summary.text())
+    }
+}
+
 /// A one-line progress bar on stderr, redrawn in place.
 final class ProgressBar: @unchecked Sendable {
     let label: String
@@ -146,15 +192,32 @@ final class ProgressBar: @unchecked Sendable {
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export figures as CSV (the shipped dataset's format, the default) or JSON, for import.",
+        abstract: "Export figures as CSV (the shipped dataset's format, the default) or JSON, or everything as a dump.",
         discussion: """
             Every vintage, totals and breakdowns, without retracted values, unless filters say otherwise. \
             The CSV is what coopctl import reads, so export → import round-trips; it carries what the \
             dataset format has (no locator, and of statuses only provisional). --json is lossless: \
             {"observations": [...], "sources": [...], "indicators": [...]}.
 
-            Example:
+            --all writes everything coopd holds as one JSON document (a dump), which coopctl import restores \
+            into an empty coopd:
+
+              {"format": "coopd-dump", "version": 1,
+               "indicators": [...], "sources": [...], "observations": [...], "conflicts": [...],
+               "events": [...], "agreements": [...], "statements": [...], "relationships": [...]}
+
+            one entity per line, each as --json prints it. observations holds every vintage (supersedes_id, \
+            superseded_by_id), retracted ones with retraction_reason, and the figures statements claim; \
+            conflicts holds each link once, {"observation_id": A, "conflicts_with_id": B, "note": "..."} with \
+            A < B; events keep related_event_ids, statements their speaker, claim_observation_id and \
+            conflicts_with, relationships their history. Indicators are ordered by code, relationships by pair, \
+            the rest by id. Ids are the dump's own: each kind numbered 1, 2, 3… in coopd's order, references \
+            alike, so the same data gives the same bytes from any coopd. What coopd assigns itself (change-log \
+            sequences, times) is left out.
+
+            Examples:
               coopctl export --from VN --to JP > vn-jp.csv
+              coopctl export --all -o coopd-dump.json
             """)
 
     @OptionGroup var filters: FigureFilters
@@ -171,13 +234,20 @@ struct Export: AsyncParsableCommand {
     @Flag(help: "Write CSV (the default).")
     var csv = false
 
+    @Flag(help: "Everything coopd holds, as one JSON document (a dump) for import into an empty coopd.")
+    var all = false
+
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
         if json && csv { throw ValidationError("--json and --csv cannot be used together") }
+        if all && (csv || latestOnly || filters.isSet) {
+            throw ValidationError("--all writes everything, as JSON: it takes no filters, --latest-only or --csv")
+        }
     }
 
     func run() async throws {
+        if all { return try await exportDump() }
         var request = try filters.request(allVintages: !latestOnly)
         if filters.breakdown.isEmpty { request.anyBreakdown = true }
         // A copy to import elsewhere: claims too (import files them under their claim indicators again).
@@ -206,6 +276,21 @@ struct Export: AsyncParsableCommand {
                 throw CtlError(.failure, "cannot write \(output): \(error.localizedDescription)")
             }
             Console.err("exported \(observations.count) observations to \(output)")
+        } else {
+            Console.out(text, terminator: "")
+        }
+    }
+
+    private func exportDump() async throws {
+        let dump = try await connection.run { client in try await Dump.fetch(client, connection.callOptions) }
+        let text = try dump.encoded()
+        if let output, output != "-" {
+            do {
+                try text.write(toFile: output, atomically: true, encoding: .utf8)
+            } catch {
+                throw CtlError(.failure, "cannot write \(output): \(error.localizedDescription)")
+            }
+            Console.err("exported \(dump.counts) to \(output)")
         } else {
             Console.out(text, terminator: "")
         }

@@ -215,7 +215,9 @@ public enum FiguresFile {
             }
             let source: ImportItem.SourceReference =
                 if let document = sources[sourceID] { .document(document) } else { .id(sourceID) }
-            items.append(ImportItem(position: position, line: nil, observation: o, source: source))
+            items.append(ImportItem(
+                position: position, line: nil, observation: o, source: source, fileID: original.id,
+                conflictsWith: original.conflictsWith))
         }
         return (items, rejected, indicators)
     }
@@ -236,6 +238,9 @@ public struct ImportItem: Sendable {
     /// Without source id (see `source`).
     public var observation: Coop_V1_Observation
     public var source: SourceReference
+    /// JSON: the observation's id in the file, and the ids there of those it conflicts with (0 and [] for CSV).
+    public var fileID: Int64 = 0
+    public var conflictsWith: [Int64] = []
 }
 
 public struct ImportRejection: Sendable, Equatable {

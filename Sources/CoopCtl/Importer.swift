@@ -15,6 +15,8 @@ public struct ImportSummary: Sendable {
     public var rejected: [ImportRejection] = []
     public var sourcesCreated = 0
     public var indicatorsCreated: [String] = []
+    /// Conflict links made between observations of the file (JSON `conflicts_with`).
+    public var conflictsLinked = 0
     public var dryRun = false
     /// Set when the import stopped early.
     public var stoppedBy: String?
@@ -23,6 +25,7 @@ public struct ImportSummary: Sendable {
         var object: [String: Any] = [
             "file": file, "rows": rows, "imported": imported, "revisions": revisions, "skipped": skipped,
             "sources_created": sourcesCreated, "indicators_created": indicatorsCreated, "dry_run": dryRun,
+            "conflicts_linked": conflictsLinked,
             "rejected": rejected.map { r -> [String: Any] in
                 var entry: [String: Any] = ["position": r.position, "reason": r.reason]
                 if let line = r.line { entry["line"] = line }
@@ -41,6 +44,7 @@ public struct ImportSummary: Sendable {
             "rejected \(rejected.count)",
         ]
         if sourcesCreated > 0 { lines.append((dryRun ? "would create " : "created ") + "\(sourcesCreated) sources") }
+        if conflictsLinked > 0 { lines.append((dryRun ? "would link " : "linked ") + "\(conflictsLinked) conflicts") }
         if !indicatorsCreated.isEmpty {
             lines.append(
                 (dryRun ? "would create" : "created") + " \(indicatorsCreated.count) indicators described only by "
@@ -63,7 +67,9 @@ public struct ImportSummary: Sendable {
 ///    so a re-run after a failure repeats nothing; a batch coopd rejects because of one row is sent again
 ///    without it, and the row reported;
 /// 5. rows giving a later vintage of a figure already stored (or earlier in the file) are stored as
-///    revisions of it (ReviseObservation), as coopd's own seed import does.
+///    revisions of it (ReviseObservation), as coopd's own seed import does;
+/// 6. JSON rows' `conflicts_with` naming other rows of the file (by their id there) become conflict links
+///    (LinkConflict) between the stored observations, new or already present.
 public struct Importer {
     public var client: CoopClient
     public var options: CallOptions
@@ -219,7 +225,10 @@ public struct Importer {
             request.pageSize = 1000
             existing = try await client.allObservations(request, options: options)
         }
-        var present = Set(existing.map(Self.duplicateKey))
+        // Of each row skipped, where it already is: coopd's id, or the earlier row of the file it repeats.
+        let presentIDs = Dictionary(existing.map { (Self.duplicateKey($0), $0.id) }, uniquingKeysWith: { a, _ in a })
+        var firstRows: [String: Int] = [:]
+        var skippedAs: [Int: (id: Int64?, row: Int?)] = [:]
         var tips: [String: Coop_V1_Observation] = [:]
         for o in existing where o.supersededByID == 0 && !o.retracted {
             let key = Self.figureKey(o)
@@ -228,10 +237,16 @@ public struct Importer {
         }
         var fresh: [Prepared] = []
         for prepared in resolved {
-            if present.insert(Self.duplicateKey(prepared.observation)).inserted {
-                fresh.append(prepared)
-            } else {
+            let key = Self.duplicateKey(prepared.observation)
+            if let id = presentIDs[key] {
+                skippedAs[prepared.order] = (id, nil)
                 summary.skipped += 1
+            } else if let row = firstRows[key] {
+                skippedAs[prepared.order] = (nil, row)
+                summary.skipped += 1
+            } else {
+                firstRows[key] = prepared.order
+                fresh.append(prepared)
             }
         }
 
@@ -358,6 +373,33 @@ public struct Importer {
                             reason: "as a revision of \(base!): \(error.message)"))
                     }
                 }
+            }
+
+            // 6. Conflict links between rows of the file, once per pair.
+            var storedByFileID: [Int64: Int64] = [:]
+            for prepared in resolved where prepared.item.fileID != 0 {
+                let skipped = skippedAs[prepared.order]
+                if let id = storedIDs[prepared.order] ?? skipped?.id ?? skipped?.row.flatMap({ storedIDs[$0] }) {
+                    storedByFileID[prepared.item.fileID] = id
+                }
+            }
+            let linked = Set(existing.flatMap { o in o.conflictsWith.map { [min(o.id, $0), max(o.id, $0)] } })
+            var pairs = Set<[Int64]>()
+            for prepared in resolved {
+                let a = prepared.item.fileID
+                for b in prepared.item.conflictsWith where a != b {
+                    guard let x = storedByFileID[a], let y = storedByFileID[b], !linked.contains([min(x, y), max(x, y)])
+                    else { continue }
+                    pairs.insert([min(a, b), max(a, b)])
+                }
+            }
+            for pair in pairs.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                if !dryRun {
+                    _ = try await client.linkConflict(
+                        storedByFileID[pair[0]]!, with: storedByFileID[pair[1]]!,
+                        requestID: requestID("conflict", String(pair[0]), String(pair[1])), options: options)
+                }
+                summary.conflictsLinked += 1
             }
         } catch {
             summary.stoppedBy = (error as? RPCError).map { CtlError.from($0).message } ?? "\(error)"

@@ -197,6 +197,12 @@ struct FigureFilters: ParsableArguments {
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be 1…1000") }
     }
 
+    /// Whether any filter is given (--page-size is not one).
+    var isSet: Bool {
+        from != nil || to != nil || !indicators.isEmpty || since != nil || until != nil || asOf != nil
+            || !breakdown.isEmpty || anyBreakdown || conflicts || retracted
+    }
+
     func request(allVintages: Bool) throws -> Coop_V1_ListObservationsRequest {
         var request = Coop_V1_ListObservationsRequest()
         request.origin = countryCode(from)

@@ -48,6 +48,13 @@ extension Coop_V1_Relationship {
             }
         }
     }
+
+    /// `level` and `level_since` are read from the last entry of `history`, never stored apart from it.
+    package var model: Relationship {
+        Relationship(
+            countryA: countryA, countryB: countryB, established: established,
+            history: history.map { RelationshipLevel(level: $0.level, since: $0.since, agreementID: $0.agreementID) })
+    }
 }
 
 extension Coop_V1_Source {

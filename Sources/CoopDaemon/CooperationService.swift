@@ -179,6 +179,14 @@ struct CooperationService {
                 return reply
             }
         }
+        try s.addCachedInline("ListRelationships", cache: cache, version: version) {
+            (_: Coop_V1_ListRelationshipsRequest) in
+            try mapped {
+                var reply = Coop_V1_ListRelationshipsResponse()
+                reply.relationships = try store.relationships().map(Coop_V1_Relationship.init)
+                return reply
+            }
+        }
         try s.addServerStreaming("WatchChanges") {
             (request: Coop_V1_WatchChangesRequest, _, stream: TypedServerStream<Coop_V1_Change>) in
             try await mapped { try await watchChanges(request, stream) }
@@ -244,6 +252,11 @@ struct CooperationService {
                     try await store.linkConflict(
                         request.observationID, with: request.conflictsWithID, note: request.note, w))
                 return reply
+            }
+        }
+        try s.addUnary("PutRelationship") { (request: Coop_V1_PutRelationshipRequest, context) in
+            try await write(context, request) { w in
+                Coop_V1_Relationship(try await store.putRelationship(request.relationship.model, w))
             }
         }
         return s
@@ -451,3 +464,4 @@ extension Coop_V1_PutEventRequest: WriteRequest {}
 extension Coop_V1_PutAgreementRequest: WriteRequest {}
 extension Coop_V1_AddStatementRequest: WriteRequest {}
 extension Coop_V1_LinkConflictRequest: WriteRequest {}
+extension Coop_V1_PutRelationshipRequest: WriteRequest {}

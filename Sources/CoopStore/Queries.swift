@@ -149,6 +149,8 @@ public protocol CooperationStore: Sendable {
     // Reads
     func countries() throws -> [Country]
     func relationship(_ countryA: String, _ countryB: String) throws -> Relationship?
+    /// Every relationship, ordered by pair (lower country code first).
+    func relationships() throws -> [Relationship]
     func indicators() throws -> [Indicator]
     func observations(_ query: ObservationQuery) throws -> Page<Observation>
     /// One observation per period (the latest vintage, as of `asOf` if given), ordered by period.
@@ -188,6 +190,8 @@ public protocol CooperationStore: Sendable {
     /// Records that two observations disagree (symmetric); returns the first, with its links.
     func linkConflict(_ id: Int64, with other: Int64, note: String, _ context: WriteContext) async throws
         -> Observation
+    /// Creates or replaces the relationship of the pair (given in either order).
+    func putRelationship(_ relationship: Relationship, _ context: WriteContext) async throws -> Relationship
 
     /// Succeeds only if the store can serve a read now (for the watchdog).
     func ping() async throws

@@ -11,6 +11,10 @@ extension SQLiteStore {
         return try read { db in try RelationshipTable.load(db, countryA, countryB) }
     }
 
+    public func relationships() throws -> [Relationship] {
+        try read { db in try RelationshipTable.all(db) }
+    }
+
     public func indicators() throws -> [Indicator] {
         try read { db in try IndicatorTable.all(db) }
     }

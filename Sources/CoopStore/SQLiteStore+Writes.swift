@@ -223,7 +223,6 @@ extension SQLiteStore {
     }
 
     /// Stores the relationship between two countries (replacing the one stored for the pair, in either order).
-    /// Not part of `CooperationStore`: relationships come with the shipped data.
     public func putRelationship(_ relationship: Relationship, _ context: WriteContext) async throws -> Relationship {
         try await write("PutRelationship", context) { tx in
             try Validation.relationship(relationship, field: "relationship", references: tx.references)

@@ -276,6 +276,66 @@ import Testing
         }
     }
 
+    @Test func relationshipsAreListedByPairAndWrittenIdempotentlyInEitherOrder() async throws {
+        try await withDaemon(environment: Self.seeded) { daemon in
+            try await withClient(daemon.socketPath) { client in
+                // The shipped one, stored lower code first.
+                let shipped = try await client.listRelationships()
+                #expect(shipped.map { "\($0.countryA)-\($0.countryB)" } == ["JP-VN"])
+                #expect(shipped[0].established == "1973-09-21")
+                #expect(shipped[0].levelSince == "2023-11-27")
+                #expect(shipped[0].history.last?.agreementID ?? 0 > 0)
+
+                // New, given higher code first: listed in pair order, current level from the history.
+                let thailand = Coop_V1_Relationship.with {
+                    $0.countryA = "VN"
+                    $0.countryB = "TH"
+                    $0.established = "1976-08-06"
+                    $0.history = [
+                        .with { $0.level = "Strategic Partnership"; $0.since = "2013-06" },
+                        .with { $0.level = "Enhanced Strategic Partnership"; $0.since = "2015-11" },
+                    ]
+                }
+                let stored = try await client.putRelationship(thailand, requestID: "rel-th-1")
+                #expect(stored.countryA == "VN" && stored.countryB == "TH")
+                #expect(stored.level == "Enhanced Strategic Partnership" && stored.levelSince == "2015-11")
+                let again = try await client.putRelationship(thailand, requestID: "rel-th-1")
+                #expect(again == stored)
+                var listed = try await client.listRelationships()
+                #expect(listed.map { "\($0.countryA)-\($0.countryB)" } == ["JP-VN", "TH-VN"])
+                #expect(listed[1].history.map(\.level) == ["Strategic Partnership", "Enhanced Strategic Partnership"])
+
+                // Replaced, from the other side; the same request id with another body is refused.
+                var replaced = thailand
+                (replaced.countryA, replaced.countryB) = ("TH", "VN")
+                replaced.history.removeLast()
+                let refused = await #expect(throws: RPCError.self) {
+                    _ = try await client.putRelationship(replaced, requestID: "rel-th-1")
+                }
+                #expect(refused?.code == .failedPrecondition, "\(String(describing: refused))")
+                _ = try await client.putRelationship(replaced, requestID: "rel-th-2")
+                listed = try await client.listRelationships()
+                #expect(listed.count == 2 && listed[1].level == "Strategic Partnership")
+
+                // Validated field by field; nothing stored.
+                var bad = thailand
+                bad.countryB = "XX"
+                let invalid = await #expect(throws: RPCError.self) {
+                    _ = try await client.putRelationship(bad, requestID: "rel-bad")
+                }
+                #expect(invalid?.code == .invalidArgument)
+                #expect(invalid?.message.contains("relationship.country_b") == true, "\(String(describing: invalid))")
+                bad = thailand
+                bad.history[0].agreementID = 999_999
+                let unknown = await #expect(throws: RPCError.self) {
+                    _ = try await client.putRelationship(bad, requestID: "rel-bad-2")
+                }
+                #expect(unknown?.message.contains("relationship.history[0].agreement_id") == true)
+                #expect(try await client.listRelationships().count == 2)
+            }
+        }
+    }
+
     @Test func peerWithAnotherUidIsRefusedWritesAndCanStillRead() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -144,6 +144,8 @@ void test_every_typed_function_sends_its_service_and_method(void) {
                  coop__v1__list_statements_response__free_unpacked);
     EXPECT_UNARY(coop_list_sources, Coop__V1__ListSourcesResponse, coop__v1__list_sources_response__free_unpacked);
     EXPECT_UNARY(coop_search, Coop__V1__SearchResponse, coop__v1__search_response__free_unpacked);
+    EXPECT_UNARY(coop_list_relationships, Coop__V1__ListRelationshipsResponse,
+                 coop__v1__list_relationships_response__free_unpacked);
     EXPECT_UNARY(coop_put_source, Coop__V1__Source, coop__v1__source__free_unpacked);
     EXPECT_UNARY(coop_put_indicator, Coop__V1__Indicator, coop__v1__indicator__free_unpacked);
     EXPECT_UNARY(coop_add_observations, Coop__V1__AddObservationsResponse,
@@ -154,6 +156,7 @@ void test_every_typed_function_sends_its_service_and_method(void) {
     EXPECT_UNARY(coop_put_agreement, Coop__V1__Agreement, coop__v1__agreement__free_unpacked);
     EXPECT_UNARY(coop_add_statement, Coop__V1__Statement, coop__v1__statement__free_unpacked);
     EXPECT_UNARY(coop_link_conflict, Coop__V1__LinkConflictResponse, coop__v1__link_conflict_response__free_unpacked);
+    EXPECT_UNARY(coop_put_relationship, Coop__V1__Relationship, coop__v1__relationship__free_unpacked);
 
     coop_stream *stream = NULL;
     CHECK_INT(coop_watch_changes(f.client, NULL, &quick, &stream, &status), 0);
@@ -184,6 +187,7 @@ void test_every_typed_function_sends_its_service_and_method(void) {
         "coop.v1.Cooperation/ListStatements",
         "coop.v1.Cooperation/ListSources",
         "coop.v1.Cooperation/Search",
+        "coop.v1.Cooperation/ListRelationships",
         "coop.v1.Cooperation/PutSource",
         "coop.v1.Cooperation/PutIndicator",
         "coop.v1.Cooperation/AddObservations",
@@ -193,6 +197,7 @@ void test_every_typed_function_sends_its_service_and_method(void) {
         "coop.v1.Cooperation/PutAgreement",
         "coop.v1.Cooperation/AddStatement",
         "coop.v1.Cooperation/LinkConflict",
+        "coop.v1.Cooperation/PutRelationship",
         "coop.v1.Cooperation/WatchChanges",
         "grpc.health.v1.Health/Watch",
     };

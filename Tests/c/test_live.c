@@ -335,6 +335,8 @@ void live_test_every_cooperation_call_reaches_its_method(void) {
                 coop__v1__list_statements_response__free_unpacked);
     EXPECT_READ(coop_list_sources, NULL, Coop__V1__ListSourcesResponse, coop__v1__list_sources_response__free_unpacked);
     EXPECT_READ(coop_search, &search, Coop__V1__SearchResponse, coop__v1__search_response__free_unpacked);
+    EXPECT_READ(coop_list_relationships, NULL, Coop__V1__ListRelationshipsResponse,
+                coop__v1__list_relationships_response__free_unpacked);
 
     EXPECT_REFUSED(coop_put_source, Coop__V1__Source);
     EXPECT_REFUSED(coop_put_indicator, Coop__V1__Indicator);
@@ -345,6 +347,7 @@ void live_test_every_cooperation_call_reaches_its_method(void) {
     EXPECT_REFUSED(coop_put_agreement, Coop__V1__Agreement);
     EXPECT_REFUSED(coop_add_statement, Coop__V1__Statement);
     EXPECT_REFUSED(coop_link_conflict, Coop__V1__LinkConflictResponse);
+    EXPECT_REFUSED(coop_put_relationship, Coop__V1__Relationship);
 
     /* WatchChanges from the first change, until its deadline: the stored history arrives, in order. */
     coop_stream *stream = NULL;

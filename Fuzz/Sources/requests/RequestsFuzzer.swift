@@ -104,6 +104,7 @@ let requests: [Request] = [
         guard let match = TextFolding.matchExpression(r.query) else { return }
         checkMatchExpression(match)
     },
+    Request(Coop_V1_ListRelationshipsRequest.self) { _ in },
     Request(Coop_V1_WatchChangesRequest.self) { _ in },
 
     // MARK: writes (the writer policy and the request id come first in every one)
@@ -158,6 +159,10 @@ let requests: [Request] = [
         try Validation.requestID(r.requestID)
         guard r.observationID > 0, r.conflictsWithID > 0, r.observationID != r.conflictsWithID else { return }
         try Validation.text(r.note, field: "note")
+    },
+    Request(Coop_V1_PutRelationshipRequest.self) { r in
+        try Validation.requestID(r.requestID)
+        try Validation.relationship(r.relationship.model, field: "relationship", references: References())
     },
 
     // MARK: Diagnostics and health

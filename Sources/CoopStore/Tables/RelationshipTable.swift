@@ -16,6 +16,13 @@ enum RelationshipTable {
         return Relationship(countryA: a, countryB: b, established: row["established"], history: history)
     }
 
+    /// Every stored relationship, ordered by pair (lower code first, as stored).
+    static func all(_ db: Database) throws -> [Relationship] {
+        let pairs = try db.rows("SELECT country_a, country_b FROM relationships ORDER BY country_a, country_b")
+            .map { ($0["country_a"] as String, $0["country_b"] as String) }
+        return try pairs.compactMap { try load(db, $0.0, $0.1) }
+    }
+
     /// Inserts or replaces; returns whether it existed.
     static func save(_ db: Database, _ relationship: Relationship) throws -> Bool {
         let (low, high) = (

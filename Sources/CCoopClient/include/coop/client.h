@@ -87,10 +87,10 @@ extern "C" {
 /* Version */
 
 #define COOP_VERSION_MAJOR 0
-#define COOP_VERSION_MINOR 1
+#define COOP_VERSION_MINOR 2
 #define COOP_VERSION_PATCH 0
 /* The version of this header, as a string and as MAJOR*1000000 + MINOR*1000 + PATCH. */
-#define COOP_VERSION "0.1.0"
+#define COOP_VERSION "0.2.0"
 #define COOP_VERSION_NUMBER (COOP_VERSION_MAJOR * 1000000 + COOP_VERSION_MINOR * 1000 + COOP_VERSION_PATCH)
 
 /* The version of the library linked at run time, e.g. "0.1.0" (static string, never NULL, never freed). */
@@ -349,6 +349,11 @@ int coop_list_sources(coop_client *client, const Coop__V1__ListSourcesRequest *r
 int coop_search(coop_client *client, const Coop__V1__SearchRequest *request, const coop_call_options *options,
                 Coop__V1__SearchResponse **response, coop_status *status);
 
+/* Every stored relationship between two countries, ordered by pair. Since 0.2. */
+int coop_list_relationships(coop_client *client, const Coop__V1__ListRelationshipsRequest *request,
+                            const coop_call_options *options, Coop__V1__ListRelationshipsResponse **response,
+                            coop_status *status);
+
 /* WatchChanges: opens a stream of Coop__V1__Change (the change log from request->from_sequence, then live). */
 int coop_watch_changes(coop_client *client, const Coop__V1__WatchChangesRequest *request,
                        const coop_call_options *options, coop_stream **stream, coop_status *status);
@@ -397,6 +402,10 @@ int coop_add_statement(coop_client *client, const Coop__V1__AddStatementRequest 
 int coop_link_conflict(coop_client *client, const Coop__V1__LinkConflictRequest *request,
                        const coop_call_options *options, Coop__V1__LinkConflictResponse **response,
                        coop_status *status);
+
+/* Creates or replaces the relationship of a pair of countries (given in either order). Since 0.2. */
+int coop_put_relationship(coop_client *client, const Coop__V1__PutRelationshipRequest *request,
+                          const coop_call_options *options, Coop__V1__Relationship **response, coop_status *status);
 
 #ifdef __cplusplus
 }
