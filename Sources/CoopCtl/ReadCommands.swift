@@ -102,7 +102,7 @@ struct Countries: AsyncParsableCommand {
                 rows: countries.map { [$0.code, $0.name, $0.otherNames.joined(separator: "; ")] })
         case .table:
             var table = Table([
-                Table.Column("CODE", key: true), Table.Column("NAME", shrinkable: true, minimumWidth: 12),
+                Table.Column("CODE"), Table.Column("NAME", shrinkable: true, minimumWidth: 12),
                 Table.Column("OTHER NAMES", shrinkable: true),
             ])
             for c in countries { table.add([c.code, c.name, c.otherNames.joined(separator: "; ")]) }
@@ -137,7 +137,7 @@ struct Indicators: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("CODE", key: true), Table.Column("NAME", shrinkable: true, minimumWidth: 16), Table.Column("MEASURE"),
+                Table.Column("CODE"), Table.Column("NAME", shrinkable: true, minimumWidth: 16), Table.Column("MEASURE"),
                 Table.Column("UNIT"), Table.Column("PERIOD BASIS"), Table.Column("BREAKDOWN"),
                 Table.Column("COMPILER", shrinkable: true),
             ])
@@ -293,10 +293,10 @@ struct Figures: AsyncParsableCommand {
             Printer(format: .csv).csv(header: header, rows: rows)
         case .table:
             var columns = [
-                Table.Column("ID", right: true, key: true), Table.Column("INDICATOR", shrinkable: true, minimumWidth: 12),
-                Table.Column("PAIR", key: true), Table.Column("PERIOD", key: true),
-                Table.Column("VALUE", right: true, key: true), Table.Column("UNIT", key: true),
-                Table.Column("VINTAGE", key: true), Table.Column("SRC", right: true, key: true),
+                Table.Column("ID", right: true), Table.Column("INDICATOR"),
+                Table.Column("PAIR"), Table.Column("PERIOD"),
+                Table.Column("VALUE", right: true), Table.Column("UNIT"),
+                Table.Column("VINTAGE"), Table.Column("SRC", right: true),
                 Table.Column("FLAGS", shrinkable: true, minimumWidth: 5),
             ]
             if sources {
@@ -602,7 +602,7 @@ struct Events: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("ID", right: true, key: true), Table.Column("DATE", key: true), Table.Column("KIND"), Table.Column("STATUS"),
+                Table.Column("ID", right: true), Table.Column("DATE"), Table.Column("KIND"), Table.Column("STATUS"),
                 Table.Column("TITLE", shrinkable: true, minimumWidth: 20), Table.Column("COUNTRIES"),
                 Table.Column("PARTICIPANTS", shrinkable: true, minimumWidth: 10),
             ])
@@ -685,10 +685,10 @@ struct Agreements: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("ID", right: true, key: true), Table.Column("SIGNED"), Table.Column("KIND"),
+                Table.Column("ID", right: true), Table.Column("SIGNED"), Table.Column("KIND"),
                 Table.Column("TITLE", shrinkable: true, minimumWidth: 20),
                 Table.Column("PARTIES", shrinkable: true, minimumWidth: 10),
-                Table.Column("TOPICS", shrinkable: true, minimumWidth: 8),
+                Table.Column("TOPICS"),
             ])
             for a in agreements {
                 table.add([
@@ -761,7 +761,7 @@ struct Statements: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("ID", right: true, key: true), Table.Column("SAID ON"),
+                Table.Column("ID", right: true), Table.Column("SAID ON"),
                 Table.Column("SPEAKER", shrinkable: true, minimumWidth: 12),
                 Table.Column("TEXT", shrinkable: true, minimumWidth: 20), Table.Column("CLAIM", right: true),
                 Table.Column("CONFLICTS WITH"),
@@ -804,7 +804,7 @@ struct Sources: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("ID", right: true, key: true), Table.Column("PUBLISHED"), Table.Column("KIND"),
+                Table.Column("ID", right: true), Table.Column("PUBLISHED"), Table.Column("KIND"),
                 Table.Column("PUBLISHER", shrinkable: true, minimumWidth: 10),
                 Table.Column("TITLE", shrinkable: true, minimumWidth: 16),
                 Table.Column("URL", shrinkable: true, minimumWidth: 12),
@@ -862,7 +862,7 @@ struct Search: AsyncParsableCommand {
                 rows: hits.map { [$0.entityKind, String($0.entityID), $0.title, $0.snippet] })
         case .table:
             var table = Table([
-                Table.Column("KIND"), Table.Column("ID", right: true, key: true),
+                Table.Column("KIND"), Table.Column("ID", right: true),
                 Table.Column("TITLE", shrinkable: true, minimumWidth: 16),
                 Table.Column("SNIPPET", shrinkable: true, minimumWidth: 16),
             ])
@@ -923,9 +923,9 @@ struct Summary: AsyncParsableCommand {
             if !summary.indicators.isEmpty {
                 Console.out("\nLatest figures")
                 var table = Table([
-                    Table.Column("INDICATOR", shrinkable: true, minimumWidth: 16), Table.Column("PAIR", key: true),
-                    Table.Column("PERIOD", key: true), Table.Column("VALUE", right: true, key: true), Table.Column("UNIT"),
-                    Table.Column("VINTAGE"), Table.Column("ID", right: true, key: true),
+                    Table.Column("INDICATOR"), Table.Column("PAIR"),
+                    Table.Column("PERIOD"), Table.Column("VALUE", right: true), Table.Column("UNIT"),
+                    Table.Column("VINTAGE"), Table.Column("ID", right: true),
                 ])
                 for i in summary.indicators {
                     let o = i.latest
@@ -937,7 +937,7 @@ struct Summary: AsyncParsableCommand {
             where !events.isEmpty {
                 Console.out("\n\(title)")
                 var table = Table([
-                    Table.Column("ID", right: true, key: true), Table.Column("DATE", key: true), Table.Column("KIND"),
+                    Table.Column("ID", right: true), Table.Column("DATE"), Table.Column("KIND"),
                     Table.Column("TITLE", shrinkable: true, minimumWidth: 16),
                 ])
                 for e in events { table.add([String(e.id), e.dateLabel, e.kind.shortName, e.title]) }
