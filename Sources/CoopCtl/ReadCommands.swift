@@ -534,7 +534,13 @@ struct SeriesChart {
 
 struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List events: meetings, visits, signings, anniversaries (planned and held).")
+        abstract: "List events: meetings, visits, signings, anniversaries (planned and held).",
+        discussion: """
+            DATE is the date an event was held, else the date planned ("planned 2025-10"); one held on \
+            another date than planned shows both: "2023-07-06 (planned 2022-07)". --since and --until find an \
+            event by either date; one found only by its planned date shows that date first: \
+            "planned 2022-07 (held 2023-07-06)".
+            """)
 
     @Option(help: ArgumentHelp("Involving this country.", valueName: "code"))
     var country: String?
@@ -542,10 +548,10 @@ struct Events: AsyncParsableCommand {
     @Option(help: ArgumentHelp("And this one.", valueName: "code"))
     var counterpart: String?
 
-    @Option(help: ArgumentHelp("Planned or actual date on or after.", valueName: "date"))
+    @Option(help: ArgumentHelp("Planned or held on or after this date.", valueName: "date"))
     var since: String?
 
-    @Option(help: ArgumentHelp("Planned or actual date on or before.", valueName: "date"))
+    @Option(help: ArgumentHelp("Planned or held on or before this date.", valueName: "date"))
     var until: String?
 
     @Option(help: ArgumentHelp("Kind of event.", valueName: "kind"))
@@ -608,8 +614,9 @@ struct Events: AsyncParsableCommand {
             ])
             for e in events {
                 table.add([
-                    String(e.id), e.dateLabel, e.kind.shortName, e.status.shortName, e.title,
-                    e.countries.joined(separator: ","), e.participants.map(\.label).joined(separator: "; "),
+                    String(e.id), e.dateLabel(since: since ?? "", until: until ?? ""), e.kind.shortName,
+                    e.status.shortName, e.title, e.countries.joined(separator: ","),
+                    e.participants.map(\.label).joined(separator: "; "),
                 ])
             }
             Printer(format: .table).table(table)

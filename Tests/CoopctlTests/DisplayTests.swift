@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// How coopctl shows the shipped data: codes kept whole in narrow tables.
+/// How coopctl shows the shipped data: codes kept whole in narrow tables, events by planned and held dates.
 @Suite(.serialized) struct CoopctlDisplayTests {
     @Test func narrowTablesKeepCodesWholeAndCutOnlyFreeText() async throws {
         try await withDaemon(seeded: true) { daemon in
@@ -41,6 +41,37 @@ import Testing
             let sources = try await ok(["sources"], socket: s, environment: narrow)
             #expect(sources.lines.allSatisfy { $0.displayWidthForTest <= 80 }, "\(sources)")
             #expect(sources.lines.dropFirst().allSatisfy { $0.contains("…") && !$0.contains("_…") }, "\(sources)")
+        }
+    }
+
+    @Test func eventsShowPlannedAndHeldDatesAndRangesMatchEither() async throws {
+        try await withDaemon(seeded: true) { daemon in
+            let s = daemon.socketPath
+            let title = "ASEAN-Japan Special Meeting of Justice Ministers"
+            let json = try await ok(["events", "--json"], socket: s).object().objects("events")
+            let conference = try #require(json.first { $0.string("title") == title })
+            #expect(conference.string("planned_date") == "2022-07" && conference.string("actual_date") == "2023-07-06")
+
+            // Unfiltered, and in the summary: held on 2023-07-06, planned for July 2022.
+            let all = try await ok(["events"], socket: s, environment: ["COLUMNS": "80"])
+            #expect(all.lines.contains { $0.contains(" 2023-07-06 (planned 2022-07) ") }, "\(all)")
+            #expect(all.lines.contains { $0.hasPrefix(" 1  1973-09-21  ") }, "one date when there is one: \(all)")
+            let summary = try await ok(["summary", "VN", "JP"], socket: s)
+            #expect(summary.lines.contains { $0.contains(" 2023-07-06 (planned 2022-07) ") && $0.contains(title) })
+
+            // Found by either date; a match by the planned date alone leads with that date.
+            let july2022 = try await ok(["events", "--since", "2022-07", "--until", "2022-07"], socket: s)
+            #expect(july2022.lines.count == 2, "\(july2022)")
+            #expect(july2022.lines.last?.contains(" planned 2022-07 (held 2023-07-06) ") == true, "\(july2022)")
+            #expect(july2022.lines.last?.contains(title) == true)
+            let july2023 = try await ok(["events", "--since", "2023-07", "--until", "2023-07"], socket: s)
+            #expect(july2023.lines.contains { $0.contains(" 2023-07-06 (planned 2022-07) ") && $0.contains(title) }, "\(july2023)")
+            // The anniversary planned for "2023" (the whole year) and held in September is in July 2023 by its plan.
+            #expect(july2023.lines.contains { $0.contains(" planned 2023 (held 2023-09-21) ") }, "\(july2023)")
+            // The date stays whole at 80 columns; the title gives way.
+            let narrow = try await ok(
+                ["events", "--since", "2022-07", "--until", "2022-07"], socket: s, environment: ["COLUMNS": "80"])
+            #expect(narrow.lines.last?.contains(" planned 2022-07 (held 2023-07-06) ") == true, "\(narrow)")
         }
     }
 }

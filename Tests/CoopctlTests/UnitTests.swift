@@ -57,6 +57,20 @@ import Testing
         #expect(table.render(width: 20).split(separator: "\n").last == "VN_DOLAB_WORKERS_DEPLOYED  152,000  revis…")
     }
 
+    @Test func eventDatesShowThePlanBesideTheDayHeldAndLeadWithTheOneMatched() {
+        let moved = Coop_V1_Event.with {
+            $0.plannedDate = "2022-07"
+            $0.actualDate = "2023-07-06"
+        }
+        #expect(moved.dateLabel == "2023-07-06 (planned 2022-07)")
+        #expect(moved.dateLabel(since: "2023-07", until: "2023-07") == "2023-07-06 (planned 2022-07)")
+        #expect(moved.dateLabel(since: "2022-07-31", until: "2022-12") == "planned 2022-07 (held 2023-07-06)")
+        #expect(moved.dateLabel(since: "", until: "2022") == "planned 2022-07 (held 2023-07-06)")
+        #expect(Coop_V1_Event.with { $0.plannedDate = "2026-02" }.dateLabel == "planned 2026-02")
+        #expect(Coop_V1_Event.with { $0.actualDate = "1992" }.dateLabel == "1992")
+        #expect(Period.lastDay("2024-02") == "2024-02-29" && Period.lastDay("2019") == "2019-12-31")
+    }
+
     @Test func csvParserKeepsQuotedCommasAndLineNumbers() throws {
         let records = try CSV.parse("a,b\r\n1,\"x, \"\"y\"\"\"\r\n\r\n2,\"multi\nline\"\n3,z")
         #expect(records.map(\.fields) == [["a", "b"], ["1", "x, \"y\""], ["2", "multi\nline"], ["3", "z"]])
