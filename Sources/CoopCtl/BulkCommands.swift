@@ -33,16 +33,16 @@ struct Import: AsyncParsableCommand {
     @Option(help: "csv or json (default: from the extension, else the content).")
     var format: String?
 
-    @Option(help: "Observations per AddObservations batch (1–1000).")
+    @Option(help: "Observations per AddObservations batch, 1 to 1000.")
     var batchSize = 200
 
     @Flag(help: "Check and count without writing.")
     var dryRun = false
 
-    @Flag(inversion: .prefixedNo, help: "Create indicators the file uses that coopd lacks (default yes).")
+    @Flag(inversion: .prefixedNo, help: "Create indicators the file uses that coopd lacks.")
     var createIndicators = true
 
-    @Flag(inversion: .prefixedNo, help: "Store a later vintage of a stored figure as its revision (default yes).")
+    @Flag(inversion: .prefixedNo, help: "Store a later vintage of a stored figure as its revision.")
     var revisions = true
 
     @OptionGroup var connection: ConnectionOptions
@@ -148,8 +148,9 @@ struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export figures as CSV (the shipped dataset's format, the default) or JSON, for import.",
         discussion: """
-            Every vintage, totals and breakdowns, without retracted values, unless filters say otherwise. \
-            The CSV is what coopctl import reads, so export → import round-trips; it carries what the \
+            Every vintage (--latest-only: the latest), totals and every breakdown (--breakdown: only the \
+            breakdowns named), without retracted values (--retracted: with them). \
+            The CSV is what coopctl import reads, so export then import round-trips; it carries what the \
             dataset format has (no locator, and of statuses only provisional). --json is lossless: \
             {"observations": [...], "sources": [...], "indicators": [...]}.
 
@@ -162,7 +163,9 @@ struct Export: AsyncParsableCommand {
     @Flag(help: "Only the latest vintage of each figure.")
     var latestOnly = false
 
-    @Option(name: [.short, .long], help: "Write to this file instead of stdout.", completion: .file())
+    @Option(
+        name: [.short, .long], help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file"),
+        completion: .file())
     var output: String?
 
     @Flag(help: "Write JSON.")
@@ -178,8 +181,7 @@ struct Export: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var request = try filters.request(allVintages: !latestOnly)
-        if filters.breakdown.isEmpty { request.anyBreakdown = true }
+        let request = try filters.request(allVintages: !latestOnly, anyBreakdown: filters.breakdown.isEmpty)
         let (observations, sources, indicators) = try await connection.run { client in
             let (observations, sources) = try await fetchObservations(client, request, connection.callOptions)
             let used = Set(observations.map(\.indicator))

@@ -5,6 +5,9 @@ import Foundation
 
 // MARK: Option parsing helpers
 
+// Enum options by their short names ("at_least"). Declare them optional and name the default in the help:
+// ArgumentParser would show a default by its number ("default: 1").
+
 extension Coop_V1_EventKind: ExpressibleByArgument {
     public init?(argument: String) { self.init(shortName: argument) }
     public static var allValueStrings: [String] { shortNames }
@@ -177,16 +180,14 @@ struct FigureFilters: ParsableArguments {
     @Option(help: ArgumentHelp("Exact breakdown to match, KEY=VALUE (repeatable).", valueName: "key=value"))
     var breakdown: [String] = []
 
-    @Flag(help: "Totals and every breakdown (default: totals only, unless --breakdown is given).")
-    var anyBreakdown = false
-
     @Flag(help: "Also the observations listed as conflicting with those matched.")
     var conflicts = false
 
     @Flag(help: "Also retracted observations.")
     var retracted = false
 
-    @Option(help: ArgumentHelp("Observations per page asked of coopd (1–1000); every page is fetched.", valueName: "n"))
+    @Option(help: ArgumentHelp(
+        "Observations per page asked of coopd, 1 to 1000; every page is fetched.", valueName: "n"))
     var pageSize: Int32 = 1000
 
     func validate() throws {
@@ -197,7 +198,8 @@ struct FigureFilters: ParsableArguments {
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be 1…1000") }
     }
 
-    func request(allVintages: Bool) throws -> Coop_V1_ListObservationsRequest {
+    /// The request; `anyBreakdown` false means totals only, unless --breakdown names breakdowns.
+    func request(allVintages: Bool, anyBreakdown: Bool) throws -> Coop_V1_ListObservationsRequest {
         var request = Coop_V1_ListObservationsRequest()
         request.origin = countryCode(from)
         request.destination = countryCode(to)
@@ -247,6 +249,9 @@ struct Figures: AsyncParsableCommand {
 
     @OptionGroup var filters: FigureFilters
 
+    @Flag(help: "Totals and every breakdown (default: totals only, unless --breakdown is given).")
+    var anyBreakdown = false
+
     @Flag(help: "Every vintage (superseded values too), not only the latest.")
     var allVintages = false
 
@@ -257,7 +262,7 @@ struct Figures: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let request = try filters.request(allVintages: allVintages)
+        let request = try filters.request(allVintages: allVintages, anyBreakdown: anyBreakdown)
         let (observations, sourceList) = try await connection.run { client in
             try await fetchObservations(client, request, connection.callOptions)
         }
@@ -319,7 +324,7 @@ struct Figures: AsyncParsableCommand {
                 table.add(row)
             }
             Printer(format: .table).table(table)
-            if observations.isEmpty && filters.breakdown.isEmpty && !filters.anyBreakdown {
+            if observations.isEmpty && filters.breakdown.isEmpty && !anyBreakdown {
                 Console.err("(no totals match; breakdowns are shown with --any-breakdown or --breakdown KEY=VALUE)")
             }
         }
@@ -843,8 +848,8 @@ struct Search: AsyncParsableCommand {
     @Argument(help: "Words to look for.")
     var words: [String]
 
-    @Option(help: "At most this many hits (coopd's default 20, at most 200).")
-    var limit: Int32 = 0
+    @Option(help: ArgumentHelp("At most this many hits, 1 to 200.", valueName: "n"))
+    var limit: Int32 = 20
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
@@ -853,6 +858,7 @@ struct Search: AsyncParsableCommand {
         if words.joined().trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("give the words to search for")
         }
+        guard (1...200).contains(limit) else { throw ValidationError("--limit must be 1…200") }
     }
 
     func run() async throws {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// How coopctl shows the shipped data: codes kept whole in narrow tables, events by planned and held dates.
+/// How coopctl shows the shipped data: codes kept whole in narrow tables, events by planned and held dates,
+/// and help texts that name defaults once and truly.
 @Suite(.serialized) struct CoopctlDisplayTests {
     @Test func narrowTablesKeepCodesWholeAndCutOnlyFreeText() async throws {
         try await withDaemon(seeded: true) { daemon in
@@ -72,6 +73,66 @@ import Testing
             let narrow = try await ok(
                 ["events", "--since", "2022-07", "--until", "2022-07"], socket: s, environment: ["COLUMNS": "80"])
             #expect(narrow.lines.last?.contains(" planned 2022-07 (held 2023-07-06) ") == true, "\(narrow)")
+        }
+    }
+
+    @Test func helpTextsNameDefaultsOnceAndTruly() async throws {
+        // Every command's help: no enum default by its number, no 0 standing for "not given".
+        var commands: [[String]] = [[]]
+        var index = 0
+        while index < commands.count {
+            let help = try await ok(commands[index] + ["--help"], socket: nil)
+            #expect(!help.stdout.contains("(default: 0)"), "\(help)")
+            #expect(help.stdout.range(of: #"; default: [0-9]"#, options: .regularExpression) == nil, "\(help)")
+            // Subcommands are listed under "… SUBCOMMANDS:" headings, two spaces in.
+            var inList = false
+            for line in help.lines {
+                if line.hasSuffix("SUBCOMMANDS:") { inList = true; continue }
+                if inList, line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.split(separator: " ").first {
+                    if name != "See" && name != "help" { commands.append(commands[index] + [String(name)]) }
+                } else if !line.hasPrefix("   ") {
+                    inList = false
+                }
+            }
+            index += 1
+        }
+        #expect(commands.contains(["figure", "add"]) && commands.contains(["search"]) && commands.count > 25, "\(commands)")
+
+        for command in [["figure", "add"], ["figure", "revise"]] {
+            let help = try await ok(command + ["--help"], socket: nil).stdout
+            #expect(help.contains("default exact") && help.contains("default normal"), "\(help)")
+        }
+        let search = try await ok(["search", "--help"], socket: nil).stdout
+        #expect(search.contains("At most this many hits, 1 to 200. (default: 20)"), "\(search)")
+        let imports = try await ok(["import", "--help"], socket: nil).stdout
+        #expect(!imports.contains("default yes"), "\(imports)")
+        #expect(imports.components(separatedBy: "(default: --create-indicators)").count == 2, "\(imports)")
+        let watch = try await ok(["watch", "--help"], socket: nil).stdout
+        #expect(watch.contains("First sequence to show (default: only changes from"), "\(watch)")
+
+        // export: every breakdown unless --breakdown names some; it offers no --any-breakdown to contradict that.
+        let export = try await ok(["export", "--help"], socket: nil).stdout
+        #expect(!export.contains("--any-breakdown") && !export.contains("totals only"), "\(export)")
+        #expect(export.contains("totals and every breakdown"), "\(export)")
+        try await withDaemon(seeded: true) { daemon in
+            let s = daemon.socketPath
+            let status = ["--indicator", "JP_ISA_FOREIGN_RESIDENTS_BY_STATUS", "--from", "VN", "--to", "JP"]
+            let every = try await ok(["export", "--json"] + status, socket: s).object().objects("observations")
+            #expect(every.count == 10 && every.allSatisfy { !$0.objects("breakdown").isEmpty })
+            let ssw = try await ok(["export", "--json", "--breakdown", "status_of_residence=SSW"] + status, socket: s)
+                .object().objects("observations")
+            #expect(ssw.count == 5 && ssw.allSatisfy { $0.objects("breakdown").first?.string("value") == "SSW" })
+            let rejected = try await coopctl(["export", "--any-breakdown"], socket: s)
+            #expect(rejected.status == 2, "\(rejected)")
+
+            // search: 20 hits unless told, 1–200.
+            let hits = try await ok(["search", "Japan", "--json"], socket: s).object().objects("hits")
+            let two = try await ok(["search", "Japan", "--limit", "2", "--json"], socket: s).object().objects("hits")
+            #expect(hits.count > 2 && hits.count <= 20 && two.count == 2)
+            for limit in ["0", "201"] {
+                let run = try await coopctl(["search", "Japan", "--limit", limit], socket: s)
+                #expect(run.status == 2 && run.stderr.contains("--limit must be 1…200"), "\(run)")
+            }
         }
     }
 }
