@@ -43,16 +43,16 @@ struct Import: AsyncParsableCommand {
     @Option(help: "csv or json (default: from the extension, else the content).")
     var format: String?
 
-    @Option(help: "Observations per AddObservations batch (1–1000); a dump goes in batches of at most 200.")
+    @Option(help: "Observations per AddObservations batch, 1 to 1000; a dump goes in batches of at most 200.")
     var batchSize = 200
 
     @Flag(help: "Check and count without writing.")
     var dryRun = false
 
-    @Flag(inversion: .prefixedNo, help: "Create indicators the file uses that coopd lacks (default yes).")
+    @Flag(inversion: .prefixedNo, help: "Create indicators the file uses that coopd lacks.")
     var createIndicators = true
 
-    @Flag(inversion: .prefixedNo, help: "Store a later vintage of a stored figure as its revision (default yes).")
+    @Flag(inversion: .prefixedNo, help: "Store a later vintage of a stored figure as its revision.")
     var revisions = true
 
     @Flag(help: "Restore a dump whatever coopd holds (resumes an interrupted import of it; repeats nothing done).")
@@ -194,8 +194,9 @@ struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export figures as CSV (the shipped dataset's format, the default) or JSON, or everything as a dump.",
         discussion: """
-            Every vintage, totals and breakdowns, without retracted values, unless filters say otherwise. \
-            The CSV is what coopctl import reads, so export → import round-trips; it carries what the \
+            Every vintage (--latest-only: the latest), totals and every breakdown (--breakdown: only the \
+            breakdowns named), without retracted values (--retracted: with them). \
+            The CSV is what coopctl import reads, so export then import round-trips; it carries what the \
             dataset format has (no locator, and of statuses only provisional). --json is lossless: \
             {"observations": [...], "sources": [...], "indicators": [...]}.
 
@@ -225,7 +226,9 @@ struct Export: AsyncParsableCommand {
     @Flag(help: "Only the latest vintage of each figure.")
     var latestOnly = false
 
-    @Option(name: [.short, .long], help: "Write to this file instead of stdout.", completion: .file())
+    @Option(
+        name: [.short, .long], help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file"),
+        completion: .file())
     var output: String?
 
     @Flag(help: "Write JSON.")
@@ -248,8 +251,7 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         if all { return try await exportDump() }
-        var request = try filters.request(allVintages: !latestOnly)
-        if filters.breakdown.isEmpty { request.anyBreakdown = true }
+        var request = try filters.request(allVintages: !latestOnly, anyBreakdown: filters.breakdown.isEmpty)
         // A copy to import elsewhere: claims too (import files them under their claim indicators again).
         request.includeClaims = true
         let (observations, sources, indicators) = try await connection.run { client in

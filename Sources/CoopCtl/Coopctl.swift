@@ -18,10 +18,11 @@ public struct Coopctl: AsyncParsableCommand {
             (/tmp/coopd-$UID/coopd.sock without XDG_RUNTIME_DIR). When none answers it lists each path tried and \
             why it failed.
 
-            Output is an aligned table cut to the terminal's width ($COLUMNS, else the window size; never cut \
-            when piped). --json prints one JSON document (JSON lines for watch) in the protobuf JSON mapping with \
-            the .proto's field names; --csv prints CSV with full values. Dates may be partial: 2023, 2023-06, \
-            2023-06-30. Countries are ISO 3166-1 alpha-2 codes; _T means all partners.
+            Output is an aligned table fitted to the terminal's width ($COLUMNS, else the window size; never \
+            cut when piped) by cutting free text (titles, names, notes) with an ellipsis; codes, ids, dates and \
+            numbers stay whole. --json prints one JSON document (JSON lines for watch) in the protobuf JSON \
+            mapping with the .proto's field names; --csv prints CSV with full values. Dates may be partial: \
+            2023, 2023-06, 2023-06-30. Countries are ISO 3166-1 alpha-2 codes; _T means all partners.
 
             Reading needs only access to the socket. Writing needs a writer uid (root, coopd's own user, or one \
             given to coopd --writer-uid / --writer-gid). Every write carries a request id (--request-id, random \

@@ -261,6 +261,22 @@ public enum Period {
         }
     }
 
+    /// The last day a partial date covers: "2019" → "2019-12-31", "2024-02" → "2024-02-29".
+    public static func lastDay(_ date: String) -> String {
+        let parts = date.split(separator: "-").compactMap { Int($0) }
+        switch parts.count {
+        case 1: return date + "-12-31"
+        case 2: return date + String(format: "-%02d", Day.daysIn(year: parts[0], month: parts[1]))
+        default: return date
+        }
+    }
+
+    /// Whether the days `date` covers meet the range from `since` to `until` (either may be empty: unbounded),
+    /// as coopd matches event dates.
+    static func overlaps(_ date: String, since: String, until: String) -> Bool {
+        (since.isEmpty || lastDay(date) >= firstDay(since)) && (until.isEmpty || firstDay(date) <= lastDay(until))
+    }
+
     /// "2015", "2015-10", "2015-10-31": a date that exists.
     public static func isValid(_ date: String) -> Bool {
         let parts = date.split(separator: "-", omittingEmptySubsequences: false)
@@ -324,8 +340,22 @@ struct Day: Comparable, Hashable {
 // MARK: Misc
 
 extension Coop_V1_Event {
-    /// The actual date, else "planned DATE".
-    var dateLabel: String { actualDate.isEmpty ? "planned \(plannedDate)" : actualDate }
+    /// The date it was held, else "planned DATE"; an event held on another date than planned shows both:
+    /// "2023-07-06 (planned 2022-07)".
+    var dateLabel: String { dateLabel(since: "", until: "") }
+
+    /// As `dateLabel`, but an event found by `events --since/--until` only through its planned date leads with
+    /// that date, "planned 2022-07 (held 2023-07-06)", so that the row shows why it is listed.
+    func dateLabel(since: String, until: String) -> String {
+        let planned = "planned \(plannedDate)"
+        guard !actualDate.isEmpty else { return planned }
+        guard !plannedDate.isEmpty, plannedDate != actualDate else { return actualDate }
+        let heldInRange = Period.overlaps(actualDate, since: since, until: until)
+        if !heldInRange && Period.overlaps(plannedDate, since: since, until: until) {
+            return "\(planned) (held \(actualDate))"
+        }
+        return "\(actualDate) (\(planned))"
+    }
 }
 
 extension Coop_V1_Participant {

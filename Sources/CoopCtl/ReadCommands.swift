@@ -5,6 +5,9 @@ import Foundation
 
 // MARK: Option parsing helpers
 
+// Enum options by their short names ("at_least"). Declare them optional and name the default in the help:
+// ArgumentParser would show a default by its number ("default: 1").
+
 extension Coop_V1_EventKind: ExpressibleByArgument {
     public init?(argument: String) { self.init(shortName: argument) }
     public static var allValueStrings: [String] { shortNames }
@@ -102,7 +105,7 @@ struct Countries: AsyncParsableCommand {
                 rows: countries.map { [$0.code, $0.name, $0.otherNames.joined(separator: "; ")] })
         case .table:
             var table = Table([
-                Table.Column("CODE", key: true), Table.Column("NAME", shrinkable: true, minimumWidth: 12),
+                Table.Column("CODE"), Table.Column("NAME", shrinkable: true, minimumWidth: 12),
                 Table.Column("OTHER NAMES", shrinkable: true),
             ])
             for c in countries { table.add([c.code, c.name, c.otherNames.joined(separator: "; ")]) }
@@ -137,7 +140,7 @@ struct Indicators: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("CODE", key: true), Table.Column("NAME", shrinkable: true, minimumWidth: 16), Table.Column("MEASURE"),
+                Table.Column("CODE"), Table.Column("NAME", shrinkable: true, minimumWidth: 16), Table.Column("MEASURE"),
                 Table.Column("UNIT"), Table.Column("PERIOD BASIS"), Table.Column("BREAKDOWN"),
                 Table.Column("COMPILER", shrinkable: true),
             ])
@@ -177,16 +180,14 @@ struct FigureFilters: ParsableArguments {
     @Option(help: ArgumentHelp("Exact breakdown to match, KEY=VALUE (repeatable).", valueName: "key=value"))
     var breakdown: [String] = []
 
-    @Flag(help: "Totals and every breakdown (default: totals only, unless --breakdown is given).")
-    var anyBreakdown = false
-
     @Flag(help: "Also the observations listed as conflicting with those matched.")
     var conflicts = false
 
     @Flag(help: "Also retracted observations.")
     var retracted = false
 
-    @Option(help: ArgumentHelp("Observations per page asked of coopd (1–1000); every page is fetched.", valueName: "n"))
+    @Option(help: ArgumentHelp(
+        "Observations per page asked of coopd, 1 to 1000; every page is fetched.", valueName: "n"))
     var pageSize: Int32 = 1000
 
     func validate() throws {
@@ -200,10 +201,11 @@ struct FigureFilters: ParsableArguments {
     /// Whether any filter is given (--page-size is not one).
     var isSet: Bool {
         from != nil || to != nil || !indicators.isEmpty || since != nil || until != nil || asOf != nil
-            || !breakdown.isEmpty || anyBreakdown || conflicts || retracted
+            || !breakdown.isEmpty || conflicts || retracted
     }
 
-    func request(allVintages: Bool) throws -> Coop_V1_ListObservationsRequest {
+    /// The request; `anyBreakdown` false means totals only, unless --breakdown names breakdowns.
+    func request(allVintages: Bool, anyBreakdown: Bool) throws -> Coop_V1_ListObservationsRequest {
         var request = Coop_V1_ListObservationsRequest()
         request.origin = countryCode(from)
         request.destination = countryCode(to)
@@ -294,6 +296,9 @@ struct Figures: AsyncParsableCommand {
     @Flag(help: "Also figures stated in statements (claims), each marked with who said it.")
     var claims = false
 
+    @Flag(help: "Totals and every breakdown (default: totals only, unless --breakdown is given).")
+    var anyBreakdown = false
+
     @Flag(help: "Every vintage (superseded values too), not only the latest.")
     var allVintages = false
 
@@ -304,7 +309,7 @@ struct Figures: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        var request = try filters.request(allVintages: allVintages)
+        var request = try filters.request(allVintages: allVintages, anyBreakdown: anyBreakdown)
         request.includeClaims = claims
         let (listing, claimIndicators) = try await connection.run { client in
             let listing = try await fetchListing(client, request, connection.callOptions)
@@ -355,10 +360,10 @@ struct Figures: AsyncParsableCommand {
             Printer(format: .csv).csv(header: header, rows: rows)
         case .table:
             var columns = [
-                Table.Column("ID", right: true, key: true), Table.Column("INDICATOR", shrinkable: true, minimumWidth: 12),
-                Table.Column("PAIR", key: true), Table.Column("PERIOD", key: true),
-                Table.Column("VALUE", right: true, key: true), Table.Column("UNIT", key: true),
-                Table.Column("VINTAGE", key: true), Table.Column("SRC", right: true, key: true),
+                Table.Column("ID", right: true), Table.Column("INDICATOR"),
+                Table.Column("PAIR"), Table.Column("PERIOD"),
+                Table.Column("VALUE", right: true), Table.Column("UNIT"),
+                Table.Column("VINTAGE"), Table.Column("SRC", right: true),
                 Table.Column("FLAGS", shrinkable: true, minimumWidth: 5),
             ]
             if sources {
@@ -381,7 +386,7 @@ struct Figures: AsyncParsableCommand {
                 table.add(row)
             }
             Printer(format: .table).table(table)
-            if observations.isEmpty && filters.breakdown.isEmpty && !filters.anyBreakdown {
+            if observations.isEmpty && filters.breakdown.isEmpty && !anyBreakdown {
                 Console.err("(no totals match; breakdowns are shown with --any-breakdown or --breakdown KEY=VALUE)")
             }
         }
@@ -596,7 +601,13 @@ struct SeriesChart {
 
 struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List events: meetings, visits, signings, anniversaries (planned and held).")
+        abstract: "List events: meetings, visits, signings, anniversaries (planned and held).",
+        discussion: """
+            DATE is the date an event was held, else the date planned ("planned 2025-10"); one held on \
+            another date than planned shows both: "2023-07-06 (planned 2022-07)". --since and --until find an \
+            event by either date; one found only by its planned date shows that date first: \
+            "planned 2022-07 (held 2023-07-06)".
+            """)
 
     @Option(help: ArgumentHelp("Involving this country.", valueName: "code"))
     var country: String?
@@ -604,10 +615,10 @@ struct Events: AsyncParsableCommand {
     @Option(help: ArgumentHelp("And this one.", valueName: "code"))
     var counterpart: String?
 
-    @Option(help: ArgumentHelp("Planned or actual date on or after.", valueName: "date"))
+    @Option(help: ArgumentHelp("Planned or held on or after this date.", valueName: "date"))
     var since: String?
 
-    @Option(help: ArgumentHelp("Planned or actual date on or before.", valueName: "date"))
+    @Option(help: ArgumentHelp("Planned or held on or before this date.", valueName: "date"))
     var until: String?
 
     @Option(help: ArgumentHelp("Kind of event.", valueName: "kind"))
@@ -664,14 +675,15 @@ struct Events: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("ID", right: true, key: true), Table.Column("DATE", key: true), Table.Column("KIND"), Table.Column("STATUS"),
+                Table.Column("ID", right: true), Table.Column("DATE"), Table.Column("KIND"), Table.Column("STATUS"),
                 Table.Column("TITLE", shrinkable: true, minimumWidth: 20), Table.Column("COUNTRIES"),
                 Table.Column("PARTICIPANTS", shrinkable: true, minimumWidth: 10),
             ])
             for e in events {
                 table.add([
-                    String(e.id), e.dateLabel, e.kind.shortName, e.status.shortName, e.title,
-                    e.countries.joined(separator: ","), e.participants.map(\.label).joined(separator: "; "),
+                    String(e.id), e.dateLabel(since: since ?? "", until: until ?? ""), e.kind.shortName,
+                    e.status.shortName, e.title, e.countries.joined(separator: ","),
+                    e.participants.map(\.label).joined(separator: "; "),
                 ])
             }
             Printer(format: .table).table(table)
@@ -747,10 +759,10 @@ struct Agreements: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("ID", right: true, key: true), Table.Column("SIGNED"), Table.Column("KIND"),
+                Table.Column("ID", right: true), Table.Column("SIGNED"), Table.Column("KIND"),
                 Table.Column("TITLE", shrinkable: true, minimumWidth: 20),
                 Table.Column("PARTIES", shrinkable: true, minimumWidth: 10),
-                Table.Column("TOPICS", shrinkable: true, minimumWidth: 8),
+                Table.Column("TOPICS"),
             ])
             for a in agreements {
                 table.add([
@@ -823,7 +835,7 @@ struct Statements: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("ID", right: true, key: true), Table.Column("SAID ON"),
+                Table.Column("ID", right: true), Table.Column("SAID ON"),
                 Table.Column("SPEAKER", shrinkable: true, minimumWidth: 12),
                 Table.Column("TEXT", shrinkable: true, minimumWidth: 20), Table.Column("CLAIM", right: true),
                 Table.Column("CONFLICTS WITH"),
@@ -866,7 +878,7 @@ struct Sources: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("ID", right: true, key: true), Table.Column("PUBLISHED"), Table.Column("KIND"),
+                Table.Column("ID", right: true), Table.Column("PUBLISHED"), Table.Column("KIND"),
                 Table.Column("PUBLISHER", shrinkable: true, minimumWidth: 10),
                 Table.Column("TITLE", shrinkable: true, minimumWidth: 16),
                 Table.Column("URL", shrinkable: true, minimumWidth: 12),
@@ -898,8 +910,8 @@ struct Search: AsyncParsableCommand {
     @Argument(help: "Words to look for.")
     var words: [String]
 
-    @Option(help: "At most this many hits (coopd's default 20, at most 200).")
-    var limit: Int32 = 0
+    @Option(help: ArgumentHelp("At most this many hits, 1 to 200.", valueName: "n"))
+    var limit: Int32 = 20
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
@@ -908,6 +920,7 @@ struct Search: AsyncParsableCommand {
         if words.joined().trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("give the words to search for")
         }
+        guard (1...200).contains(limit) else { throw ValidationError("--limit must be 1…200") }
     }
 
     func run() async throws {
@@ -926,7 +939,7 @@ struct Search: AsyncParsableCommand {
                 })
         case .table:
             var table = Table([
-                Table.Column("KIND"), Table.Column("ID", right: true, key: true),
+                Table.Column("KIND"), Table.Column("ID", right: true),
                 Table.Column("TITLE", shrinkable: true, minimumWidth: 16),
                 Table.Column("SNIPPET", shrinkable: true, minimumWidth: 16),
             ])
@@ -1003,9 +1016,9 @@ struct Summary: AsyncParsableCommand {
                 Console.out("\nLatest figures")
                 let claims = summary.indicators.contains { !claim($0).isEmpty }
                 var table = Table([
-                    Table.Column("INDICATOR", shrinkable: true, minimumWidth: 16), Table.Column("PAIR", key: true),
-                    Table.Column("PERIOD", key: true), Table.Column("VALUE", right: true, key: true), Table.Column("UNIT"),
-                    Table.Column("VINTAGE"), Table.Column("ID", right: true, key: true),
+                    Table.Column("INDICATOR"), Table.Column("PAIR"),
+                    Table.Column("PERIOD"), Table.Column("VALUE", right: true), Table.Column("UNIT"),
+                    Table.Column("VINTAGE"), Table.Column("ID", right: true),
                 ] + (claims ? [Table.Column("CLAIM", shrinkable: true, minimumWidth: 8)] : []))
                 for i in summary.indicators {
                     let o = i.latest
@@ -1019,7 +1032,7 @@ struct Summary: AsyncParsableCommand {
             where !events.isEmpty {
                 Console.out("\n\(title)")
                 var table = Table([
-                    Table.Column("ID", right: true, key: true), Table.Column("DATE", key: true), Table.Column("KIND"),
+                    Table.Column("ID", right: true), Table.Column("DATE"), Table.Column("KIND"),
                     Table.Column("TITLE", shrinkable: true, minimumWidth: 16),
                 ])
                 for e in events { table.add([String(e.id), e.dateLabel, e.kind.shortName, e.title]) }

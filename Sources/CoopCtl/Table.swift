@@ -4,20 +4,18 @@ public struct Table: Sendable {
         public var header: String
         /// Numbers are right-aligned.
         public var alignRight: Bool
-        /// Text columns (titles, notes, URLs) give up width first when the table is too wide, down to
-        /// `minimumWidth`; then other columns down to `minimumWidth`; identifiers (`key`) are cut last.
+        /// Free text (titles, names, notes, sources, URLs): the only cells ever cut, with "…", when the table is
+        /// too wide. Every other column (codes, ids, dates, numbers) is printed whole: a cut code such as
+        /// `VN_DOLAB_…` no longer says which row it is.
         public var shrinkable: Bool
+        /// How narrow a free-text column gets, unless cutting it further (to 3) makes the table fit.
         public var minimumWidth: Int
-        public var key: Bool
 
-        public init(
-            _ header: String, right: Bool = false, shrinkable: Bool = false, minimumWidth: Int = 6, key: Bool = false
-        ) {
+        public init(_ header: String, right: Bool = false, shrinkable: Bool = false, minimumWidth: Int = 6) {
             self.header = header
             self.alignRight = right
             self.shrinkable = shrinkable
             self.minimumWidth = minimumWidth
-            self.key = key
         }
     }
 
@@ -35,31 +33,25 @@ public struct Table: Sendable {
 
     static let gap = 2
 
-    /// The widths the columns get within `width` (nil: natural widths).
+    /// The widths the columns get within `width` (nil: natural widths). Free-text columns shrink, widest first,
+    /// to their minimum, then to 3 columns if that makes the table fit; the rest keep their natural width, so a
+    /// table whose codes alone are wider than `width` is wider than `width`.
     func layout(width: Int?) -> [Int] {
         var widths = columns.indices.map { index in
             rows.reduce(columns[index].header.displayWidth) { max($0, $1[index].singleLine.displayWidth) }
         }
         guard let width else { return widths }
         var overflow = widths.reduce(0, +) + Self.gap * max(0, columns.count - 1) - width
-        // Text columns to their minimum, then the others but identifiers, then all text, then everything.
-        let passes: [(Column) -> Int?] = [
-            { $0.shrinkable ? $0.minimumWidth : nil },
-            { !$0.key ? $0.minimumWidth : nil },
-            { !$0.key ? 3 : nil },
-            { _ in 3 },
-        ]
-        for floorOf in passes {
+        let text = columns.indices.filter { columns[$0].shrinkable }
+        let fitsAtThree = overflow <= text.reduce(0) { $0 + max(0, widths[$1] - 3) }
+        let floors = [{ (index: Int) in columns[index].minimumWidth }] + (fitsAtThree ? [{ _ in 3 }] : [])
+        for floorOf in floors {
             while overflow > 0 {
-                let candidates = widths.indices.filter { index in
-                    guard let floor = floorOf(columns[index]) else { return false }
-                    return widths[index] > floor
-                }
+                let candidates = text.filter { widths[$0] > floorOf($0) }
                 guard let widest = candidates.max(by: { widths[$0] < widths[$1] }) else { break }
                 // Shrink the widest down to the next widest in one step, or just enough.
                 let others = candidates.filter { $0 != widest }.map { widths[$0] }.max() ?? 0
-                let floor = floorOf(columns[widest])!
-                let step = max(1, min(overflow, widths[widest] - max(others, floor)))
+                let step = max(1, min(overflow, widths[widest] - max(others, floorOf(widest))))
                 widths[widest] -= step
                 overflow -= step
             }
@@ -67,7 +59,7 @@ public struct Table: Sendable {
         return widths
     }
 
-    /// The aligned text, one line per row after a header line; cells cut with "…" to fit `width`.
+    /// The aligned text, one line per row after a header line; free text cut with "…" to fit `width`.
     public func render(width: Int?) -> String {
         let widths = layout(width: width)
         var lines: [String] = []

@@ -20,8 +20,8 @@ struct Watch: AsyncParsableCommand {
               coopctl watch --from-sequence 1    # the whole history, then live
             """)
 
-    @Option(help: ArgumentHelp("First sequence to show (0: only changes from now on).", valueName: "n"))
-    var fromSequence: Int64 = 0
+    @Option(help: ArgumentHelp("First sequence to show (default: only changes from now on).", valueName: "n"))
+    var fromSequence: Int64?
 
     @Option(name: [.customShort("n"), .long], help: "Stop after this many changes (default: never).")
     var count: Int?
@@ -30,7 +30,7 @@ struct Watch: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard fromSequence >= 0 else { throw ValidationError("--from-sequence must not be negative") }
+        guard (fromSequence ?? 0) >= 0 else { throw ValidationError("--from-sequence must not be negative") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
     }
 
@@ -46,7 +46,7 @@ struct Watch: AsyncParsableCommand {
         var seen = 0
         try await connection.run { client in
             // The stream has no deadline: it runs until interrupted or coopd ends it.
-            let changes = try client.watchChanges(fromSequence: fromSequence, options: CallOptions())
+            let changes = try client.watchChanges(fromSequence: fromSequence ?? 0, options: CallOptions())
             for try await change in changes {
                 switch format {
                 case .json:

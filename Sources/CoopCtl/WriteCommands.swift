@@ -133,10 +133,11 @@ struct ValueOptions: ParsableArguments {
         "Unit, optionally scaled: persons, JPY, \"billion JPY\". Default: the indicator's.", valueName: "unit"))
     var unit: String?
 
-    @Option(help: "exact, approx (about), at_least (over), at_most, derived, as_worded.")
-    var qualifier: Coop_V1_Qualifier = .exact
+    @Option(help: ArgumentHelp(
+        "How the source words it: approx (\"about\"), at_least (\"over\"), at_most (\"under\"); default exact."))
+    var qualifier: Coop_V1_Qualifier?
 
-    @Option(help: "normal, provisional, estimated, revised, low_reliability.")
+    @Option(help: "The value's status as published; default normal.")
     var status: Coop_V1_ObservationStatus?
 
     @Option(help: ArgumentHelp("The source it was read in (see coopctl sources; coopctl source add).", valueName: "id"))
@@ -166,7 +167,7 @@ struct ValueOptions: ParsableArguments {
             o.valueHigh = b
             o.unitMultiplier = m
         }
-        o.qualifier = qualifier
+        o.qualifier = qualifier ?? .exact
         o.status = status ?? .unspecified
         o.sourceID = source
         o.vintage = vintage ?? ""

@@ -28,7 +28,7 @@ import Testing
 
     @Test func tablesFitTheWidthAndCutLongCellsWithAnEllipsis() {
         var table = Table([
-            Table.Column("ID", right: true, key: true), Table.Column("TITLE", shrinkable: true),
+            Table.Column("ID", right: true), Table.Column("TITLE", shrinkable: true),
             Table.Column("URL", shrinkable: true),
         ])
         table.add(["7", "日本のベトナム人労働者数+31.9%増の31万6840人、国籍別2位", "https://www.viet-jo.com/news/statistics/190128164753.html"])
@@ -43,6 +43,32 @@ import Testing
         #expect(lines[2].hasPrefix("12  short"))
         #expect("日本語".displayWidth == 6)
         #expect("Đào Ngọc Dung".displayWidth == 13)
+    }
+
+    @Test func codesStayWholeWhenTheTableCannotFit() {
+        var table = Table([
+            Table.Column("INDICATOR"), Table.Column("VALUE", right: true), Table.Column("NOTE", shrinkable: true),
+        ])
+        table.add(["VN_DOLAB_WORKERS_DEPLOYED", "152,000", "revised upwards in the 2023 report"])
+        // Free text gives way first: to its minimum, then further as that makes the table fit.
+        #expect(table.render(width: 44).split(separator: "\n").last == "VN_DOLAB_WORKERS_DEPLOYED  152,000  revised…")
+        #expect(table.render(width: 39).split(separator: "\n").last == "VN_DOLAB_WORKERS_DEPLOYED  152,000  re…")
+        // Codes alone wider than the terminal: printed whole, the note kept at its minimum.
+        #expect(table.render(width: 20).split(separator: "\n").last == "VN_DOLAB_WORKERS_DEPLOYED  152,000  revis…")
+    }
+
+    @Test func eventDatesShowThePlanBesideTheDayHeldAndLeadWithTheOneMatched() {
+        let moved = Coop_V1_Event.with {
+            $0.plannedDate = "2022-07"
+            $0.actualDate = "2023-07-06"
+        }
+        #expect(moved.dateLabel == "2023-07-06 (planned 2022-07)")
+        #expect(moved.dateLabel(since: "2023-07", until: "2023-07") == "2023-07-06 (planned 2022-07)")
+        #expect(moved.dateLabel(since: "2022-07-31", until: "2022-12") == "planned 2022-07 (held 2023-07-06)")
+        #expect(moved.dateLabel(since: "", until: "2022") == "planned 2022-07 (held 2023-07-06)")
+        #expect(Coop_V1_Event.with { $0.plannedDate = "2026-02" }.dateLabel == "planned 2026-02")
+        #expect(Coop_V1_Event.with { $0.actualDate = "1992" }.dateLabel == "1992")
+        #expect(Period.lastDay("2024-02") == "2024-02-29" && Period.lastDay("2019") == "2019-12-31")
     }
 
     @Test func csvParserKeepsQuotedCommasAndLineNumbers() throws {
