@@ -8,6 +8,10 @@ public enum TextFolding {
     /// Marks outside the diacritic blocks (Japanese voicing marks, Indic vowel signs) are kept, and the result
     /// is recomposed (NFC), so "ガ" stays "ガ".
     public static func fold(_ text: String) -> String {
+        // Most text searched and stored is ASCII: lowercasing is all folding does to it.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
         var folded = String.UnicodeScalarView()
         for scalar in text.decomposedStringWithCompatibilityMapping.lowercased().unicodeScalars {
             if isDiacritic(scalar) {
@@ -24,9 +28,14 @@ public enum TextFolding {
 
     /// The words of a text after folding: runs of letters and digits, as SQLite's unicode61 tokenizer sees them.
     public static func words(_ text: String) -> [String] {
+        words(folded: fold(text))
+    }
+
+    /// The words of text already folded.
+    package static func words(folded: String) -> [String] {
         var words: [String] = []
         var current = String.UnicodeScalarView()
-        for scalar in fold(text).unicodeScalars {
+        for scalar in folded.unicodeScalars {
             if isWordScalar(scalar) {
                 current.append(scalar)
             } else if !current.isEmpty {
@@ -86,10 +95,16 @@ public enum TextFolding {
         }.joined(separator: " AND ")
     }
 
+    /// Whitespace, decided for ASCII without a Unicode property lookup.
+    package static func isSpace(_ character: Character) -> Bool {
+        if let ascii = character.asciiValue { return ascii == 0x20 || (ascii >= 0x09 && ascii <= 0x0D) }
+        return character.isWhitespace
+    }
+
     /// Kanji, kana (with the prolonged-sound and iteration marks) and Chinese ideographs: scripts written
     /// without spaces between words.
     package static func isIdeographic(_ character: Character) -> Bool {
-        guard let scalar = character.unicodeScalars.first else { return false }
+        guard let scalar = character.unicodeScalars.first, !scalar.isASCII else { return false }
         switch scalar.value {
         case 0x3005...0x3007, 0x3040...0x30FF, 0x31F0...0x31FF, 0x3400...0x4DBF, 0x4E00...0x9FFF,
             0xF900...0xFAFF, 0xFF66...0xFF9F, 0x20000...0x3134F:
@@ -121,6 +136,10 @@ public enum TextFolding {
     }
 
     private static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
+        // ASCII first: looking up a scalar's category costs more than the rest of a search's folding.
+        if scalar.isASCII {
+            return (scalar >= "a" && scalar <= "z") || (scalar >= "0" && scalar <= "9") || (scalar >= "A" && scalar <= "Z")
+        }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
             .decimalNumber, .letterNumber, .otherNumber, .privateUse, .nonspacingMark, .spacingMark:

@@ -34,6 +34,8 @@ extension SQLiteStore {
         do {
             _ = try await writer.submit { db in
                 try MetaTable.set(db, SeedFacts.metaKey, SeedFacts.version)
+                // Some two hundred entries written one by one: merge them (see `SearchIndex.optimize`).
+                try SearchIndex.optimize(db)
             }
         } catch {
             throw StoreError.from(error)
@@ -50,6 +52,7 @@ extension SQLiteStore {
         do {
             _ = try await writer.submit { db in
                 try MetaTable.set(db, SeedCorrections.metaKey, SeedCorrections.version)
+                try SearchIndex.optimize(db)
             }
         } catch {
             throw StoreError.from(error)
