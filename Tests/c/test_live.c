@@ -529,6 +529,17 @@ void live_test_paging_through_observations(void) {
     request.include_superseded = 1;
     request.include_retracted = 1;
     request.page_size = 1000;
+    /* Statistics only by default: no figure of a claim indicator. */
+    Coop__V1__ListObservationsResponse *statistics = NULL;
+    CALL_OK(coop_list_observations(client, &request, &quick, &statistics, &status));
+    if (statistics) {
+        for (size_t i = 0; i < statistics->n_observations; i++)
+            CHECK(strncmp(statistics->observations[i]->indicator, "STATEMENT_", 10) != 0);
+        CHECK(statistics->n_claim_statements == 0);
+        coop__v1__list_observations_response__free_unpacked(statistics, NULL);
+    }
+    /* Every observation, claims included, each claim with its statement. */
+    request.include_claims = 1;
     Coop__V1__ListObservationsResponse *whole = NULL;
     CALL_OK(coop_list_observations(client, &request, &quick, &whole, &status));
     if (!whole) {
@@ -537,6 +548,7 @@ void live_test_paging_through_observations(void) {
     }
     CHECK_STR(whole->next_page_token, "");
     CHECK(whole->n_observations >= 100);
+    CHECK(whole->n_claim_statements >= 7);
 
     request.page_size = 7;
     size_t seen = 0, pages = 0;
