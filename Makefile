@@ -181,7 +181,7 @@ C_VERSION    = $(shell sed -n 's/^\#define COOP_VERSION "\(.*\)"/\1/p' $(C_DIR)/
 C_SOMAJOR    = $(firstword $(subst ., ,$(C_VERSION)))
 C_SOURCES    = $(wildcard $(C_DIR)/*.c $(C_DIR)/generated/*/*.pb-c.c $(C_DIR)/generated/*/*/*.pb-c.c \
                           $(C_DIR)/generated/*/*/*/*.pb-c.c)
-C_HEADERS    = $(wildcard $(C_DIR)/*.h $(C_DIR)/include/coop/*.h $(C_DIR)/generated/*/*.pb-c.h \
+C_HEADERS    = $(wildcard $(C_DIR)/*.h $(C_DIR)/include/coop/*.h $(C_DIR)/generated/*.h $(C_DIR)/generated/*/*.pb-c.h \
                           $(C_DIR)/generated/*/*/*.pb-c.h $(C_DIR)/generated/*/*/*/*.pb-c.h)
 C_OBJECTS    = $(patsubst $(C_DIR)/%.c,$(C_BUILD)/obj/%.o,$(C_SOURCES))
 # The generated code uses anonymous unions for oneofs (C11, accepted by gcc and clang in C99 mode).
@@ -191,6 +191,9 @@ PROTOBUF_C_LIBS = $$(pkg-config --libs libprotobuf-c)
 C_LIB_SO     = $(C_BUILD)/libcoopclient.so.$(C_VERSION)
 
 libcoopclient: $(C_BUILD)/libcoopclient.a $(C_BUILD)/libcoopclient.so $(C_BUILD)/coopclient.pc
+
+# A method of the .proto that coop/client.h does not declare is an error, not a silently unexported function.
+$(C_BUILD)/obj/services.o: C_CFLAGS += -Werror=missing-prototypes
 
 $(C_BUILD)/obj/%.o: $(C_DIR)/%.c $(C_HEADERS)
 	@mkdir -p $(dir $@)

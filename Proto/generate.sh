@@ -2,6 +2,7 @@
 # Regenerates the committed protobuf code from Proto/:
 #   Swift (protoc-gen-swift) into Sources/CoopProto/
 #   C     (protoc-c)         into Sources/CCoopClient/generated/
+#   method tables (methods.py) into both: each RPC's path and message types, for routing and the clients
 # Needs protoc and protoc-c (apt: protobuf-compiler protobuf-c-compiler). protoc-gen-swift is taken
 # from $PROTOC_GEN_SWIFT, then PATH, else built once from the swift-protobuf package this project uses.
 # With --check, generates into a temporary directory and fails on any difference from what is committed.
@@ -35,11 +36,14 @@ fi
 mkdir -p "$swift_out" "$c_out"
 find "$swift_out" -name '*.pb.swift' -delete
 find "$c_out" -name '*.pb-c.[ch]' -delete
+rm -f "$c_out/coop_methods.h"
 cd Proto
 protoc --plugin=protoc-gen-swift="$plugin" \
   --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
   --swift_out="$swift_out" $protos
 protoc-c --c_out="$c_out" $protos
+# Method tables (service_methods.pb.swift, coop_methods.h) from the services' descriptors.
+protoc --descriptor_set_out=/dev/stdout $protos | python3 methods.py "$swift_out" "$c_out"
 
 if [ $check = yes ]; then
   diff -r "$tmp/swift" "$root/Sources/CoopProto" && diff -r "$tmp/c" "$root/Sources/CCoopClient/generated" \

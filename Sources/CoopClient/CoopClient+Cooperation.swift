@@ -7,12 +7,20 @@ import SwiftProtobuf
 /// Writes take a `requestID`; pass the same one when retrying a write whose outcome is unknown
 /// (the server applies it once). Left empty, a fresh random id is used.
 extension CoopClient {
-    static let cooperation = "coop.v1.Cooperation"
+    typealias Methods = Coop_V1_CooperationMethods
 
-    private func coop<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String, _ request: Request, _ options: CallOptions
-    ) async throws -> Response {
-        try await unary(service: Self.cooperation, method: method, request: request, as: Response.self, options: options)
+    /// Calls any unary method by its generated type, e.g. `call(Coop_V1_CooperationMethods.ListSources.self,
+    /// request)`: its path and message types come from the .proto, so a call cannot misname or mistype one.
+    public func call<M: ProtoMethod>(
+        _ method: M.Type, _ request: M.Request, options: CallOptions = .defaults
+    ) async throws -> M.Response {
+        try await unary(service: M.service, method: M.name, request: request, as: M.Response.self, options: options)
+    }
+
+    private func coop<M: ProtoMethod>(_ method: M.Type, _ request: M.Request, _ options: CallOptions) async throws
+        -> M.Response
+    {
+        try await call(method, request, options: options)
     }
 
     /// A fresh request id for a write.
@@ -21,7 +29,7 @@ extension CoopClient {
     // MARK: reads
 
     public func listCountries(options: CallOptions = .defaults) async throws -> [Coop_V1_Country] {
-        let reply: Coop_V1_ListCountriesResponse = try await coop("ListCountries", Coop_V1_ListCountriesRequest(), options)
+        let reply: Coop_V1_ListCountriesResponse = try await coop(Methods.ListCountries.self, Coop_V1_ListCountriesRequest(), options)
         return reply.countries
     }
 
@@ -29,7 +37,7 @@ extension CoopClient {
     public func pairSummary(
         _ a: String, _ b: String, includeClaims: Bool = false, options: CallOptions = .defaults
     ) async throws -> Coop_V1_PairSummary {
-        try await coop("GetPairSummary", Coop_V1_GetPairSummaryRequest.with {
+        try await coop(Methods.GetPairSummary.self, Coop_V1_GetPairSummaryRequest.with {
             $0.countryA = a
             $0.countryB = b
             $0.includeClaims = includeClaims
@@ -37,7 +45,7 @@ extension CoopClient {
     }
 
     public func listIndicators(options: CallOptions = .defaults) async throws -> [Coop_V1_Indicator] {
-        let reply: Coop_V1_ListIndicatorsResponse = try await coop("ListIndicators", Coop_V1_ListIndicatorsRequest(), options)
+        let reply: Coop_V1_ListIndicatorsResponse = try await coop(Methods.ListIndicators.self, Coop_V1_ListIndicatorsRequest(), options)
         return reply.indicators
     }
 
@@ -45,7 +53,7 @@ extension CoopClient {
     public func listObservations(
         _ request: Coop_V1_ListObservationsRequest, options: CallOptions = .defaults
     ) async throws -> Coop_V1_ListObservationsResponse {
-        try await coop("ListObservations", request, options)
+        try await coop(Methods.ListObservations.self, request, options)
     }
 
     /// Every observation matching `request`, following page tokens.
@@ -63,35 +71,35 @@ extension CoopClient {
     }
 
     public func series(_ request: Coop_V1_GetSeriesRequest, options: CallOptions = .defaults) async throws -> Coop_V1_Series {
-        try await coop("GetSeries", request, options)
+        try await coop(Methods.GetSeries.self, request, options)
     }
 
     public func listEvents(
         _ request: Coop_V1_ListEventsRequest = .init(), options: CallOptions = .defaults
     ) async throws -> Coop_V1_ListEventsResponse {
-        try await coop("ListEvents", request, options)
+        try await coop(Methods.ListEvents.self, request, options)
     }
 
     public func listAgreements(
         _ request: Coop_V1_ListAgreementsRequest = .init(), options: CallOptions = .defaults
     ) async throws -> Coop_V1_ListAgreementsResponse {
-        try await coop("ListAgreements", request, options)
+        try await coop(Methods.ListAgreements.self, request, options)
     }
 
     public func listStatements(
         _ request: Coop_V1_ListStatementsRequest = .init(), options: CallOptions = .defaults
     ) async throws -> Coop_V1_ListStatementsResponse {
-        try await coop("ListStatements", request, options)
+        try await coop(Methods.ListStatements.self, request, options)
     }
 
     public func listSources(
         _ request: Coop_V1_ListSourcesRequest = .init(), options: CallOptions = .defaults
     ) async throws -> Coop_V1_ListSourcesResponse {
-        try await coop("ListSources", request, options)
+        try await coop(Methods.ListSources.self, request, options)
     }
 
     public func search(_ text: String, limit: Int32 = 0, options: CallOptions = .defaults) async throws -> [Coop_V1_SearchHit] {
-        let reply: Coop_V1_SearchResponse = try await coop("Search", Coop_V1_SearchRequest.with {
+        let reply: Coop_V1_SearchResponse = try await coop(Methods.Search.self, Coop_V1_SearchRequest.with {
             $0.query = text
             $0.limit = limit
         }, options)
@@ -101,7 +109,7 @@ extension CoopClient {
     /// Every stored relationship between two countries, ordered by pair.
     public func listRelationships(options: CallOptions = .defaults) async throws -> [Coop_V1_Relationship] {
         let reply: Coop_V1_ListRelationshipsResponse = try await coop(
-            "ListRelationships", Coop_V1_ListRelationshipsRequest(), options)
+            Methods.ListRelationships.self, Coop_V1_ListRelationshipsRequest(), options)
         return reply.relationships
     }
 
@@ -110,7 +118,7 @@ extension CoopClient {
         fromSequence: Int64 = 0, options: CallOptions = .defaults
     ) throws -> some AsyncSequence<Coop_V1_Change, any Error> {
         try serverStream(
-            service: Self.cooperation, method: "WatchChanges",
+            service: Methods.WatchChanges.service, method: Methods.WatchChanges.name,
             request: Coop_V1_WatchChangesRequest.with { $0.fromSequence = fromSequence },
             as: Coop_V1_Change.self, options: options)
     }
@@ -120,7 +128,7 @@ extension CoopClient {
     public func putSource(_ source: Coop_V1_Source, requestID: String = "", options: CallOptions = .defaults)
         async throws -> Coop_V1_Source
     {
-        try await coop("PutSource", Coop_V1_PutSourceRequest.with {
+        try await coop(Methods.PutSource.self, Coop_V1_PutSourceRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.source = source
         }, options)
@@ -129,7 +137,7 @@ extension CoopClient {
     public func putIndicator(_ indicator: Coop_V1_Indicator, requestID: String = "", options: CallOptions = .defaults)
         async throws -> Coop_V1_Indicator
     {
-        try await coop("PutIndicator", Coop_V1_PutIndicatorRequest.with {
+        try await coop(Methods.PutIndicator.self, Coop_V1_PutIndicatorRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.indicator = indicator
         }, options)
@@ -139,7 +147,7 @@ extension CoopClient {
     public func addObservations(
         _ observations: [Coop_V1_Observation], requestID: String = "", options: CallOptions = .defaults
     ) async throws -> [Coop_V1_Observation] {
-        let reply: Coop_V1_AddObservationsResponse = try await coop("AddObservations", Coop_V1_AddObservationsRequest.with {
+        let reply: Coop_V1_AddObservationsResponse = try await coop(Methods.AddObservations.self, Coop_V1_AddObservationsRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.observations = observations
         }, options)
@@ -150,7 +158,7 @@ extension CoopClient {
         supersedes id: Int64, with revision: Coop_V1_Observation, requestID: String = "",
         options: CallOptions = .defaults
     ) async throws -> Coop_V1_Observation {
-        try await coop("ReviseObservation", Coop_V1_ReviseObservationRequest.with {
+        try await coop(Methods.ReviseObservation.self, Coop_V1_ReviseObservationRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.supersedesID = id
             $0.revision = revision
@@ -160,7 +168,7 @@ extension CoopClient {
     public func retractObservation(
         _ id: Int64, reason: String, requestID: String = "", options: CallOptions = .defaults
     ) async throws -> Coop_V1_Observation {
-        try await coop("RetractObservation", Coop_V1_RetractObservationRequest.with {
+        try await coop(Methods.RetractObservation.self, Coop_V1_RetractObservationRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.observationID = id
             $0.reason = reason
@@ -170,7 +178,7 @@ extension CoopClient {
     public func putEvent(_ event: Coop_V1_Event, requestID: String = "", options: CallOptions = .defaults)
         async throws -> Coop_V1_Event
     {
-        try await coop("PutEvent", Coop_V1_PutEventRequest.with {
+        try await coop(Methods.PutEvent.self, Coop_V1_PutEventRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.event = event
         }, options)
@@ -179,7 +187,7 @@ extension CoopClient {
     public func putAgreement(_ agreement: Coop_V1_Agreement, requestID: String = "", options: CallOptions = .defaults)
         async throws -> Coop_V1_Agreement
     {
-        try await coop("PutAgreement", Coop_V1_PutAgreementRequest.with {
+        try await coop(Methods.PutAgreement.self, Coop_V1_PutAgreementRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.agreement = agreement
         }, options)
@@ -189,7 +197,7 @@ extension CoopClient {
         _ statement: Coop_V1_Statement, claim: Coop_V1_Observation? = nil, requestID: String = "",
         options: CallOptions = .defaults
     ) async throws -> Coop_V1_Statement {
-        try await coop("AddStatement", Coop_V1_AddStatementRequest.with {
+        try await coop(Methods.AddStatement.self, Coop_V1_AddStatementRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.statement = statement
             if let claim { $0.claim = claim }
@@ -199,7 +207,7 @@ extension CoopClient {
     public func linkConflict(
         _ id: Int64, with other: Int64, note: String = "", requestID: String = "", options: CallOptions = .defaults
     ) async throws -> Coop_V1_Observation {
-        let reply: Coop_V1_LinkConflictResponse = try await coop("LinkConflict", Coop_V1_LinkConflictRequest.with {
+        let reply: Coop_V1_LinkConflictResponse = try await coop(Methods.LinkConflict.self, Coop_V1_LinkConflictRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.observationID = id
             $0.conflictsWithID = other
@@ -212,7 +220,7 @@ extension CoopClient {
     public func putRelationship(
         _ relationship: Coop_V1_Relationship, requestID: String = "", options: CallOptions = .defaults
     ) async throws -> Coop_V1_Relationship {
-        try await coop("PutRelationship", Coop_V1_PutRelationshipRequest.with {
+        try await coop(Methods.PutRelationship.self, Coop_V1_PutRelationshipRequest.with {
             $0.requestID = requestID.isEmpty ? Self.newRequestID() : requestID
             $0.relationship = relationship
         }, options)

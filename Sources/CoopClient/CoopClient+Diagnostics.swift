@@ -5,7 +5,7 @@ extension CoopClient {
     /// `coop.v1.Diagnostics/Echo`: the server returns `data` unchanged.
     public func echo(_ data: Data, options: CallOptions = .defaults) async throws -> Data {
         let reply = try await unary(
-            service: "coop.v1.Diagnostics", method: "Echo", request: Coop_V1_EchoRequest.with { $0.data = data },
+            service: Coop_V1_DiagnosticsMethods.Echo.service, method: Coop_V1_DiagnosticsMethods.Echo.name, request: Coop_V1_EchoRequest.with { $0.data = data },
             as: Coop_V1_EchoResponse.self, options: options)
         return reply.data
     }
@@ -13,7 +13,8 @@ extension CoopClient {
     /// `coop.v1.Diagnostics/GetServerInfo`: version, uptime and counters.
     public func serverInfo(options: CallOptions = .defaults) async throws -> Coop_V1_ServerInfo {
         try await unary(
-            service: "coop.v1.Diagnostics", method: "GetServerInfo", request: Coop_V1_GetServerInfoRequest(),
+            service: Coop_V1_DiagnosticsMethods.GetServerInfo.service,
+            method: Coop_V1_DiagnosticsMethods.GetServerInfo.name, request: Coop_V1_GetServerInfoRequest(),
             as: Coop_V1_ServerInfo.self, options: options)
     }
 
@@ -22,7 +23,7 @@ extension CoopClient {
         service: String = "", options: CallOptions = .defaults
     ) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
         try await unary(
-            service: "grpc.health.v1.Health", method: "Check",
+            service: Grpc_Health_V1_HealthMethods.Check.service, method: Grpc_Health_V1_HealthMethods.Check.name,
             request: Grpc_Health_V1_HealthCheckRequest.with { $0.service = service },
             as: Grpc_Health_V1_HealthCheckResponse.self, options: options
         ).status
@@ -33,7 +34,7 @@ extension CoopClient {
         service: String = "", options: CallOptions = .defaults
     ) throws -> some AsyncSequence<Grpc_Health_V1_HealthCheckResponse.ServingStatus, any Error> {
         try serverStream(
-            service: "grpc.health.v1.Health", method: "Watch",
+            service: Grpc_Health_V1_HealthMethods.Watch.service, method: Grpc_Health_V1_HealthMethods.Watch.name,
             request: Grpc_Health_V1_HealthCheckRequest.with { $0.service = service },
             as: Grpc_Health_V1_HealthCheckResponse.self, options: options
         ).map(\.status)

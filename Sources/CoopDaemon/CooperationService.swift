@@ -11,7 +11,8 @@ import SwiftProtobuf
 /// Reads are open to every peer; writes are checked against the writer policy first, so a
 /// denied call changes nothing. Store errors become statuses here, once.
 struct CooperationService {
-    static let name = "coop.v1.Cooperation"
+    typealias Methods = Coop_V1_CooperationMethods
+    static let name = Methods.service
 
     let store: any CooperationStore
     let policy: LockedBox<WriterPolicy>
@@ -29,7 +30,7 @@ struct CooperationService {
 
         // MARK: reads
 
-        try s.addCachedInline("ListCountries", cache: cache, version: version) {
+        try s.addCachedInline(Methods.ListCountries.self, cache: cache, version: version) {
             (_: Coop_V1_ListCountriesRequest) in
             try mapped {
                 var reply = Coop_V1_ListCountriesResponse()
@@ -38,10 +39,10 @@ struct CooperationService {
             }
         }
         // A task, not inline: it reads every figure and event of the pair.
-        try s.addUnary("GetPairSummary") { (request: Coop_V1_GetPairSummaryRequest, _) in
+        try s.addUnary(Methods.GetPairSummary.self) { (request: Coop_V1_GetPairSummaryRequest, _) in
             try mapped { try pairSummary(request) }
         }
-        try s.addCachedInline("ListIndicators", cache: cache, version: version) {
+        try s.addCachedInline(Methods.ListIndicators.self, cache: cache, version: version) {
             (_: Coop_V1_ListIndicatorsRequest) in
             try mapped {
                 var reply = Coop_V1_ListIndicatorsResponse()
@@ -49,7 +50,7 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addCachedInlineEncoded("ListObservations", cache: cache, version: version) {
+        try s.addCachedInlineEncoded(Methods.ListObservations.self, cache: cache, version: version) {
             (request: Coop_V1_ListObservationsRequest) in
             try mapped {
                 var query = ObservationQuery()
@@ -76,7 +77,7 @@ struct CooperationService {
                         ? try store.statements(claiming: page.items.map(\.id)).map(Coop_V1_Statement.init) : [])
             }
         }
-        try s.addCachedInline("GetSeries", cache: cache, version: version) {
+        try s.addCachedInline(Methods.GetSeries.self, cache: cache, version: version) {
             (request: Coop_V1_GetSeriesRequest) in
             try mapped {
                 var query = SeriesQuery(
@@ -105,7 +106,7 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addCachedInline("ListEvents", cache: cache, version: version) {
+        try s.addCachedInline(Methods.ListEvents.self, cache: cache, version: version) {
             (request: Coop_V1_ListEventsRequest) in
             try mapped {
                 var query = EventQuery()
@@ -124,7 +125,7 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addCachedInline("ListAgreements", cache: cache, version: version) {
+        try s.addCachedInline(Methods.ListAgreements.self, cache: cache, version: version) {
             (request: Coop_V1_ListAgreementsRequest) in
             try mapped {
                 var query = AgreementQuery()
@@ -142,7 +143,7 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addCachedInline("ListStatements", cache: cache, version: version) {
+        try s.addCachedInline(Methods.ListStatements.self, cache: cache, version: version) {
             (request: Coop_V1_ListStatementsRequest) in
             try mapped {
                 var query = StatementQuery()
@@ -159,7 +160,7 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addCachedInline("ListSources", cache: cache, version: version) {
+        try s.addCachedInline(Methods.ListSources.self, cache: cache, version: version) {
             (request: Coop_V1_ListSourcesRequest) in
             try mapped {
                 let page = try store.sources(page: try PageRequest(size: request.pageSize, token: request.pageToken))
@@ -169,7 +170,7 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addCachedInline("Search", cache: cache, version: version) {
+        try s.addCachedInline(Methods.Search.self, cache: cache, version: version) {
             (request: Coop_V1_SearchRequest) in
             try mapped {
                 guard request.limit >= 0 else { throw RPCError(.invalidArgument, "limit: must not be negative") }
@@ -179,7 +180,7 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addCachedInline("ListRelationships", cache: cache, version: version) {
+        try s.addCachedInline(Methods.ListRelationships.self, cache: cache, version: version) {
             (_: Coop_V1_ListRelationshipsRequest) in
             try mapped {
                 var reply = Coop_V1_ListRelationshipsResponse()
@@ -187,24 +188,24 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addServerStreaming("WatchChanges") {
+        try s.addServerStreaming(Methods.WatchChanges.self) {
             (request: Coop_V1_WatchChangesRequest, _, stream: TypedServerStream<Coop_V1_Change>) in
             try await mapped { try await watchChanges(request, stream) }
         }
 
         // MARK: writes
 
-        try s.addUnary("PutSource") { (request: Coop_V1_PutSourceRequest, context) in
+        try s.addUnary(Methods.PutSource.self) { (request: Coop_V1_PutSourceRequest, context) in
             try await write(context, request) { w in
                 Coop_V1_Source(try await store.putSource(try request.source.model(field: "source"), w))
             }
         }
-        try s.addUnary("PutIndicator") { (request: Coop_V1_PutIndicatorRequest, context) in
+        try s.addUnary(Methods.PutIndicator.self) { (request: Coop_V1_PutIndicatorRequest, context) in
             try await write(context, request) { w in
                 Coop_V1_Indicator(try await store.putIndicator(try request.indicator.model(field: "indicator"), w))
             }
         }
-        try s.addUnary("AddObservations") { (request: Coop_V1_AddObservationsRequest, context) in
+        try s.addUnary(Methods.AddObservations.self) { (request: Coop_V1_AddObservationsRequest, context) in
             try await write(context, request) { w in
                 guard !request.observations.isEmpty else {
                     throw RPCError(.invalidArgument, "observations: at least one is required")
@@ -217,35 +218,35 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addUnary("ReviseObservation") { (request: Coop_V1_ReviseObservationRequest, context) in
+        try s.addUnary(Methods.ReviseObservation.self) { (request: Coop_V1_ReviseObservationRequest, context) in
             try await write(context, request) { w in
                 Coop_V1_Observation(
                     try await store.reviseObservation(
                         supersedes: request.supersedesID, revision: try request.revision.model(field: "revision"), w))
             }
         }
-        try s.addUnary("RetractObservation") { (request: Coop_V1_RetractObservationRequest, context) in
+        try s.addUnary(Methods.RetractObservation.self) { (request: Coop_V1_RetractObservationRequest, context) in
             try await write(context, request) { w in
                 Coop_V1_Observation(try await store.retractObservation(request.observationID, reason: request.reason, w))
             }
         }
-        try s.addUnary("PutEvent") { (request: Coop_V1_PutEventRequest, context) in
+        try s.addUnary(Methods.PutEvent.self) { (request: Coop_V1_PutEventRequest, context) in
             try await write(context, request) { w in
                 Coop_V1_Event(try await store.putEvent(try request.event.model(field: "event"), w))
             }
         }
-        try s.addUnary("PutAgreement") { (request: Coop_V1_PutAgreementRequest, context) in
+        try s.addUnary(Methods.PutAgreement.self) { (request: Coop_V1_PutAgreementRequest, context) in
             try await write(context, request) { w in
                 Coop_V1_Agreement(try await store.putAgreement(try request.agreement.model(field: "agreement"), w))
             }
         }
-        try s.addUnary("AddStatement") { (request: Coop_V1_AddStatementRequest, context) in
+        try s.addUnary(Methods.AddStatement.self) { (request: Coop_V1_AddStatementRequest, context) in
             try await write(context, request) { w in
                 let claim = request.hasClaim ? try request.claim.model(field: "claim") : nil
                 return Coop_V1_Statement(try await store.addStatement(request.statement.model, claim: claim, w))
             }
         }
-        try s.addUnary("LinkConflict") { (request: Coop_V1_LinkConflictRequest, context) in
+        try s.addUnary(Methods.LinkConflict.self) { (request: Coop_V1_LinkConflictRequest, context) in
             try await write(context, request) { w in
                 var reply = Coop_V1_LinkConflictResponse()
                 reply.observation = Coop_V1_Observation(
@@ -254,11 +255,12 @@ struct CooperationService {
                 return reply
             }
         }
-        try s.addUnary("PutRelationship") { (request: Coop_V1_PutRelationshipRequest, context) in
+        try s.addUnary(Methods.PutRelationship.self) { (request: Coop_V1_PutRelationshipRequest, context) in
             try await write(context, request) { w in
                 Coop_V1_Relationship(try await store.putRelationship(request.relationship.model, w))
             }
         }
+        try s.requireExactly(Methods.names)
         return s
     }
 

@@ -6,14 +6,15 @@ import Foundation
 
 /// `coop.v1.Diagnostics`: Echo and the server's counters.
 enum DiagnosticsService {
-    static let name = "coop.v1.Diagnostics"
+    typealias Methods = Coop_V1_DiagnosticsMethods
+    static let name = Methods.service
 
     static func definition(server: @escaping @Sendable () -> TTRPCServer?, info: DaemonInfo) throws -> ServiceDefinition {
         var service = ServiceDefinition(name: name)
-        try service.addInline("Echo") { (request: Coop_V1_EchoRequest, _) in
+        try service.addInline(Methods.Echo.self) { (request: Coop_V1_EchoRequest, _) in
             Coop_V1_EchoResponse.with { $0.data = request.data }
         }
-        try service.addInline("GetServerInfo") { (_: Coop_V1_GetServerInfoRequest, _) in
+        try service.addInline(Methods.GetServerInfo.self) { (_: Coop_V1_GetServerInfoRequest, _) in
             var reply = Coop_V1_ServerInfo()
             reply.version = CoopdVersion.string
             reply.startTimeUnixNano = info.startUnixNanos
@@ -37,6 +38,7 @@ enum DiagnosticsService {
             }
             return reply
         }
+        try service.requireExactly(Methods.names)
         return service
     }
 }

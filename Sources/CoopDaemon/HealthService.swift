@@ -49,18 +49,19 @@ public final class HealthState: Sendable {
 
 /// `grpc.health.v1.Health`: the whole server (empty name) or any registered service.
 enum HealthService {
-    static let name = "grpc.health.v1.Health"
+    typealias Methods = Grpc_Health_V1_HealthMethods
+    static let name = Methods.service
 
     static func definition(health: HealthState, services: @escaping @Sendable () -> [String]) throws
         -> ServiceDefinition
     {
         var service = ServiceDefinition(name: name)
         let known: @Sendable (String) -> Bool = { $0.isEmpty || $0 == name || services().contains($0) }
-        try service.addInline("Check") { (request: Grpc_Health_V1_HealthCheckRequest, _) in
+        try service.addInline(Methods.Check.self) { (request: Grpc_Health_V1_HealthCheckRequest, _) in
             guard known(request.service) else { throw RPCError(.notFound, "unknown service \(request.service)") }
             return Grpc_Health_V1_HealthCheckResponse.with { $0.status = health.status }
         }
-        try service.addServerStreaming("Watch") {
+        try service.addServerStreaming(Methods.Watch.self) {
             (request: Grpc_Health_V1_HealthCheckRequest, _, stream: TypedServerStream<Grpc_Health_V1_HealthCheckResponse>) in
             guard known(request.service) else {
                 try await stream.send(.with { $0.status = .serviceUnknown })
@@ -72,6 +73,7 @@ enum HealthService {
                 try await stream.send(.with { $0.status = status })
             }
         }
+        try service.requireExactly(Methods.names)
         return service
     }
 }

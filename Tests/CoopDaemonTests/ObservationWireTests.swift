@@ -2,9 +2,11 @@ import CoopProto
 import CoopStore
 import CoopWire
 import NIOCore
+import SwiftProtobuf
 import Testing
 
-import CoopDaemon
+@testable import CoopDaemon
+import CoopServer
 
 /// ListObservations answers are encoded by hand; they must be the bytes SwiftProtobuf writes for the
 /// mapped messages, so every client decodes them as it would any other answer.
@@ -46,14 +48,109 @@ import CoopDaemon
             .with { $0.id = 7; $0.title = "Foreign workers report"; $0.publisher = "MHLW" },
             .with { $0.id = 8; $0.title = "Đề án" },
         ])] {
+            let statements: [Coop_V1_Statement] = sources.isEmpty ? [] : [
+                .with { $0.id = 3; $0.speaker.name = "Dao Ngoc Dung"; $0.speaker.nativeName = "Đào Ngọc Dung"; $0.claimObservationID = 42 },
+                .with { $0.id = 9; $0.text = "About 345,000"; $0.conflictsWith = [1, 2] },
+            ]
             var reference = Coop_V1_ListObservationsResponse()
             reference.observations = items.map(Coop_V1_Observation.init)
             reference.nextPageToken = token
             reference.sources = sources
+            reference.claimStatements = statements
             let expected = try reference.serializedBuffer()
-            let encoded = try ObservationWire.listObservationsResponse(items, nextPageToken: token, sources: sources)
+            let encoded = try ObservationWire.listObservationsResponse(
+                items, nextPageToken: token, sources: sources, claimStatements: statements)
             #expect(Array(encoded.readableBytesView) == Array(expected.readableBytesView))
             #expect(try Coop_V1_ListObservationsResponse(buffer: encoded) == reference)
         }
+    }
+
+    /// Every field the .proto gives an observation is carried by the model, its mapping and the hand-written
+    /// encoders: the richest sample, mapped, sets every one. A field added to the .proto and not carried fails here.
+    @Test func everyFieldOfTheProtoObservationIsCarried() throws {
+        let declared = Self.fieldNumbers(of: Coop_V1_Observation.self)
+        #expect(declared == Set(1...23), "coop.v1.Observation's fields changed: carry the new ones, then update this set")
+        let full = Self.observations[1]
+        var present: Set<Int> = []
+        var bytes = try Coop_V1_Observation(full).serializedBytes() as [UInt8]
+        while !bytes.isEmpty {
+            let (key, rest) = Self.varint(bytes)
+            present.insert(Int(key >> 3))
+            switch key & 7 {
+            case 0: bytes = Self.varint(rest).rest
+            case 2:
+                let (length, tail) = Self.varint(rest)
+                bytes = Array(tail.dropFirst(Int(length)))
+            default: Issue.record("unexpected wire type in \(key)"); return
+            }
+        }
+        #expect(present == declared, "not carried: \(declared.subtracting(present).sorted())")
+        // And the hand-written encoder writes every one of them.
+        let page = try ObservationWire.listObservationsResponse([full], nextPageToken: "", sources: [])
+        #expect(try Coop_V1_ListObservationsResponse(buffer: page).observations == [Coop_V1_Observation(full)])
+    }
+
+    /// The field numbers a message declares: a number it does not declare decodes into its unknown fields
+    /// whatever its wire type; a declared one is read (or refused) as a varint or as length-delimited.
+    static func fieldNumbers<M: SwiftProtobuf.Message>(of type: M.Type) -> Set<Int> {
+        Set((1...200).filter { number in
+            [varintBytes(UInt64(number << 3)) + [1], varintBytes(UInt64(number << 3 | 2)) + [1, 0x61]].contains { bytes in
+                guard let decoded = try? M(serializedBytes: bytes) else { return true }
+                return decoded.unknownFields.data.isEmpty
+            }
+        })
+    }
+
+    static func varintBytes(_ value: UInt64) -> [UInt8] {
+        var value = value
+        var out: [UInt8] = []
+        while value >= 0x80 {
+            out.append(UInt8(value & 0x7F) | 0x80)
+            value >>= 7
+        }
+        return out + [UInt8(value)]
+    }
+
+    static func varint(_ bytes: [UInt8]) -> (value: UInt64, rest: [UInt8]) {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        for (index, byte) in bytes.enumerated() {
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return (value, Array(bytes[(index + 1)...])) }
+            shift += 7
+        }
+        return (value, [])
+    }
+}
+
+/// Each service serves exactly the methods its .proto declares, each registered by its generated type.
+@Suite struct ServiceMethodTests {
+    @Test func aServiceMissingOrAddingAMethodOfItsProtoIsRefused() throws {
+        var diagnostics = ServiceDefinition(name: Coop_V1_DiagnosticsMethods.service)
+        try diagnostics.addInline(Coop_V1_DiagnosticsMethods.Echo.self) { request, _ in
+            Coop_V1_EchoResponse.with { $0.data = request.data }
+        }
+        #expect(throws: RPCError.self) { try diagnostics.requireExactly(Coop_V1_DiagnosticsMethods.names) }
+        try diagnostics.addInline(Coop_V1_DiagnosticsMethods.GetServerInfo.self) { _, _ in Coop_V1_ServerInfo() }
+        try diagnostics.requireExactly(Coop_V1_DiagnosticsMethods.names)
+        try diagnostics.addInline("Extra") { (_: Coop_V1_EchoRequest, _) in Coop_V1_EchoResponse() }
+        #expect(throws: RPCError.self) { try diagnostics.requireExactly(Coop_V1_DiagnosticsMethods.names) }
+
+        // Another service's method, or a stream registered as unary, is refused at registration.
+        #expect(throws: RPCError.self) {
+            try diagnostics.addInline(Coop_V1_CooperationMethods.ListCountries.self) { _, _ in .init() }
+        }
+        var cooperation = ServiceDefinition(name: Coop_V1_CooperationMethods.service)
+        #expect(throws: RPCError.self) {
+            try cooperation.addUnary(Coop_V1_CooperationMethods.WatchChanges.self) { _, _ in .init() }
+        }
+    }
+
+    @Test func theGeneratedTablesListEveryRPCOfTheProtos() throws {
+        // From Proto/coop/v1/*.proto, as protoc reads them (see Proto/methods.py).
+        #expect(Coop_V1_CooperationMethods.names.count == 22)
+        #expect(Coop_V1_CooperationMethods.WatchChanges.serverStreaming)
+        #expect(Coop_V1_DiagnosticsMethods.names == ["Echo", "GetServerInfo"])
+        #expect(Grpc_Health_V1_HealthMethods.names == ["Check", "Watch"])
     }
 }
