@@ -13,27 +13,27 @@ package enum ObservationWire {
         claimStatements: [Coop_V1_Statement] = []
     ) throws -> ByteBuffer {
         let sizes = observations.map(size)
-        var capacity = sizes.reduce(0) { $0 + 1 + varintSize(UInt64($1)) + $1 } + 16 + nextPageToken.utf8.count
+        var capacity = sizes.reduce(0) { $0 + 1 + ProtobufWire.varintSize(UInt64($1)) + $1 } + 16 + nextPageToken.utf8.count
         let encodedSources = try sources.map { try $0.serializedBuffer() }
         let encodedStatements = try claimStatements.map { try $0.serializedBuffer() }
         capacity += (encodedSources + encodedStatements).reduce(0) {
-            $0 + 1 + varintSize(UInt64($1.readableBytes)) + $1.readableBytes
+            $0 + 1 + ProtobufWire.varintSize(UInt64($1.readableBytes)) + $1.readableBytes
         }
         var out = ByteBuffer()
         out.reserveCapacity(capacity)
         for (observation, size) in zip(observations, sizes) {
-            out.writeTag(1, .lengthDelimited)
+            out.writeTag(1, ProtobufWire.lengthDelimited)
             out.writeVarint(UInt64(size))
             write(observation, to: &out)
         }
         out.writeString(2, nextPageToken)
         for source in encodedSources {
-            out.writeTag(3, .lengthDelimited)
+            out.writeTag(3, ProtobufWire.lengthDelimited)
             out.writeVarint(UInt64(source.readableBytes))
             out.writeImmutableBuffer(source)
         }
         for statement in encodedStatements {
-            out.writeTag(4, .lengthDelimited)
+            out.writeTag(4, ProtobufWire.lengthDelimited)
             out.writeVarint(UInt64(statement.readableBytes))
             out.writeImmutableBuffer(statement)
         }
@@ -47,7 +47,7 @@ package enum ObservationWire {
         n += stringSize(2, o.indicator) + stringSize(3, o.origin) + stringSize(4, o.destination)
         for d in o.breakdown {
             let inner = stringSize(1, d.key) + stringSize(2, d.value)
-            n += 1 + varintSize(UInt64(inner)) + inner
+            n += 1 + ProtobufWire.varintSize(UInt64(inner)) + inner
         }
         n += stringSize(6, o.periodStart) + stringSize(7, o.periodEnd)
         n += int64Size(8, o.value) + int64Size(9, o.valueHigh) + int64Size(10, Int64(o.unitMultiplier))
@@ -58,7 +58,7 @@ package enum ObservationWire {
         n += int64Size(17, o.supersedesID) + int64Size(18, o.supersededByID)
         if !o.conflictsWith.isEmpty {
             let packed = packedSize(o.conflictsWith)
-            n += 2 + varintSize(UInt64(packed)) + packed
+            n += 2 + ProtobufWire.varintSize(UInt64(packed)) + packed
         }
         n += stringSize(20, o.note)
         n += o.retracted ? 3 : 0
@@ -72,7 +72,7 @@ package enum ObservationWire {
         out.writeString(3, o.origin)
         out.writeString(4, o.destination)
         for d in o.breakdown {
-            out.writeTag(5, .lengthDelimited)
+            out.writeTag(5, ProtobufWire.lengthDelimited)
             out.writeVarint(UInt64(stringSize(1, d.key) + stringSize(2, d.value)))
             out.writeString(1, d.key)
             out.writeString(2, d.value)
@@ -91,13 +91,13 @@ package enum ObservationWire {
         out.writeInt64(17, o.supersedesID)
         out.writeInt64(18, o.supersededByID)
         if !o.conflictsWith.isEmpty {
-            out.writeTag(19, .lengthDelimited)
+            out.writeTag(19, ProtobufWire.lengthDelimited)
             out.writeVarint(UInt64(packedSize(o.conflictsWith)))
             for id in o.conflictsWith { out.writeVarint(UInt64(bitPattern: id)) }
         }
         out.writeString(20, o.note)
         if o.retracted {
-            out.writeTag(21, .varint)
+            out.writeTag(21, ProtobufWire.varint)
             out.writeVarint(1)
         }
         out.writeString(22, o.retractionReason)
@@ -115,52 +115,32 @@ package enum ObservationWire {
     private static func tagSize(_ field: Int) -> Int { field < 16 ? 1 : 2 }
 
     private static func int64Size(_ field: Int, _ value: Int64) -> Int {
-        value == 0 ? 0 : tagSize(field) + varintSize(UInt64(bitPattern: value))
+        value == 0 ? 0 : tagSize(field) + ProtobufWire.varintSize(UInt64(bitPattern: value))
     }
 
     private static func stringSize(_ field: Int, _ value: String) -> Int {
         let count = value.utf8.count
-        return count == 0 ? 0 : tagSize(field) + varintSize(UInt64(count)) + count
+        return count == 0 ? 0 : tagSize(field) + ProtobufWire.varintSize(UInt64(count)) + count
     }
 
     private static func packedSize(_ values: [Int64]) -> Int {
-        values.reduce(0) { $0 + varintSize(UInt64(bitPattern: $1)) }
+        values.reduce(0) { $0 + ProtobufWire.varintSize(UInt64(bitPattern: $1)) }
     }
 
-    static func varintSize(_ value: UInt64) -> Int {
-        value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
-    }
 }
 
-enum WireType: UInt64 {
-    case varint = 0
-    case lengthDelimited = 2
-}
-
+/// Field writers over CoopWire's varint and tag primitives.
 extension ByteBuffer {
-    fileprivate mutating func writeVarint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        writeInteger(UInt8(v))
-    }
-
-    fileprivate mutating func writeTag(_ field: Int, _ type: WireType) {
-        writeVarint(UInt64(field) << 3 | type.rawValue)
-    }
-
     /// int64, int32 and enums alike: a varint of the 64-bit two's complement; nothing for 0.
     fileprivate mutating func writeInt64(_ field: Int, _ value: Int64) {
         guard value != 0 else { return }
-        writeTag(field, .varint)
+        writeTag(field, ProtobufWire.varint)
         writeVarint(UInt64(bitPattern: value))
     }
 
     fileprivate mutating func writeString(_ field: Int, _ value: String) {
         guard !value.isEmpty else { return }
-        writeTag(field, .lengthDelimited)
+        writeTag(field, ProtobufWire.lengthDelimited)
         writeVarint(UInt64(value.utf8.count))
         writeString(value)
     }

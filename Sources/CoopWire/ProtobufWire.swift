@@ -1,20 +1,26 @@
 import NIOCore
 
-/// Minimal protobuf wire-format primitives, for the envelope codec on the request path.
-enum ProtobufWire {
-    static let varint: UInt8 = 0
-    static let fixed64: UInt8 = 1
-    static let lengthDelimited: UInt8 = 2
-    static let fixed32: UInt8 = 5
+/// Minimal protobuf wire-format primitives, for the envelope codec on the request path and the hand-written
+/// encoders of answers (CoopDaemon's ObservationWire).
+package enum ProtobufWire {
+    package static let varint: UInt8 = 0
+    package static let fixed64: UInt8 = 1
+    package static let lengthDelimited: UInt8 = 2
+    package static let fixed32: UInt8 = 5
 
-    static func varintSize(_ value: UInt64) -> Int {
+    @inlinable package static func varintSize(_ value: UInt64) -> Int {
         // 1 byte per started group of 7 bits; 0 still takes one byte.
         (64 - (value | 1).leadingZeroBitCount + 6) / 7
     }
 }
 
 extension ByteBuffer {
-    mutating func writeVarint(_ value: UInt64) {
+    /// A field's key: its number and wire type.
+    @inlinable package mutating func writeTag(_ field: Int, _ wireType: UInt8) {
+        writeVarint(UInt64(field) << 3 | UInt64(wireType))
+    }
+
+    @inlinable package mutating func writeVarint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             self.writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
