@@ -121,7 +121,7 @@ public enum Period {
             if s.month == 4 && s.day == 1 && e.month == 3 && e.day == 31 && e.year == s.year + 1 {
                 return "FY\(s.year)"
             }
-            if s.day == 1 && e.day == Day.daysIn(year: e.year, month: e.month) {
+            if s.day == 1 && e.day == PartialDate.daysIn(month: e.month, year: e.year) {
                 return String(format: "%04d-%02d/%04d-%02d", s.year, s.month, e.year, e.month)
             }
         }
@@ -154,17 +154,15 @@ struct Day: Comparable, Hashable {
         self.init(year: date.year, month: month, day: day)
     }
 
-    static func daysIn(year: Int, month: Int) -> Int { PartialDate.daysIn(month: month, year: year) }
-
     var monthIndex: Int { year * 12 + (month - 1) }
-    var isMonthEnd: Bool { day == Day.daysIn(year: year, month: month) }
+    var isMonthEnd: Bool { day == PartialDate.daysIn(month: month, year: year) }
 
     /// The same day `months` later; a month end stays a month end.
     func adding(months: Int) -> Day {
         let index = monthIndex + months
         let y = index / 12
         let m = index % 12 + 1
-        let last = Day.daysIn(year: y, month: m)
+        let last = PartialDate.daysIn(month: m, year: y)
         return Day(year: y, month: m, day: isMonthEnd ? last : min(day, last))
     }
 
