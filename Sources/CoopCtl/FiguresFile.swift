@@ -29,7 +29,6 @@ public enum FiguresFile {
         } catch {
             throw CtlError.invalidInput(error.message)
         }
-        // Rows and rejections in the file's order.
         var items: [ImportItem] = []
         for row in table.rows {
             var o = Coop_V1_Observation()
