@@ -71,9 +71,13 @@ let package = Package(
             ]
         ),
         .target(name: "CSQLiteSupport", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // The data formats coopd's store, its seed import and coopctl share (partial dates, amounts, CSV, the
+        // figures file, source guesses): one implementation each. Depends on nothing of the project.
+        .target(name: "CoopFormats"),
         .target(
             name: "CoopStore",
             dependencies: [
+                "CoopFormats",
                 "CSQLiteSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -116,6 +120,7 @@ let package = Package(
         .target(
             name: "CoopCtl",
             dependencies: [
+                "CoopFormats",
                 "CoopClient",
                 "CoopWire",
                 "CoopProto",
@@ -160,8 +165,12 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "CoopFormatsTests",
+            dependencies: ["CoopFormats"]
+        ),
+        .testTarget(
             name: "CoopStoreTests",
-            dependencies: ["CoopStore"]
+            dependencies: ["CoopStore", "CoopFormats"]
         ),
         .testTarget(
             name: "CoopDaemonTests",
@@ -180,6 +189,7 @@ let package = Package(
             name: "CoopctlTests",
             dependencies: [
                 "CoopCtl",
+                "CoopFormats",
                 "CoopClient",
                 "CoopWire",
                 "CoopProto",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoopClient
+import CoopFormats
 import CoopProto
 import CoopWire
 import Foundation
@@ -8,7 +9,7 @@ struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import figures from CSV (the shipped dataset's format) or JSON, or restore a dump; safe to re-run.",
         discussion: """
-            CSV columns: \(FiguresFile.columns.joined(separator: ",")). An indicator written CODE:VALUE is \
+            CSV columns: \(FiguresTable.columns.joined(separator: ",")). An indicator written CODE:VALUE is \
             broken down by status_of_residence=VALUE; value and unit are as published ("2.6","trillion JPY"); \
             qualifier is exact, approx, at_least, at_most, derived, as_worded or provisional; source_date is \
             the value's vintage. JSON: the output of figures --json or export --json, or an array of observations; \
@@ -268,7 +269,7 @@ struct Export: AsyncParsableCommand {
                 ("indicators", try JSONOutput.array(indicators)),
             ]) + "\n"
         } else {
-            text = FiguresFile.header() + "\n"
+            text = FiguresTable.header() + "\n"
             for o in observations { text += FiguresFile.line(o, source: byID[o.sourceID]) + "\n" }
         }
         if let output, output != "-" {

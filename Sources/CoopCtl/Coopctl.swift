@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import CoopClient
+import CoopFormats
 import Foundation
 
 /// `coopctl`: the command-line client of coopd.
@@ -115,6 +116,9 @@ public struct Coopctl: AsyncParsableCommand {
         }
         if let error = error as? RPCError {
             return report(CtlError.from(error))
+        }
+        if let error = error as? FormatError {
+            return report(CtlError.invalidInput(error.message))
         }
         if let code = error as? ExitCode {
             return code.rawValue == 0 ? .ok : .failure

@@ -1,3 +1,4 @@
+import CoopFormats
 import CoopProto
 import Foundation
 import SwiftProtobuf
@@ -49,130 +50,6 @@ extension Coop_V1_EventStatus: ShortNamedEnum {}
 extension Coop_V1_AgreementKind: ShortNamedEnum {}
 extension Coop_V1_ChangeOperation: ShortNamedEnum {}
 
-// MARK: Amounts
-
-/// Exact decimal arithmetic on `value × 10^multiplier` (no floating point: the CSV round-trips exactly).
-public enum Amount {
-    /// "2600000000000" for 26 × 10^11; "0" for 0.
-    public static func digits(_ value: Int64, multiplier: Int32) -> String {
-        if value == 0 { return "0" }
-        let sign = value < 0 ? "-" : ""
-        return sign + String(value.magnitude) + String(repeating: "0", count: Int(max(0, multiplier)))
-    }
-
-    /// 26 × 10^11 at scale 12 → "2.6"; 110013 at scale 0 → "110013".
-    static func scaled(_ value: Int64, multiplier: Int32, scale: Int32) -> String {
-        let digits = String(value.magnitude) + String(repeating: "0", count: Int(max(0, multiplier)))
-        let sign = value < 0 ? "-" : ""
-        guard scale > 0 else { return sign + digits }
-        let padded = digits.count <= Int(scale) ? String(repeating: "0", count: Int(scale) - digits.count + 1) + digits : digits
-        let split = padded.index(padded.endIndex, offsetBy: -Int(scale))
-        var integer = String(padded[..<split])
-        var fraction = String(padded[split...])
-        while fraction.hasSuffix("0") { fraction.removeLast() }
-        if integer.isEmpty { integer = "0" }
-        return sign + integer + (fraction.isEmpty ? "" : "." + fraction)
-    }
-
-    static let scaleWords: [(word: String, exponent: Int32)] = [
-        ("trillion", 12), ("billion", 9), ("million", 6), ("thousand", 3),
-    ]
-
-    /// The power of ten of the leading digit: 26 × 10^11 → 12.
-    static func magnitude(_ value: Int64, multiplier: Int32) -> Int32 {
-        Int32(String(value.magnitude).count) - 1 + multiplier
-    }
-
-    /// The CSV's value and unit columns: "110013", "persons"; "2.6", "trillion JPY"; "300", "billion JPY".
-    /// A value without multiplier is written as it is; one with a multiplier in the largest scale word it reaches.
-    public static func csvColumns(value: Int64, multiplier: Int32, unit: String) -> (value: String, unit: String) {
-        if multiplier > 0 && value != 0 {
-            let size = magnitude(value, multiplier: multiplier)
-            for (word, exponent) in scaleWords where size >= exponent {
-                return (scaled(value, multiplier: multiplier, scale: exponent), unit.isEmpty ? word : "\(word) \(unit)")
-            }
-        }
-        return (digits(value, multiplier: multiplier), unit)
-    }
-
-    /// Parses the CSV's value and unit: "2.6" "trillion JPY" → 26 × 10^11 "JPY"; "110,013" "persons" → 110013.
-    public static func parse(_ value: String, unit: String) throws -> (value: Int64, multiplier: Int32, unit: String) {
-        var exponent: Int32 = 0
-        var baseUnit = unit.trimmingCharacters(in: .whitespaces)
-        for (word, scale) in scaleWords {
-            if baseUnit == word {
-                exponent = scale
-                baseUnit = ""
-                break
-            }
-            if baseUnit.hasPrefix(word + " ") {
-                exponent = scale
-                baseUnit = String(baseUnit.dropFirst(word.count + 1)).trimmingCharacters(in: .whitespaces)
-                break
-            }
-        }
-        let text = value.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: "")
-            .replacingOccurrences(of: "_", with: "")
-        if text.hasPrefix("-") {
-            throw CtlError.invalidInput("value \"\(value)\" is negative: figures are counts and amounts, 0 or more")
-        }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) }),
-            parts.allSatisfy({ $0.allSatisfy(\.isNumber) })
-        else {
-            throw CtlError.invalidInput("value \"\(value)\" is not a number")
-        }
-        var integerDigits = String(parts[0])
-        var fraction = parts.count == 2 ? String(parts[1]) : ""
-        while fraction.hasSuffix("0") { fraction.removeLast() }
-        integerDigits += fraction
-        var multiplier = exponent - Int32(fraction.count)
-        guard multiplier >= 0 else {
-            throw CtlError.invalidInput("value \"\(value)\" has more decimals than its unit's scale allows")
-        }
-        // Keep the mantissa small: 300 billion stays 300 × 10^9, but 1000 × 10^0 stays 1000 (no change of scale).
-        while integerDigits.count > 1 && integerDigits.hasPrefix("0") { integerDigits.removeFirst() }
-        guard let mantissa = Int64(integerDigits) else {
-            throw CtlError.invalidInput("value \"\(value)\" is too large")
-        }
-        if mantissa == 0 { multiplier = 0 }
-        return (mantissa, multiplier, baseUnit)
-    }
-
-    /// The value for a table: thousands separated, large money in words ("2.6 trillion").
-    public static func display(_ value: Int64, multiplier: Int32) -> String {
-        if multiplier > 0 && value != 0 {
-            let size = magnitude(value, multiplier: multiplier)
-            for (word, exponent) in scaleWords where exponent >= 6 && size >= exponent {
-                return "\(scaled(value, multiplier: multiplier, scale: exponent)) \(word)"
-            }
-        }
-        return grouped(digits(value, multiplier: multiplier))
-    }
-
-    static func grouped(_ digits: String) -> String {
-        var sign = ""
-        var body = Substring(digits)
-        if body.hasPrefix("-") {
-            sign = "-"
-            body = body.dropFirst()
-        }
-        var groups: [Substring] = []
-        var end = body.endIndex
-        while end > body.startIndex {
-            let start = body.index(end, offsetBy: -3, limitedBy: body.startIndex) ?? body.startIndex
-            groups.insert(body[start..<end], at: 0)
-            end = start
-        }
-        return sign + groups.joined(separator: ",")
-    }
-
-    /// value × 10^multiplier as a Double, for scaling chart bars.
-    static func double(_ value: Int64, multiplier: Int32) -> Double {
-        Double(value) * pow(10, Double(multiplier))
-    }
-}
-
 // MARK: Observations
 
 extension Coop_V1_Observation {
@@ -212,20 +89,19 @@ extension Coop_V1_Observation {
 }
 
 public enum Breakdown {
-    /// "k=v;k2=v2", sorted by key.
+    /// "k=v;k2=v2", sorted by key, as the figures file writes it.
     public static func canonical(_ dimensions: [Coop_V1_Dimension]) -> String {
-        dimensions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
+        FiguresRow.Dimension.text(dimensions.map { FiguresRow.Dimension(key: $0.key, value: $0.value) })
     }
 
     /// Parses "k=v" (as given to --breakdown).
     static func parse(_ text: String) throws -> Coop_V1_Dimension {
-        let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+        guard let dimension = FiguresRow.Dimension(text) else {
             throw CtlError(.usage, "--breakdown expects KEY=VALUE (e.g. status_of_residence=TITP), got \"\(text)\"")
         }
         return .with {
-            $0.key = parts[0]
-            $0.value = parts[1]
+            $0.key = dimension.key
+            $0.value = dimension.value
         }
     }
 }
@@ -245,51 +121,18 @@ public enum Period {
             if s.month == 4 && s.day == 1 && e.month == 3 && e.day == 31 && e.year == s.year + 1 {
                 return "FY\(s.year)"
             }
-            if s.day == 1 && e.day == Day.daysIn(year: e.year, month: e.month) {
+            if s.day == 1 && e.day == PartialDate.daysIn(month: e.month, year: e.year) {
                 return String(format: "%04d-%02d/%04d-%02d", s.year, s.month, e.year, e.month)
             }
         }
         return "\(start)/\(end)"
     }
 
-    /// The first day a partial date covers: "2019" → "2019-01-01", "2023-01" → "2023-01-01".
-    public static func firstDay(_ date: String) -> String {
-        switch date.count {
-        case 4: return date + "-01-01"
-        case 7: return date + "-01"
-        default: return date
-        }
-    }
-
-    /// The last day a partial date covers: "2019" → "2019-12-31", "2024-02" → "2024-02-29".
-    public static func lastDay(_ date: String) -> String {
-        let parts = date.split(separator: "-").compactMap { Int($0) }
-        switch parts.count {
-        case 1: return date + "-12-31"
-        case 2: return date + String(format: "-%02d", Day.daysIn(year: parts[0], month: parts[1]))
-        default: return date
-        }
-    }
-
     /// Whether the days `date` covers meet the range from `since` to `until` (either may be empty: unbounded),
     /// as coopd matches event dates.
     static func overlaps(_ date: String, since: String, until: String) -> Bool {
-        (since.isEmpty || lastDay(date) >= firstDay(since)) && (until.isEmpty || firstDay(date) <= lastDay(until))
-    }
-
-    /// "2015", "2015-10", "2015-10-31": a date that exists.
-    public static func isValid(_ date: String) -> Bool {
-        let parts = date.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...3).contains(parts.count), parts[0].count == 4, let year = Int(parts[0]) else { return false }
-        if parts.count >= 2 {
-            guard parts[1].count == 2, let month = Int(parts[1]), (1...12).contains(month) else { return false }
-            if parts.count == 3 {
-                guard parts[2].count == 2, let day = Int(parts[2]),
-                    (1...Day.daysIn(year: year, month: month)).contains(day)
-                else { return false }
-            }
-        }
-        return year >= 1
+        (since.isEmpty || PartialDate.lastDay(of: date) >= PartialDate.firstDay(of: since))
+            && (until.isEmpty || PartialDate.firstDay(of: date) <= PartialDate.lastDay(of: until))
     }
 }
 
@@ -307,28 +150,19 @@ struct Day: Comparable, Hashable {
 
     /// A full date "YYYY-MM-DD"; partial dates are nil.
     init?(_ text: String) {
-        let parts = text.split(separator: "-")
-        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
-        self.init(year: y, month: m, day: d)
-    }
-
-    static func daysIn(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
+        guard let date = PartialDate(text), let month = date.month, let day = date.day else { return nil }
+        self.init(year: date.year, month: month, day: day)
     }
 
     var monthIndex: Int { year * 12 + (month - 1) }
-    var isMonthEnd: Bool { day == Day.daysIn(year: year, month: month) }
+    var isMonthEnd: Bool { day == PartialDate.daysIn(month: month, year: year) }
 
     /// The same day `months` later; a month end stays a month end.
     func adding(months: Int) -> Day {
         let index = monthIndex + months
         let y = index / 12
         let m = index % 12 + 1
-        let last = Day.daysIn(year: y, month: m)
+        let last = PartialDate.daysIn(month: m, year: y)
         return Day(year: y, month: m, day: isMonthEnd ? last : min(day, last))
     }
 

@@ -1,4 +1,5 @@
 import CoopClient
+import CoopFormats
 import CoopProto
 import CoopWire
 import Foundation
@@ -263,12 +264,13 @@ public struct Importer {
             }
             for key in groupOrder {
                 let rows = groups[key]!.sorted {
-                    (Period.firstDay($0.observation.vintage), $0.order) < (Period.firstDay($1.observation.vintage), $1.order)
+                    (PartialDate.firstDay(of: $0.observation.vintage), $0.order)
+                        < (PartialDate.firstDay(of: $1.observation.vintage), $1.order)
                 }
                 if let tip = tips[key] {
-                    let tipVintage = Period.firstDay(tip.vintage)
-                    let later = rows.filter { Period.firstDay($0.observation.vintage) >= tipVintage }
-                    adds += rows.filter { Period.firstDay($0.observation.vintage) < tipVintage }
+                    let tipVintage = PartialDate.firstDay(of: tip.vintage)
+                    let later = rows.filter { PartialDate.firstDay(of: $0.observation.vintage) >= tipVintage }
+                    adds += rows.filter { PartialDate.firstDay(of: $0.observation.vintage) < tipVintage }
                     if !later.isEmpty { chains.append((tip.id, later)) }
                 } else {
                     adds.append(rows[0])
@@ -422,11 +424,11 @@ public struct Importer {
         let high = o.valueHigh == 0 ? "" : Amount.digits(o.valueHigh, multiplier: o.unitMultiplier)
         return [
             figureKey(o), Amount.digits(o.value, multiplier: o.unitMultiplier), high, String(o.sourceID),
-            Period.firstDay(o.vintage),
+            PartialDate.firstDay(of: o.vintage),
         ].joined(separator: "|")
     }
 
-    static func vintageOrder(_ o: Coop_V1_Observation) -> (String, Int64) { (Period.firstDay(o.vintage), o.id) }
+    static func vintageOrder(_ o: Coop_V1_Observation) -> (String, Int64) { (PartialDate.firstDay(of: o.vintage), o.id) }
 
     /// Sources are the same document when their URLs are (or, without URL, title, publisher and date).
     static func sourceKey(_ s: Coop_V1_Source) -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoopFormats
 import CoopProto
 import Foundation
 import SwiftProtobuf

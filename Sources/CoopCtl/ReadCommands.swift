@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoopClient
+import CoopFormats
 import CoopProto
 import Foundation
 
@@ -50,7 +51,7 @@ extension Coop_V1_ObservationStatus: ExpressibleByArgument {
 
 /// Validates a date option: "2023", "2023-06" or "2023-06-30".
 func checkDate(_ value: String?, _ option: String) throws {
-    if let value, !value.isEmpty, !Period.isValid(value) {
+    if let value, !value.isEmpty, !PartialDate.isValid(value) {
         throw ValidationError("\(option): \"\(value)\" is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
     }
 }

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CoopFormats
 import Glibc
 #endif
 import ArgumentParser

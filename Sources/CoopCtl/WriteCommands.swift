@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoopClient
+import CoopFormats
 import CoopProto
 import Foundation
 import SwiftProtobuf
@@ -162,7 +163,7 @@ struct ValueOptions: ParsableArguments {
         o.unit = low.unit
         if let valueHigh {
             let high = try Amount.parse(valueHigh, unit: unit ?? "")
-            let (a, b, m) = try aligned(low.value, low.multiplier, high.value, high.multiplier)
+            let (a, b, m) = try Amount.aligned(low.value, low.multiplier, high.value, high.multiplier)
             o.value = a
             o.valueHigh = b
             o.unitMultiplier = m
@@ -174,21 +175,6 @@ struct ValueOptions: ParsableArguments {
         o.locator = locator ?? ""
         o.note = note ?? ""
     }
-}
-
-/// Two amounts on the same multiplier (the smaller one).
-func aligned(_ a: Int64, _ ma: Int32, _ b: Int64, _ mb: Int32) throws -> (Int64, Int64, Int32) {
-    let m = min(ma, mb)
-    func scale(_ v: Int64, _ by: Int32) throws -> Int64 {
-        var result = v
-        for _ in 0..<by {
-            let (next, overflow) = result.multipliedReportingOverflow(by: 10)
-            if overflow { throw CtlError.invalidInput("value too large") }
-            result = next
-        }
-        return result
-    }
-    return (try scale(a, ma - m), try scale(b, mb - m), m)
 }
 
 struct FigureCommand: AsyncParsableCommand {

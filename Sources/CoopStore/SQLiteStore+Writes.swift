@@ -1,3 +1,4 @@
+internal import CoopFormats
 internal import GRDB
 
 /// The write operations: each validates field by field, then stores, indexes and logs inside one request

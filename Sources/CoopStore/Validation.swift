@@ -1,3 +1,4 @@
+internal import CoopFormats
 import Foundation
 
 /// What validation needs to know about stored data. Each backend answers from inside its write

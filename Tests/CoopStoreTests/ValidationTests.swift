@@ -1,3 +1,4 @@
+import CoopFormats
 import CoopStore
 import Foundation
 import Testing

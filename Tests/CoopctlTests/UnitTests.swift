@@ -1,3 +1,4 @@
+import CoopFormats
 import CoopProto
 import CoopWire
 import Foundation
@@ -8,22 +9,19 @@ import Testing
 
 /// Pieces of coopctl that need no daemon.
 @Suite struct CoopctlUnitTests {
-    @Test func amountsParseAndPrintAsTheDatasetWritesThem() throws {
-        let trillion = try Amount.parse("2.6", unit: "trillion JPY")
-        #expect(trillion.value == 26 && trillion.multiplier == 11 && trillion.unit == "JPY")
-        let billion = try Amount.parse("300", unit: "billion JPY")
-        #expect(billion.value == 300 && billion.multiplier == 9)
-        let persons = try Amount.parse("110,013", unit: "persons")
-        #expect(persons.value == 110_013 && persons.multiplier == 0 && persons.unit == "persons")
-        #expect(throws: CtlError.self) { try Amount.parse("12a", unit: "persons") }
-        #expect(throws: CtlError.self) { try Amount.parse("1.5", unit: "persons") }
-
-        #expect(Amount.csvColumns(value: 26, multiplier: 11, unit: "JPY") == ("2.6", "trillion JPY"))
-        #expect(Amount.csvColumns(value: 300, multiplier: 9, unit: "JPY") == ("300", "billion JPY"))
-        #expect(Amount.csvColumns(value: 110_013, multiplier: 0, unit: "persons") == ("110013", "persons"))
-        #expect(Amount.display(26, multiplier: 11) == "2.6 trillion")
-        #expect(Amount.display(1_083_769, multiplier: 0) == "1,083,769")
-        #expect(Amount.digits(26, multiplier: 11) == "2600000000000")
+    /// Amounts, dates and CSV are CoopFormats' (see CoopFormatsTests); here, how coopctl reports what does not read.
+    @Test func formatErrorsAreInvalidInputWithTheirLine() throws {
+        let (items, rejected) = try FiguresFile.read(
+            FiguresTable.header() + "\nA,VN,JP,2023,2023,12a,persons,exact,T,P,,,\nA,VN,JP,2023,2023,1.5,persons,,T,P,,,\n")
+        #expect(items.isEmpty)
+        #expect(rejected == [
+            ImportRejection(position: "line 2", line: 2, reason: "value \"12a\" is not a number"),
+            ImportRejection(
+                position: "line 3", line: 3, reason: "value \"1.5\" has more decimals than its unit's scale allows"),
+        ])
+        let unclosed = #expect(throws: CtlError.self) { try FiguresFile.read("a\nb,\"open") }
+        #expect(unclosed?.message == "invalid input: line 2: a quoted field is never closed")
+        #expect(Coopctl.report(FormatError("value \"12a\" is not a number")) == .invalidArgument)
     }
 
     @Test func tablesFitTheWidthAndCutLongCellsWithAnEllipsis() {
@@ -68,15 +66,6 @@ import Testing
         #expect(moved.dateLabel(since: "", until: "2022") == "planned 2022-07 (held 2023-07-06)")
         #expect(Coop_V1_Event.with { $0.plannedDate = "2026-02" }.dateLabel == "planned 2026-02")
         #expect(Coop_V1_Event.with { $0.actualDate = "1992" }.dateLabel == "1992")
-        #expect(Period.lastDay("2024-02") == "2024-02-29" && Period.lastDay("2019") == "2019-12-31")
-    }
-
-    @Test func csvParserKeepsQuotedCommasAndLineNumbers() throws {
-        let records = try CSV.parse("a,b\r\n1,\"x, \"\"y\"\"\"\r\n\r\n2,\"multi\nline\"\n3,z")
-        #expect(records.map(\.fields) == [["a", "b"], ["1", "x, \"y\""], ["2", "multi\nline"], ["3", "z"]])
-        #expect(records.map(\.line) == [1, 2, 4, 6])
-        #expect(throws: CtlError.self) { try CSV.parse("a,\"open") }
-        #expect(CSV.line(["plain", "with,comma", "with \"quote\""]) == "plain,\"with,comma\",\"with \"\"quote\"\"\"")
     }
 
     @Test func sha256MatchesTheStandardVectors() {
@@ -124,7 +113,7 @@ import Testing
         for item in items {
             guard case .document(let source) = item.source else { Issue.record("no source"); continue }
             let line = FiguresFile.line(item.observation, source: source)
-            let again = try FiguresFile.read(FiguresFile.header() + "\n" + line + "\n")
+            let again = try FiguresFile.read(FiguresTable.header() + "\n" + line + "\n")
             #expect(again.items.first?.observation == item.observation, "\(line)")
         }
     }

@@ -1,3 +1,4 @@
+internal import CoopFormats
 import Foundation
 
 /// Corrections to the shipped data after it was first published, applied once to every seeded database: a
@@ -25,8 +26,7 @@ enum SeedCorrections {
         let table = try SeedFiguresTable(csv: SeedFiguresCSV.text)
         var seen: Set<String> = []
         for row in table.rows where seen.insert(row.sourceURL).inserted {
-            let kind = SeedFiguresTable.sourceKind(
-                publisher: row.sourcePublisher, title: row.sourceTitle, note: row.note, url: row.sourceURL)
+            let kind = SourceKind(row.sourceKind)
             guard var stored = try store.source(url: row.sourceURL, title: row.sourceTitle), stored.kind != kind
             else { continue }
             stored.kind = kind

@@ -1,3 +1,4 @@
+internal import CoopFormats
 internal import GRDB
 
 extension SQLiteStore {
@@ -117,14 +118,7 @@ private struct SeedImporter {
     private mutating func importSources(progress: (String) -> Void) async throws {
         var seeds: [SeedFacts.SeedSource] = []
         for row in table.rows where !seeds.contains(where: { $0.key == row.sourceURL }) {
-            let source = Source(
-                title: row.sourceTitle, publisher: row.sourcePublisher,
-                originalPublisher: SeedFiguresTable.originalPublisher(row.sourcePublisher, title: row.sourceTitle),
-                url: row.sourceURL, published: row.sourceDate,
-                kind: SeedFiguresTable.sourceKind(
-                    publisher: row.sourcePublisher, title: row.sourceTitle, note: row.note, url: row.sourceURL),
-                language: SeedFiguresTable.language(ofTitle: row.sourceTitle))
-            seeds.append(SeedFacts.SeedSource(key: row.sourceURL, source: source))
+            seeds.append(SeedFacts.SeedSource(key: row.sourceURL, source: row.source))
         }
         seeds += SeedFacts.sources
         for (index, seed) in seeds.enumerated() {
@@ -140,16 +134,16 @@ private struct SeedImporter {
     /// vintages of one figure: the earliest is added, each later one revises the one before.
     private mutating func importFigures(progress: (String) -> Void) async throws {
         // Rows of one figure (indicator, breakdown, pair, period), oldest vintage first.
-        func figureKey(_ row: SeedFiguresTable.Row) -> String {
-            [row.indicator, Breakdown.canonical(row.breakdown), row.origin, row.destination, row.periodStart,
+        func figureKey(_ row: FiguresRow) -> String {
+            [row.indicator, Breakdown.canonical(row.dimensions), row.origin, row.destination, row.periodStart,
              row.periodEnd].joined(separator: "|")
         }
-        func byVintage(_ a: SeedFiguresTable.Row, _ b: SeedFiguresTable.Row) -> Bool {
+        func byVintage(_ a: FiguresRow, _ b: FiguresRow) -> Bool {
             (PartialDate.firstDay(of: a.sourceDate), a.number) < (PartialDate.firstDay(of: b.sourceDate), b.number)
         }
         let vintages = Dictionary(grouping: table.rows, by: figureKey).mapValues { $0.sorted(by: byVintage) }
-        var firsts: [SeedFiguresTable.Row] = []
-        var revisions: [(supersedes: Int, row: SeedFiguresTable.Row)] = []
+        var firsts: [FiguresRow] = []
+        var revisions: [(supersedes: Int, row: FiguresRow)] = []
         for row in table.rows {
             let ordered = vintages[figureKey(row)]!
             if let position = ordered.firstIndex(where: { $0.number == row.number }), position > 0 {
@@ -184,16 +178,15 @@ private struct SeedImporter {
         }
     }
 
-    private func observation(_ row: SeedFiguresTable.Row) throws -> Observation {
-        let amount = try SeedFiguresTable.amount(row.value, unit: row.unit)
-        let (qualifier, status) = try SeedFiguresTable.qualifierAndStatus(row.qualifier)
+    private func observation(_ row: FiguresRow) throws -> Observation {
+        let (qualifier, status) = try row.qualifierAndStatus()
         guard let sourceID = sourceIDs[row.sourceURL] else {
             throw StoreError(.internalError, "seed figures: row \(row.number) has no source")
         }
         return Observation(
-            indicator: row.indicator, origin: row.origin, destination: row.destination, breakdown: row.breakdown,
-            periodStart: row.periodStart, periodEnd: row.periodEnd, value: amount.value,
-            unitMultiplier: amount.multiplier, unit: amount.unit, qualifier: qualifier, status: status,
+            indicator: row.indicator, origin: row.origin, destination: row.destination, breakdown: row.dimensions,
+            periodStart: row.periodStart, periodEnd: row.periodEnd, value: row.value, valueHigh: row.valueHigh,
+            unitMultiplier: row.multiplier, unit: row.unit, qualifier: qualifier, status: status,
             sourceID: sourceID, vintage: row.sourceDate, note: row.note)
     }
 
@@ -262,7 +255,7 @@ private struct SeedImporter {
         let matches = table.rows.filter { row in
             row.indicator == ref.indicator && row.breakdown.isEmpty && row.origin == ref.origin
                 && row.destination == ref.destination && row.periodEnd == ref.periodEnd
-                && (try? SeedFiguresTable.amount(row.value, unit: row.unit).value) == ref.value
+                && row.value == ref.value
         }
         guard matches.count == 1, let id = observationIDs[matches[0].number] else {
             throw StoreError(

@@ -1,3 +1,4 @@
+internal import CoopFormats
 internal import GRDB
 
 package enum AgreementTable {

@@ -1,3 +1,4 @@
+internal import CoopFormats
 import Foundation
 internal import GRDB
 

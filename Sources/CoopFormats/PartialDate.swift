@@ -1,7 +1,8 @@
 /// An ISO 8601 calendar date, full or partial: "2022-06-29", "2022-06" or "2022".
 ///
 /// Partial dates are compared through the first and last day they cover: a period "2022" starts on
-/// 2022-01-01 and ends on 2022-12-31. Both are "YYYY-MM-DD" strings, which order like the dates.
+/// 2022-01-01 and ends on 2022-12-31. Both are "YYYY-MM-DD" strings, which order like the dates. The one
+/// reading of dates for coopd's store and for coopctl, so that both accept and cover the same days.
 public struct PartialDate: Hashable, Sendable, CustomStringConvertible {
     public let year: Int
     public let month: Int?
@@ -53,13 +54,21 @@ public struct PartialDate: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `firstDay` of `text` if it is a date, else "" (for optional dates).
-    static func firstDay(of text: String) -> String { PartialDate(text)?.firstDay ?? "" }
+    public static func firstDay(of text: String) -> String { PartialDate(text)?.firstDay ?? "" }
     /// `lastDay` of `text` if it is a date, else "".
-    static func lastDay(of text: String) -> String { PartialDate(text)?.lastDay ?? "" }
+    public static func lastDay(of text: String) -> String { PartialDate(text)?.lastDay ?? "" }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    /// Whether `text` is a full or partial date that exists.
+    public static func isValid(_ text: String) -> Bool { PartialDate(text) != nil }
+
+    /// The Gregorian rule: every fourth year, but not centuries, except every fourth century (2000, not 1900).
+    public static func isLeapYear(_ year: Int) -> Bool {
+        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    }
+
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 2: return isLeapYear(year) ? 29 : 28
         case 4, 6, 9, 11: return 30
         default: return 31
         }
