@@ -32,15 +32,7 @@ extension SQLiteStore {
             throw error
         }
         try await setSynchronous("FULL")
-        do {
-            _ = try await writer.submit { db in
-                try MetaTable.set(db, SeedFacts.metaKey, SeedFacts.version)
-                // Some two hundred entries written one by one: merge them (see `SearchIndex.optimize`).
-                try SearchIndex.optimize(db)
-            }
-        } catch {
-            throw StoreError.from(error)
-        }
+        try await markSeeded(SeedFacts.metaKey, SeedFacts.version)
         if corrections { try await correctSeedIfNeeded(progress: progress) }
         progress("seed data imported")
     }
@@ -50,9 +42,15 @@ extension SQLiteStore {
             return
         }
         try await SeedCorrections.apply(self, progress: progress)
+        try await markSeeded(SeedCorrections.metaKey, SeedCorrections.version)
+    }
+
+    /// Records that a seed step is complete, and merges the search entries it wrote one by one (see
+    /// `SearchIndex.optimize`).
+    private func markSeeded(_ key: String, _ version: String) async throws {
         do {
             _ = try await writer.submit { db in
-                try MetaTable.set(db, SeedCorrections.metaKey, SeedCorrections.version)
+                try MetaTable.set(db, key, version)
                 try SearchIndex.optimize(db)
             }
         } catch {
