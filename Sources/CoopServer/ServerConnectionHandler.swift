@@ -7,6 +7,10 @@ struct DrainConnectionEvent: Sendable {}
 
 /// One client connection: frames in, calls dispatched, responses out.
 ///
+/// The decisions (admission, call ends, backpressure, timeouts, draining) are `ConnectionStateMachine`'s; this
+/// handler reports events to it and performs what it answers, holding the I/O side: the channel, the buffers,
+/// and each running call's task and deadline timer.
+///
 /// Everything here runs on the connection's event loop. Frames are decoded in place from the
 /// read buffers; responses accumulate in one buffer that is written and flushed once per read
 /// batch (or once per event-loop tick for calls that finish asynchronously).
@@ -20,10 +24,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private struct Call {
+    /// What a running call holds that is not a value: present exactly while the state machine lists the call.
+    private struct CallHandles {
         var task: Task<Void, Never>?
         var deadlineTimer: Scheduled<Void>?
-        var streaming: Bool
+
+        func cancel() {
+            deadlineTimer?.cancel()
+            task?.cancel()
+        }
     }
 
     private let router: Router
@@ -34,23 +43,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private let isDraining: @Sendable () -> Bool
 
     private var context: ChannelHandlerContext!
+    private var state: ConnectionStateMachine
     private var decoder: FrameDecoder
+    /// Bytes read and not yet decoded: a partial frame, or requests waiting while input is paused.
     private var inbound: ByteBuffer?
-    private var streamIDs = StreamIDValidator()
-    private var calls: [UInt32: Call] = [:]
+    private var handles: [UInt32: CallHandles] = [:]
     private var output: ByteBuffer
     private var inReadBatch = false
     private var flushScheduled = false
-    private var readPending = false
-    /// Requests already read wait in `inbound` until the client drains its answers.
-    private var inputPaused = false
-    /// Since when the client has not been taking its answers (the channel is unwritable).
-    private var stalledSince: NIODeadline?
-    private var draining = false
-    private var closeRequested = false
-    private var closed = false
-    private var lastActivity = NIODeadline.now()
-    private var partialFrameSince: NIODeadline?
     private var housekeeping: RepeatedTask?
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
 
@@ -64,6 +64,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.peer = peer
         self.logger = logger
         self.isDraining = isDraining
+        self.state = ConnectionStateMachine(limits: limits, now: .now())
         self.decoder = FrameDecoder(maxPayloadSize: limits.maxFrameSize)
         self.output = ByteBuffer()
     }
@@ -75,6 +76,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // The loop's clock, not the wall's: under test an embedded loop's time moves only when told.
+        self.state = ConnectionStateMachine(limits: limits, now: context.eventLoop.now)
         self.output = context.channel.allocator.buffer(capacity: 1024)
         let interval = [limits.idleTimeout, limits.partialFrameTimeout, limits.outputStallTimeout].compactMap { $0 }.min()!
         let period = TimeAmount.nanoseconds(max(interval.nanoseconds / 4, TimeAmount.milliseconds(10).nanoseconds))
@@ -85,15 +88,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        closed = true
         housekeeping?.cancel()
         housekeeping = nil
-        for (_, call) in calls {
-            call.deadlineTimer?.cancel()
-            call.task?.cancel()
+        for id in state.channelClosed() {
+            handles.removeValue(forKey: id)?.cancel()
             stats.callEnded(.cancelled)
         }
-        calls.removeAll()
         failWritabilityWaiters()
         context.fireChannelInactive()
     }
@@ -116,9 +116,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Self.unwrapInboundIn(data)
-        lastActivity = .now()
         inReadBatch = true
-        if inputPaused {
+        if !state.bytesArrived(now: context.eventLoop.now) {
             // The rest of this read batch waits with what is already buffered (at most one batch).
             if inbound == nil { inbound = bytes } else { inbound!.writeImmutableBuffer(bytes) }
             return
@@ -134,9 +133,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func process(_ buffer: inout ByteBuffer) {
-        while !closed {
+        while !state.closed {
             if !mayAnswerMore() {
-                inputPaused = true
+                state.pauseInput()
                 break
             }
             let next: InboundFrame?
@@ -164,9 +163,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             buffer.discardReadBytes()
             inbound = buffer
         }
-        // Held back by the server, a buffered frame is not the client's partial frame.
-        partialFrameSince = !inputPaused && decoder.isMidFrame(buffered: inbound?.readableBytes ?? 0)
-            ? (partialFrameSince ?? .now()) : nil
+        let midFrame = decoder.isMidFrame(buffered: inbound?.readableBytes ?? 0)
+        state.decoded(midFrame: midFrame, now: context.eventLoop.now)
     }
 
     /// Whether another request may be answered now: false once the answers queued for this client
@@ -182,7 +180,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     /// Decodes the requests that waited while the client was not reading, as if they had just arrived.
     private func resumeInput() {
-        inputPaused = false
         guard var buffered = inbound else { return }
         inbound = nil
         inReadBatch = true
@@ -200,26 +197,21 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func read(context: ChannelHandlerContext) {
         // Backpressure: a client that does not read its answers stops being read from,
         // so its queued responses stay bounded and nobody else waits.
-        if context.channel.isWritable && !inputPaused {
+        if state.readRequested(writable: context.channel.isWritable) {
             context.read()
-        } else {
-            readPending = true
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            stalledSince = nil
+        let actions = state.writabilityChanged(writable: context.channel.isWritable, now: context.eventLoop.now)
+        if actions.wakeWaiters {
             let waiters = writabilityWaiters
             writabilityWaiters.removeAll()
             for waiter in waiters { waiter.succeed() }
-            if inputPaused && !draining { resumeInput() }
-            if readPending && !inputPaused && context.channel.isWritable {
-                readPending = false
-                context.read()
-            }
-        } else if stalledSince == nil {
-            stalledSince = .now()
+        }
+        if actions.resumeInput { resumeInput() }
+        if state.pendingReadMayProceed(writable: context.channel.isWritable) {
+            context.read()
         }
         context.fireChannelWritabilityChanged()
     }
@@ -231,10 +223,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .request:
             handleRequest(frame)
         case .data:
-            // coopd has no client-streaming methods: data on a running stream is dropped,
-            // data on any other stream is a protocol error answered on that id.
-            if calls[frame.streamID] == nil {
-                answer(frame.streamID, StreamIDValidator.inactiveStream)
+            if let error = state.dataArrived(streamID: frame.streamID) {
+                answer(frame.streamID, error)
             }
         default:
             break  // unknown message types are ignored, as ttrpc requires
@@ -243,15 +233,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func handleRequest(_ frame: Frame) {
         let streamID = frame.streamID
-        if let error = streamIDs.open(streamID) {
+        if case .refuse(let error) = state.requestArrived(streamID: streamID, serverDraining: isDraining()) {
             return answer(streamID, error)
-        }
-        if draining || isDraining() {
-            return answer(streamID, RPCError(.unavailable, "server is shutting down"))
-        }
-        guard calls.count < limits.maxConcurrentCallsPerConnection else {
-            return answer(streamID, RPCError(.resourceExhausted,
-                "too many calls in flight on this connection (limit \(limits.maxConcurrentCallsPerConnection))"))
         }
         let request: RequestEnvelope
         do {
@@ -267,7 +250,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .unknownMethod: return answer(streamID, RPCError(.unimplemented, "method \(request.method)"))
         }
 
-        let deadline = request.timeoutNanos > 0 ? NIODeadline.now() + .nanoseconds(request.timeoutNanos) : nil
+        let deadline = request.timeoutNanos > 0 ? context.eventLoop.now + .nanoseconds(request.timeoutNanos) : nil
         let callContext = CallContext(
             service: request.service, method: request.method, metadata: request.metadata, peer: peer,
             deadline: deadline)
@@ -282,7 +265,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let connection = onLoop
             let eventLoop = context.eventLoop
             let payload = request.payload
-            calls[streamID] = Call(task: nil, deadlineTimer: nil, streaming: false)
+            state.callStarted(streamID: streamID, kind: .unary)
             let task = Task {
                 let result: Result<ByteBuffer, any Error>
                 do { result = .success(try await body(payload, callContext)) } catch { result = .failure(error) }
@@ -294,7 +277,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let eventLoop = context.eventLoop
             let payload = request.payload
             let stream = ServerStream(streamID: streamID, connection: connection)
-            calls[streamID] = Call(task: nil, deadlineTimer: nil, streaming: true)
+            state.callStarted(streamID: streamID, kind: .streaming)
             let task = Task {
                 var failure: (any Error)?
                 do { try await body(payload, callContext, stream) } catch { failure = error }
@@ -305,28 +288,38 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func startCall(_ streamID: UInt32, task: Task<Void, Never>, deadline: NIODeadline?) {
-        calls[streamID]?.task = task
+        var call = CallHandles(task: task)
         if let deadline {
             let connection = onLoop
-            calls[streamID]?.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            call.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
                 connection.value.deadlinePassed(streamID)
             }
         }
+        handles[streamID] = call
     }
 
     // MARK: completion (on the event loop)
 
+    /// Asks the state machine whether this end of a call is the one that answers it (see
+    /// `ConnectionStateMachine.callEnded`); if so, releases its handles (cancelling its task when asked) and
+    /// returns whether to close once the answer is written.
+    private func end(_ streamID: UInt32, cancelTask: Bool) -> Bool? {
+        guard case .answer(let closeAfterFlush) = state.callEnded(streamID: streamID) else { return nil }
+        let call = handles.removeValue(forKey: streamID)
+        call?.deadlineTimer?.cancel()
+        if cancelTask { call?.task?.cancel() }
+        return closeAfterFlush
+    }
+
     func finishUnary(_ streamID: UInt32, _ result: Result<ByteBuffer, any Error>) {
-        // Absent when the deadline already answered or the connection closed: the result is dropped.
-        guard let call = calls.removeValue(forKey: streamID) else { return }
-        call.deadlineTimer?.cancel()
+        // Dropped when the deadline already answered or the connection closed.
+        guard let closeAfterFlush = end(streamID, cancelTask: false) else { return }
         writeResult(streamID, result)
-        afterCallEnded()
+        if closeAfterFlush { self.closeAfterFlush() }
     }
 
     func finishStream(_ streamID: UInt32, _ failure: (any Error)?) {
-        guard let call = calls.removeValue(forKey: streamID) else { return }
-        call.deadlineTimer?.cancel()
+        guard let closeAfterFlush = end(streamID, cancelTask: false) else { return }
         if let failure {
             let error = rpcError(failure)
             stats.callEnded(error.code)
@@ -336,21 +329,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             output.writeFrameHeader(length: 0, streamID: streamID, type: .data, flags: [.remoteClosed, .noData])
         }
         scheduleFlush()
-        afterCallEnded()
+        if closeAfterFlush { self.closeAfterFlush() }
     }
 
     private func deadlinePassed(_ streamID: UInt32) {
-        guard let call = calls.removeValue(forKey: streamID) else { return }
-        call.task?.cancel()
+        guard let closeAfterFlush = end(streamID, cancelTask: true) else { return }
         stats.callEnded(.deadlineExceeded)
         output.writeResponseFrame(streamID: streamID, error: RPCError(.deadlineExceeded, "deadline exceeded"))
         scheduleFlush()
-        afterCallEnded()
+        if closeAfterFlush { self.closeAfterFlush() }
     }
 
     func sendStreamMessage(streamID: UInt32, payload: ByteBuffer) -> EventLoopFuture<Void> {
         let eventLoop = context.eventLoop
-        guard calls[streamID] != nil, !closed else {
+        guard state.streamIsOpen(streamID) else {
             return eventLoop.makeFailedFuture(RPCError(.cancelled, "stream is over"))
         }
         var payload = payload
@@ -375,13 +367,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         writabilityWaiters.removeAll { $0.futureResult === promise.futureResult }
         let error = RPCError(.resourceExhausted, "stream ended: the client is not reading")
         promise.fail(error)
-        guard let call = calls.removeValue(forKey: streamID) else { return }
-        call.deadlineTimer?.cancel()
-        call.task?.cancel()
+        guard let closeAfterFlush = end(streamID, cancelTask: true) else { return }
         stats.callEnded(error.code)
         output.writeResponseFrame(streamID: streamID, error: error)
         scheduleFlush()
-        afterCallEnded()
+        if closeAfterFlush { self.closeAfterFlush() }
     }
 
     private func failWritabilityWaiters() {
@@ -438,7 +428,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     fileprivate func flushOutput(promise: EventLoopPromise<Void>? = nil) {
         flushScheduled = false
-        guard output.readableBytes > 0 || promise != nil, !closed else { return }
+        guard output.readableBytes > 0 || promise != nil, !state.closed else { return }
         let bytes = output
         output = context.channel.allocator.buffer(capacity: max(1024, min(bytes.readableBytes, 64 << 10)))
         context.writeAndFlush(Self.wrapOutboundOut(bytes), promise: promise)
@@ -447,53 +437,44 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Closes once every answer queued so far has reached the socket (writes complete in order), so that
     /// a slow reader still gets what was computed for it; the server's shutdown grace period bounds the wait.
     private func closeAfterFlush() {
-        guard !closed, !closeRequested else { return }
-        closeRequested = true
         let flushed = context.eventLoop.makePromise(of: Void.self)
         flushOutput(promise: flushed)
         let connection = onLoop
         flushed.futureResult.whenComplete { _ in
             let handler = connection.value
-            if !handler.closed { handler.context.close(promise: nil) }
+            if !handler.state.closed { handler.context.close(promise: nil) }
         }
     }
 
     // MARK: limits and shutdown
 
     private func checkTimeouts() {
-        let now = NIODeadline.now()
-        if let since = stalledSince, now - since > limits.outputStallTimeout {
+        switch state.timerFired(now: context.eventLoop.now) {
+        case .outputStalled?:
             logger.info("closing connection: the client has not read its answers past the output stall timeout",
                         metadata: ["peer": "\(peer)", "queued_bytes": "\(output.readableBytes)"])
             context.close(promise: nil)
-        } else if let since = partialFrameSince, now - since > limits.partialFrameTimeout {
+        case .partialFrame?:
             logger.info("closing connection: frame incomplete past the partial-frame timeout",
                         metadata: ["peer": "\(peer)"])
             context.close(promise: nil)
-        } else if let idle = limits.idleTimeout, calls.isEmpty, now - lastActivity > idle {
+        case .idle?:
             logger.debug("closing idle connection", metadata: ["peer": "\(peer)"])
             context.close(promise: nil)
+        case nil:
+            break
         }
     }
 
     private func beginDrain() {
-        draining = true
-        // Requests still waiting undecoded (input paused) were never started: they stay so, and end with the
-        // connection.
-        // Streams run until the caller leaves; at shutdown they end now, with UNAVAILABLE.
-        for (id, call) in calls where call.streaming {
-            calls[id] = nil
-            call.deadlineTimer?.cancel()
-            call.task?.cancel()
+        let actions = state.drain()
+        for id in actions.endStreams {
+            handles.removeValue(forKey: id)?.cancel()
             stats.callEnded(.unavailable)
             output.writeResponseFrame(streamID: id, error: RPCError(.unavailable, "server is shutting down"))
         }
         flushOutput()
-        afterCallEnded()
-    }
-
-    private func afterCallEnded() {
-        if draining && calls.isEmpty { closeAfterFlush() }
+        if actions.closeAfterFlush { closeAfterFlush() }
     }
 }
 

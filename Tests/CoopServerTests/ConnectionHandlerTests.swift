@@ -1,0 +1,156 @@
+import CoopProto
+import CoopWire
+import Foundation
+import Logging
+import NIOCore
+import NIOEmbedded
+import SwiftProtobuf
+import Testing
+
+@testable import CoopServer
+
+/// The connection handler through an `EmbeddedChannel`: no socket, no threads; time moves only when the test
+/// says. (The socket tests in TTRPCServerTests cover the same behaviour end to end.)
+@Suite struct ConnectionHandlerTests {
+    struct Connection {
+        let channel: EmbeddedChannel
+        let loop: EmbeddedEventLoop
+        var decoder = FrameDecoder()
+        /// Writes the handler made that `answers()` read last time.
+        var writes = 0
+
+        /// Sends request frames (one write) and runs what they started.
+        func send(_ frames: [(UInt32, String, String, String)]) throws {
+            var bytes = ByteBuffer()
+            for (id, service, method, data) in frames {
+                let payload = try Coop_V1_EchoRequest.with { $0.data = Data(data.utf8) }.serializedBuffer()
+                bytes.writeRequestFrame(
+                    streamID: id, envelope: RequestEnvelope(service: service, method: method, payload: payload))
+            }
+            try channel.writeInbound(bytes)
+            loop.run()
+        }
+
+        /// Every answer written so far: stream id, and the echoed text or the error.
+        mutating func answers() throws -> [(UInt32, Result<String, RPCError>)] {
+            var all = ByteBuffer()
+            writes = 0
+            while var chunk = try channel.readOutbound(as: ByteBuffer.self) {
+                all.writeBuffer(&chunk)
+                writes += 1
+            }
+            var answers: [(UInt32, Result<String, RPCError>)] = []
+            while let next = try decoder.decode(buffer: &all) {
+                guard case .frame(let frame) = next else { continue }
+                let envelope = try ResponseEnvelope(decoding: frame.payload)
+                if let error = envelope.error {
+                    answers.append((frame.streamID, .failure(error)))
+                } else {
+                    let reply = try Coop_V1_EchoResponse(buffer: envelope.payload)
+                    answers.append((frame.streamID, .success(String(decoding: reply.data, as: UTF8.self))))
+                }
+            }
+            return answers
+        }
+    }
+
+    static func connect(
+        draining: Bool = false, _ configure: (inout ServerLimits) -> Void = { _ in }
+    ) throws -> Connection {
+        var service = ServiceDefinition(name: "test.v1.Test")
+        try service.addInline("Echo") { (request: Coop_V1_EchoRequest, _) in
+            Coop_V1_EchoResponse.with { $0.data = request.data }
+        }
+        var limits = ServerLimits()
+        limits.idleTimeout = .seconds(60)
+        configure(&limits)
+        let loop = EmbeddedEventLoop()
+        let channel = EmbeddedChannel(loop: loop)
+        let handler = ServerConnectionHandler(
+            router: try Router([service]), stats: ServerStats(), limits: limits,
+            peer: PeerCredentials(pid: 1, uid: 1000, gid: 1000), logger: Logger(label: "test"),
+            isDraining: { draining })
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.connect(to: SocketAddress(unixDomainSocketPath: "/coopd-test.sock")).wait()
+        return Connection(channel: channel, loop: loop)
+    }
+
+    @Test func inlineCallsAreAnsweredInOneWritePerReadAndRefusalsOnTheirOwnStream() throws {
+        var connection = try Self.connect()
+        try connection.send([
+            (1, "test.v1.Test", "Echo", "one"), (3, "test.v1.Test", "Echo", "two"), (3, "test.v1.Test", "Echo", "again"),
+            (5, "test.v1.Test", "Nope", ""), (7, "other.Service", "Echo", ""),
+        ])
+        let answers = try connection.answers()
+        #expect(connection.writes == 1)  // one read batch, one write
+        #expect(answers.map(\.0) == [1, 3, 3, 5, 7])
+        #expect(try answers[0].1.get() == "one" && answers[1].1.get() == "two")
+        #expect(answers.dropFirst(2).map { $0.1.failureCode } == [.invalidArgument, .unimplemented, .unimplemented])
+    }
+
+    @Test func aDrainingServerRefusesNewCallsWithUnavailable() throws {
+        var connection = try Self.connect(draining: true)
+        try connection.send([(1, "test.v1.Test", "Echo", "x")])
+        #expect(try connection.answers().map { $0.1.failureCode } == [.unavailable])
+    }
+
+    @Test func aClientThatStopsReadingIsNotReadFromAndIsClosedPastTheStallTimeout() throws {
+        var connection = try Self.connect { $0.outputStallTimeout = .seconds(30) }
+        try connection.send([(1, "test.v1.Test", "Echo", "a")])
+        #expect(try connection.answers().map(\.0) == [1])
+        // The client stops taking its answers: requests that arrive wait undecoded.
+        connection.channel.isWritable = false
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        try connection.send([(3, "test.v1.Test", "Echo", "b"), (5, "test.v1.Test", "Echo", "c")])
+        #expect(try connection.answers().isEmpty)
+        connection.loop.advanceTime(by: .seconds(20))
+        #expect(connection.channel.isActive)
+        // It reads again in time: the waiting requests are answered.
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        #expect(try connection.answers().map(\.0) == [3, 5])
+        // It stops again, for good: closed once the stall lasts past the timeout.
+        connection.channel.isWritable = false
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        connection.loop.advanceTime(by: .seconds(29))
+        #expect(connection.channel.isActive)
+        connection.loop.advanceTime(by: .seconds(10))
+        #expect(!connection.channel.isActive)
+    }
+
+    @Test func aFrameLeftHalfSentClosesTheConnectionPastThePartialFrameTimeout() throws {
+        let connection = try Self.connect { $0.partialFrameTimeout = .seconds(10) }
+        var half = ByteBuffer()
+        half.writeInteger(UInt32(100))  // a header announcing 100 bytes, and nothing more
+        try connection.channel.writeInbound(half)
+        connection.loop.advanceTime(by: .seconds(9))
+        #expect(connection.channel.isActive)
+        connection.loop.advanceTime(by: .seconds(5))
+        #expect(!connection.channel.isActive)
+    }
+
+    @Test func anIdleConnectionIsClosedAndABusyOneIsNot() throws {
+        var connection = try Self.connect { $0.idleTimeout = .seconds(60) }
+        connection.loop.advanceTime(by: .seconds(40))
+        try connection.send([(1, "test.v1.Test", "Echo", "x")])
+        _ = try connection.answers()
+        connection.loop.advanceTime(by: .seconds(40))
+        #expect(connection.channel.isActive)
+        connection.loop.advanceTime(by: .seconds(30))
+        #expect(!connection.channel.isActive)
+    }
+
+    @Test func drainingWithNoCallRunningClosesTheConnection() throws {
+        let connection = try Self.connect()
+        connection.channel.pipeline.fireUserInboundEventTriggered(DrainConnectionEvent())
+        connection.loop.run()
+        #expect(!connection.channel.isActive)
+    }
+}
+
+extension Result where Failure == RPCError {
+    fileprivate var failureCode: StatusCode? {
+        if case .failure(let error) = self { return error.code }
+        return nil
+    }
+}
