@@ -7,6 +7,8 @@
 #               and the C client library
 #   make libcoopclient / install-c / test-c   the C client library (see "libcoopclient" below)
 # Both install missing Debian packages first (apt-get; via sudo when not root).
+# SHARED: the shared reference folder (the Go ttrpc peer's sources, bench tools, the shipped dataset); by default
+# found by scripts/shared-dir.sh, beside this checkout or the repository it was cloned from.
 
 SWIFT       ?= swift
 JOBS        ?= 2
@@ -17,7 +19,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 MANDIR      ?= $(PREFIX)/share/man
 DESTDIR     ?=
 BENCH_BIN   ?= /tmp/ttrpc-anchor-bin
-SHARED      ?= $(firstword $(wildcard $(CURDIR)/../shared /work/shared) $(CURDIR)/../shared)
+SHARED      ?= $(shell sh "$(CURDIR)/scripts/shared-dir.sh")
 export BENCH_BIN
 
 # Build and runtime needs, then what the tests need (Go ttrpc peer, socket activation, valgrind).
@@ -54,6 +56,8 @@ run: build
 # The independent Go ttrpc peer used by the interop tests.
 go-peer: test-deps
 	@if [ ! -x "$(BENCH_BIN)/ttrpc-load" ] || [ ! -x "$(BENCH_BIN)/ttrpc-echo-server" ]; then \
+	  [ -f "$(SHARED)/bench/ttrpc-go/build.sh" ] || { echo "go-peer: no $(SHARED)/bench/ttrpc-go/build.sh;" \
+	    "set SHARED to the shared folder (or BENCH_BIN to where ttrpc-load and ttrpc-echo-server are)" >&2; exit 1; }; \
 	  sh "$(SHARED)/bench/ttrpc-go/build.sh"; fi
 
 test: test-deps go-peer test-systemd
