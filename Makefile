@@ -32,7 +32,8 @@ INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"'
 MAN_PAGES        = $(wildcard man/*.[1-8])
 RELEASE_FLAGS    = -c release --static-swift-stdlib
 
-.PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated man clean \
+.PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
+        check-dataset man clean \
         install install-bin install-units install-man test-systemd test-systemd-release \
         libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci
 
@@ -60,7 +61,7 @@ go-peer: test-deps
 	    "set SHARED to the shared folder (or BENCH_BIN to where ttrpc-load and ttrpc-echo-server are)" >&2; exit 1; }; \
 	  sh "$(SHARED)/bench/ttrpc-go/build.sh"; fi
 
-test: test-deps go-peer test-systemd
+test: test-deps check-generated check-dataset go-peer test-systemd
 	$(SWIFT) build -j $(JOBS) --build-tests
 	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" $(SWIFT) test -j $(JOBS) --skip-build
 	$(MAKE) test-c
@@ -152,8 +153,14 @@ fuzz-ci:
 generate:
 	Proto/generate.sh
 
-check-generated:
-	Proto/generate.sh --check
+# Run by make test: the committed protobuf code is what Proto/ generates, and the embedded dataset is the shared
+# folder's CSV (skipped, saying so, when that CSV is not there).
+check-generated: deps
+	sh Proto/generate.sh --check
+
+check-dataset:
+	@csv="$(SHARED)/data/vn-jp-figures.csv"; if [ -f "$$csv" ]; then sh scripts/embed-dataset.sh --check "$$csv"; \
+	  else echo "check-dataset: skipped, $$csv does not exist (set SHARED to the shared folder)"; fi
 
 # Man pages for coopctl and coopd, from their --help (swift-argument-parser's generate-manual plugin).
 man: deps
