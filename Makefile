@@ -49,7 +49,8 @@ build: deps
 	$(SWIFT) build -j $(JOBS)
 
 release: deps
-	$(SWIFT) build -j $(JOBS) -c release --static-swift-stdlib
+	$(SWIFT) build -j $(JOBS) $(RELEASE_FLAGS)
+	@$(SYMBOL_ORDER_STALE)
 
 run: build
 	$(SWIFT) run -j $(JOBS) coopd
@@ -117,10 +118,13 @@ DUR  ?= 5
 bench: test-deps go-peer
 	@[ -x "$(BENCH_BIN)/pingpong" ] || sh "$(SHARED)/bench/raw-uds/build.sh"
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd
+	@$(SYMBOL_ORDER_STALE)
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
 	SHARED="$(SHARED)" python3 scripts/bench.py --reps $(REPS) --dur $(DUR)
 
-# Re-profile coopd and rewrite the function order the linker follows (see scripts/symbol-order.sh).
+# Re-profile coopd and rewrite the function order the linker follows (see scripts/symbol-order.sh). make release
+# and make bench say how many of the symbols it lists the release coopd no longer has (informational).
+SYMBOL_ORDER_STALE = sh scripts/symbol-order.sh --stale "$$($(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --show-bin-path)/coopd" || true
 symbol-order: test-deps
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
