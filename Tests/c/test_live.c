@@ -528,6 +528,7 @@ void live_test_paging_through_observations(void) {
     request.any_breakdown = 1;
     request.include_superseded = 1;
     request.include_retracted = 1;
+    request.include_claims = 1;
     request.page_size = 1000;
     Coop__V1__ListObservationsResponse *whole = NULL;
     CALL_OK(coop_list_observations(client, &request, &quick, &whole, &status));
