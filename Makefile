@@ -7,6 +7,8 @@
 #               and the C client library
 #   make libcoopclient / install-c / test-c   the C client library (see "libcoopclient" below)
 # Both install missing Debian packages first (apt-get; via sudo when not root).
+# SHARED: the shared reference folder (the Go ttrpc peer's sources, bench tools, the shipped dataset); by default
+# found by scripts/shared-dir.sh, beside this checkout or the repository it was cloned from.
 
 SWIFT       ?= swift
 JOBS        ?= 2
@@ -17,7 +19,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 MANDIR      ?= $(PREFIX)/share/man
 DESTDIR     ?=
 BENCH_BIN   ?= /tmp/ttrpc-anchor-bin
-SHARED      ?= $(firstword $(wildcard $(CURDIR)/../shared /work/shared) $(CURDIR)/../shared)
+SHARED      ?= $(shell sh "$(CURDIR)/scripts/shared-dir.sh")
 export BENCH_BIN
 
 # Build and runtime needs, then what the tests need (Go ttrpc peer, socket activation, valgrind).
@@ -30,7 +32,8 @@ INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"'
 MAN_PAGES        = $(wildcard man/*.[1-8])
 RELEASE_FLAGS    = -c release --static-swift-stdlib
 
-.PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated man clean \
+.PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
+        check-dataset man clean \
         install install-bin install-units install-man test-systemd test-systemd-release \
         libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci
 
@@ -46,7 +49,8 @@ build: deps
 	$(SWIFT) build -j $(JOBS)
 
 release: deps
-	$(SWIFT) build -j $(JOBS) -c release --static-swift-stdlib
+	$(SWIFT) build -j $(JOBS) $(RELEASE_FLAGS)
+	@$(SYMBOL_ORDER_STALE)
 
 run: build
 	$(SWIFT) run -j $(JOBS) coopd
@@ -54,9 +58,11 @@ run: build
 # The independent Go ttrpc peer used by the interop tests.
 go-peer: test-deps
 	@if [ ! -x "$(BENCH_BIN)/ttrpc-load" ] || [ ! -x "$(BENCH_BIN)/ttrpc-echo-server" ]; then \
+	  [ -f "$(SHARED)/bench/ttrpc-go/build.sh" ] || { echo "go-peer: no $(SHARED)/bench/ttrpc-go/build.sh;" \
+	    "set SHARED to the shared folder (or BENCH_BIN to where ttrpc-load and ttrpc-echo-server are)" >&2; exit 1; }; \
 	  sh "$(SHARED)/bench/ttrpc-go/build.sh"; fi
 
-test: test-deps go-peer test-systemd
+test: test-deps check-generated check-dataset go-peer test-systemd
 	$(SWIFT) build -j $(JOBS) --build-tests
 	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" $(SWIFT) test -j $(JOBS) --skip-build
 	$(MAKE) test-c
@@ -112,10 +118,13 @@ DUR  ?= 5
 bench: test-deps go-peer
 	@[ -x "$(BENCH_BIN)/pingpong" ] || sh "$(SHARED)/bench/raw-uds/build.sh"
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd
+	@$(SYMBOL_ORDER_STALE)
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
 	SHARED="$(SHARED)" python3 scripts/bench.py --reps $(REPS) --dur $(DUR)
 
-# Re-profile coopd and rewrite the function order the linker follows (see scripts/symbol-order.sh).
+# Re-profile coopd and rewrite the function order the linker follows (see scripts/symbol-order.sh). make release
+# and make bench say how many of the symbols it lists the release coopd no longer has (informational).
+SYMBOL_ORDER_STALE = sh scripts/symbol-order.sh --stale "$$($(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --show-bin-path)/coopd" || true
 symbol-order: test-deps
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
@@ -148,8 +157,14 @@ fuzz-ci:
 generate:
 	Proto/generate.sh
 
-check-generated:
-	Proto/generate.sh --check
+# Run by make test: the committed protobuf code is what Proto/ generates, and the embedded dataset is the shared
+# folder's CSV (skipped, saying so, when that CSV is not there).
+check-generated: deps
+	sh Proto/generate.sh --check
+
+check-dataset:
+	@csv="$(SHARED)/data/vn-jp-figures.csv"; if [ -f "$$csv" ]; then sh scripts/embed-dataset.sh --check "$$csv"; \
+	  else echo "check-dataset: skipped, $$csv does not exist (set SHARED to the shared folder)"; fi
 
 # Man pages for coopctl and coopd, from their --help (swift-argument-parser's generate-manual plugin).
 man: deps

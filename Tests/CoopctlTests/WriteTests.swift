@@ -18,12 +18,22 @@ import Testing
                 try TestBinaries.coopctl(), ["watch", "--json"], environment: environment,
                 stdout: directory.file("watch.out"), stderr: directory.file("watch.err"))
             defer { watch.kill() }
-            // The watch runs once its call shows up in the daemon's counters (the info call does not count itself).
-            try await poll("the watch to start", timeout: .seconds(20)) { () async throws -> Bool? in
-                let info = try await ok(["info", "--json"], socket: s).object()
-                return (info.int("calls_in_flight") ?? 0) >= 1 ? true : nil
+            let printed = { () -> [[String: Any]] in
+                readText(directory.file("watch.out")).split(separator: "\n").compactMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // The watch follows the log once it prints a write made after it started. A probe write made before
+            // it took its starting point is never printed, so write probes until one shows up.
+            let probe = "TEST_WATCH_PROBE"
+            try await poll("the watch to print a probe write", timeout: .seconds(20), every: .milliseconds(100)) {
+                () async throws -> Bool? in
+                if printed().contains(where: { $0.string("entity_key") == probe }) { return true }
+                _ = try await ok(
+                    ["indicator", "add", probe, "--name", "Watch probe", "--measure", "flow", "--unit", "persons",
+                     "--period-basis", "calendar_year"], socket: s)
+                return nil
+            }
 
             let source = try await ok(
                 ["source", "add", "--title", "coopctl test", "--publisher", "tests", "--url", "https://example.org/coopctl",
@@ -110,15 +120,14 @@ import Testing
             #expect(statisticAsClaim.status == 5, "\(statisticAsClaim)")
             #expect(statisticAsClaim.stderr.contains("claim_observation_id"), "\(statisticAsClaim)")
 
-            // The watch saw each write in order, as JSON lines.
-            let changes = try await poll("the watch to print the writes", timeout: .seconds(20)) { () -> [[String: Any]]? in
-                let lines = readText(directory.file("watch.out")).split(separator: "\n")
-                let objects = lines.compactMap {
-                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-                }
+            // The watch saw each write in order, as JSON lines (after the probes).
+            let all = try await poll("the watch to print the writes", timeout: .seconds(20)) { () -> [[String: Any]]? in
+                let objects = printed()
                 return objects.contains { $0.string("entity_kind") == "statement" } ? objects : nil
             }
-            #expect(changes.count == lines(readText(directory.file("watch.out"))))
+            #expect(all.count == lines(readText(directory.file("watch.out"))))
+            let lastProbe = try #require(all.lastIndex { $0.string("entity_key") == probe })
+            let changes = Array(all[(lastProbe + 1)...])
             let kinds = changes.compactMap { $0.string("entity_kind") }
             #expect(kinds == ["source", "observation", "observation", "observation", "observation", "conflict", "event",
                               "agreement", "indicator", "statement"], "\(kinds)")

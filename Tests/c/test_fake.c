@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <grp.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coop/client.h"
@@ -501,11 +503,18 @@ void test_deadline_during_a_large_write_keeps_the_connection(void) {
     teardown(&f);
 }
 
+/* What handle_flood_then_read tells the test: that the stream has filled the client's socket buffers. */
+struct flood {
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    bool full;
+};
+
 /* Streams 3000 messages of 2 KiB for a stream request (blocking while the client does not read them) before it
- * reads the next request, as coopd stops reading a client that does not read its answers. Unary calls get an
- * empty OK answer. */
+ * reads the next request, as coopd stops reading a client that does not read its answers; marks `flood` full
+ * once the socket takes no more without blocking. Unary calls get an empty OK answer. */
 static void handle_flood_then_read(int fd, void *context) {
-    (void)context;
+    struct flood *flood = context;
     struct fake_request request;
     static uint8_t blob[2048];
     while (fake_read_request(fd, &request) == 0) {
@@ -514,6 +523,13 @@ static void handle_flood_then_read(int fd, void *context) {
             change.summary = (char *)blob;
             memset(blob, 'x', sizeof blob - 1);
             for (int i = 1; i <= 3000; i++) {
+                struct pollfd writable = { fd, POLLOUT, 0 };
+                if (poll(&writable, 1, 0) == 0) {
+                    pthread_mutex_lock(&flood->mu);
+                    flood->full = true;
+                    pthread_cond_broadcast(&flood->changed);
+                    pthread_mutex_unlock(&flood->mu);
+                }
                 change.sequence = i;
                 if (fake_send_data(fd, request.id, 0, &change.base) < 0)
                     break;
@@ -528,12 +544,21 @@ static void handle_flood_then_read(int fd, void *context) {
 
 void test_a_large_request_while_a_stream_floods_does_not_deadlock(void) {
     struct fixture f;
-    if (!setup(&f, handle_flood_then_read, NULL))
+    struct flood flood = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
+    if (!setup(&f, handle_flood_then_read, &flood))
         return;
     coop_status status = COOP_STATUS_INIT;
     coop_stream *stream = NULL;
     CHECK_INT(coop_watch_changes(f.client, NULL, &quick, &stream, &status), 0);
-    fake_sleep_ms(100); /* the server is now blocked writing to us */
+    /* Until the server blocks writing to us: the stream fills our socket buffers. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    pthread_mutex_lock(&flood.mu);
+    while (!flood.full && pthread_cond_timedwait(&flood.changed, &flood.mu, &deadline) == 0) {
+    }
+    CHECK(flood.full);
+    pthread_mutex_unlock(&flood.mu);
     /* One thread, a request far larger than the socket buffers: sending it needs the server to read, which
      * needs us to read the stream meanwhile. */
     Coop__V1__EchoRequest request = COOP__V1__ECHO_REQUEST__INIT;
