@@ -95,8 +95,9 @@ struct ConnectionStateMachine {
 
     /// After decoding: whether an unfinished frame is left that the client has yet to complete. A frame the
     /// server holds back (input paused) is not the client's partial frame.
-    mutating func decoded(midFrame: Bool, now: NIODeadline) {
-        partialFrameSince = !inputPaused && midFrame ? (partialFrameSince ?? now) : nil
+    /// (`now` is read only when a partial frame starts: this runs after every read.)
+    mutating func decoded(midFrame: Bool, now: @autoclosure () -> NIODeadline) {
+        partialFrameSince = !inputPaused && midFrame ? (partialFrameSince ?? now()) : nil
     }
 
     /// The channel asks to read. Returns whether to read now; otherwise the read waits for the client to take
