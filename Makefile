@@ -7,8 +7,8 @@
 #               and the C client library
 #   make libcoopclient / install-c / test-c   the C client library (see "libcoopclient" below)
 # Both install missing Debian packages first (apt-get; via sudo when not root).
-# SHARED: the shared reference folder (the Go ttrpc peer's sources, bench tools, the shipped dataset); by default
-# found by scripts/shared-dir.sh, beside this checkout or the repository it was cloned from.
+# SHARED: the shared reference folder (bench tools and peers, the shipped dataset), for `make bench` and
+# `check-dataset`; by default found by scripts/shared-dir.sh, beside this checkout or the repository it was cloned from.
 
 SWIFT       ?= swift
 JOBS        ?= 2
@@ -55,12 +55,10 @@ release: deps
 run: build
 	$(SWIFT) run -j $(JOBS) coopd
 
-# The independent Go ttrpc peer used by the interop tests.
+# The independent Go ttrpc peer used by the interop tests (Tests/interop/ttrpc-go, on Debian's containerd ttrpc),
+# built once into $(BENCH_BIN). The tests need nothing outside this repository.
 go-peer: test-deps
-	@if [ ! -x "$(BENCH_BIN)/ttrpc-load" ] || [ ! -x "$(BENCH_BIN)/ttrpc-echo-server" ]; then \
-	  [ -f "$(SHARED)/bench/ttrpc-go/build.sh" ] || { echo "go-peer: no $(SHARED)/bench/ttrpc-go/build.sh;" \
-	    "set SHARED to the shared folder (or BENCH_BIN to where ttrpc-load and ttrpc-echo-server are)" >&2; exit 1; }; \
-	  sh "$(SHARED)/bench/ttrpc-go/build.sh"; fi
+	@[ -x "$(BENCH_BIN)/ttrpc-load" ] && [ -x "$(BENCH_BIN)/ttrpc-echo-server" ] || sh Tests/interop/ttrpc-go/build.sh
 
 test: test-deps check-generated check-dataset go-peer test-systemd
 	$(SWIFT) build -j $(JOBS) --build-tests
