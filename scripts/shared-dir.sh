@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prints the shared reference folder (the Go ttrpc peer's sources, the bench tools, the shipped dataset).
+# Prints the shared reference folder (the bench tools and peers, the shipped dataset).
 # $SHARED when set; else the first `shared` folder found beside this checkout, beside the main checkout (when this
 # is a linked worktree), or beside the repository this one was cloned from (when that is a local path); else
 # ../shared beside this checkout, which then does not exist (what needs it says so).
