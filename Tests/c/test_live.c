@@ -528,7 +528,6 @@ void live_test_paging_through_observations(void) {
     request.any_breakdown = 1;
     request.include_superseded = 1;
     request.include_retracted = 1;
-    request.include_claims = 1;
     request.page_size = 1000;
     /* Statistics only by default: no figure of a claim indicator. */
     Coop__V1__ListObservationsResponse *statistics = NULL;
