@@ -53,6 +53,19 @@ func checkDate(_ value: String?, _ option: String) throws {
     }
 }
 
+/// A command filtered by a range of dates, `--since` and `--until`, each checked as a date.
+protocol DateRangeOptions: ParsableArguments {
+    var since: String? { get }
+    var until: String? { get }
+}
+
+extension DateRangeOptions {
+    func validate() throws {
+        try checkDate(since, "--since")
+        try checkDate(until, "--until")
+    }
+}
+
 /// Upper-cases a country option ("vn" → "VN").
 func countryCode(_ value: String?) -> String {
     guard let value else { return "" }

@@ -30,14 +30,42 @@ extension Coop_V1_ListAgreementsRequest: PagedRequest {}
 extension Coop_V1_ListStatementsRequest: PagedRequest {}
 extension Coop_V1_ListSourcesRequest: PagedRequest {}
 
+/// A page of a list: its items and the token of the next page ("" after the last).
+protocol PagedReply {
+    associatedtype Item
+    var items: [Item] { get }
+    var nextPageToken: String { get }
+}
+
+extension Coop_V1_ListEventsResponse: PagedReply {
+    var items: [Coop_V1_Event] { events }
+}
+
+extension Coop_V1_ListAgreementsResponse: PagedReply {
+    var items: [Coop_V1_Agreement] { agreements }
+}
+
+extension Coop_V1_ListStatementsResponse: PagedReply {
+    var items: [Coop_V1_Statement] { statements }
+}
+
+extension Coop_V1_ListSourcesResponse: PagedReply {
+    var items: [Coop_V1_Source] { sources }
+}
+
+extension Coop_V1_ListObservationsResponse: PagedReply {
+    var items: [Coop_V1_Observation] { observations }
+}
+
 /// Every page of `request`: `fetch` is asked for each with its page token set.
-func allPages<Request: PagedRequest, Item>(
-    _ request: Request, _ fetch: (Request) async throws -> (items: [Item], next: String)
-) async throws -> [Item] {
+func allPages<Request: PagedRequest, Reply: PagedReply>(
+    _ request: Request, _ fetch: (Request) async throws -> Reply
+) async throws -> [Reply.Item] {
     try await allPages { token in
         var page = request
         page.pageToken = token
-        return try await fetch(page)
+        let reply = try await fetch(page)
+        return (reply.items, reply.nextPageToken)
     }
 }
 
@@ -65,7 +93,7 @@ func fetchListing(
         let reply = try await client.listObservations(page, options: options)
         for source in reply.sources { sources[source.id] = source }
         for statement in reply.claimStatements { statements[statement.id] = statement }
-        return (reply.observations, reply.nextPageToken)
+        return reply
     }
     return ObservationListing(
         observations: observations, sources: sources.values.sorted { $0.id < $1.id },
@@ -74,7 +102,6 @@ func fetchListing(
 
 func allSources(_ client: CoopClient, _ options: CallOptions) async throws -> [Coop_V1_Source] {
     try await allPages(Coop_V1_ListSourcesRequest.with { $0.pageSize = 1000 }) { page in
-        let reply = try await client.listSources(page, options: options)
-        return (reply.sources, reply.nextPageToken)
+        try await client.listSources(page, options: options)
     }
 }

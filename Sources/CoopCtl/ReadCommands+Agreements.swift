@@ -3,7 +3,7 @@ import CoopClient
 import CoopProto
 import Foundation
 
-struct Agreements: AsyncParsableCommand {
+struct Agreements: AsyncParsableCommand, DateRangeOptions {
     static let configuration = CommandConfiguration(
         abstract: "List agreements: memoranda, treaties, joint statements, partnerships.")
 
@@ -28,11 +28,6 @@ struct Agreements: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
-    func validate() throws {
-        try checkDate(since, "--since")
-        try checkDate(until, "--until")
-    }
-
     func run() async throws {
         var request = Coop_V1_ListAgreementsRequest()
         request.country = countryCode(country)
@@ -43,10 +38,7 @@ struct Agreements: AsyncParsableCommand {
         request.topic = topic ?? ""
         request.pageSize = 1000
         let agreements = try await connection.run { client in
-            try await allPages(request) { page in
-                let reply = try await client.listAgreements(page, options: connection.callOptions)
-                return (reply.agreements, reply.nextPageToken)
-            }
+            try await allPages(request) { try await client.listAgreements($0, options: connection.callOptions) }
         }
         try Self.listing.print(agreements, as: output.format)
     }

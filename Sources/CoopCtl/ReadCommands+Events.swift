@@ -3,7 +3,7 @@ import CoopClient
 import CoopProto
 import Foundation
 
-struct Events: AsyncParsableCommand {
+struct Events: AsyncParsableCommand, DateRangeOptions {
     static let configuration = CommandConfiguration(
         abstract: "List events: meetings, visits, signings, anniversaries (planned and held).",
         discussion: """
@@ -37,11 +37,6 @@ struct Events: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
-    func validate() throws {
-        try checkDate(since, "--since")
-        try checkDate(until, "--until")
-    }
-
     func run() async throws {
         var request = Coop_V1_ListEventsRequest()
         request.country = countryCode(country)
@@ -53,10 +48,7 @@ struct Events: AsyncParsableCommand {
         request.participant = participant ?? ""
         request.pageSize = 1000
         let events = try await connection.run { client in
-            try await allPages(request) { page in
-                let reply = try await client.listEvents(page, options: connection.callOptions)
-                return (reply.events, reply.nextPageToken)
-            }
+            try await allPages(request) { try await client.listEvents($0, options: connection.callOptions) }
         }
         try Self.listing(since: since ?? "", until: until ?? "").print(events, as: output.format)
     }

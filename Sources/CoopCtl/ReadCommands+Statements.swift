@@ -3,7 +3,7 @@ import CoopClient
 import CoopProto
 import Foundation
 
-struct Statements: AsyncParsableCommand {
+struct Statements: AsyncParsableCommand, DateRangeOptions {
     static let configuration = CommandConfiguration(
         abstract: "List statements: what people said, the figure stated, and the statistics it conflicts with.")
 
@@ -25,11 +25,6 @@ struct Statements: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
-    func validate() throws {
-        try checkDate(since, "--since")
-        try checkDate(until, "--until")
-    }
-
     func run() async throws {
         var request = Coop_V1_ListStatementsRequest()
         request.country = countryCode(country)
@@ -39,10 +34,7 @@ struct Statements: AsyncParsableCommand {
         request.to = until ?? ""
         request.pageSize = 1000
         let statements = try await connection.run { client in
-            try await allPages(request) { page in
-                let reply = try await client.listStatements(page, options: connection.callOptions)
-                return (reply.statements, reply.nextPageToken)
-            }
+            try await allPages(request) { try await client.listStatements($0, options: connection.callOptions) }
         }
         try Self.listing.print(statements, as: output.format)
     }
