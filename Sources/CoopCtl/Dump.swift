@@ -118,19 +118,14 @@ struct Dump {
                 $0.pageSize = 1000
             }, options: options
         ).sorted { $0.id < $1.id }
-        dump.events = try await allPages { token in
-            let reply = try await client.listEvents(.with { $0.pageSize = 1000; $0.pageToken = token }, options: options)
-            return (reply.events, reply.nextPageToken)
+        dump.events = try await allPages(Coop_V1_ListEventsRequest.with { $0.pageSize = 1000 }) {
+            try await client.listEvents($0, options: options)
         }.sorted { $0.id < $1.id }
-        dump.agreements = try await allPages { token in
-            let reply = try await client.listAgreements(
-                .with { $0.pageSize = 1000; $0.pageToken = token }, options: options)
-            return (reply.agreements, reply.nextPageToken)
+        dump.agreements = try await allPages(Coop_V1_ListAgreementsRequest.with { $0.pageSize = 1000 }) {
+            try await client.listAgreements($0, options: options)
         }.sorted { $0.id < $1.id }
-        dump.statements = try await allPages { token in
-            let reply = try await client.listStatements(
-                .with { $0.pageSize = 1000; $0.pageToken = token }, options: options)
-            return (reply.statements, reply.nextPageToken)
+        dump.statements = try await allPages(Coop_V1_ListStatementsRequest.with { $0.pageSize = 1000 }) {
+            try await client.listStatements($0, options: options)
         }.sorted { $0.id < $1.id }
         dump.relationships = try await client.listRelationships(options: options)
         let notes = try await conflictNotes(dump.observations, client, options)

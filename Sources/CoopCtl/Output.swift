@@ -80,8 +80,12 @@ struct Printer {
     }
 
     func csv(header: [String], rows: [[String]]) {
-        Console.out(CSV.line(header))
-        for row in rows { Console.out(CSV.line(row)) }
+        Console.out(Self.csvText(header: header, rows: rows))
+    }
+
+    /// A header line, then a line per row (no newline after the last).
+    static func csvText(header: [String], rows: [[String]]) -> String {
+        ([header] + rows).map(CSV.line).joined(separator: "\n")
     }
 
     func json(_ text: String) {

@@ -55,6 +55,104 @@ import Testing
         #expect(table.render(width: 20).split(separator: "\n").last == "VN_DOLAB_WORKERS_DEPLOYED  152,000  revis…")
     }
 
+    @Test func oneListingDeclarationRendersTheTableCSVAndJSON() throws {
+        let listing = Listing<Coop_V1_Country>("countries", [
+            .init(Table.Column("CODE"), csv: "code", \.code),
+            .table(Table.Column("NAMES", shrinkable: true)) { ([$0.name] + $0.otherNames).joined(separator: " · ") },
+            .csv("name", \.name),
+            .init(Table.Column("N", right: true), csv: "other_names") {
+                String($0.otherNames.count)
+            } csvCell: {
+                $0.otherNames.joined(separator: "; ")
+            },
+        ])
+        let rows = [
+            Coop_V1_Country.with {
+                $0.code = "VN"
+                $0.name = "Viet Nam"
+                $0.otherNames = ["Vietnam", "Socialist Republic, of Viet Nam"]
+            },
+            .with {
+                $0.code = "JP"
+                $0.name = "Japan"
+            },
+        ]
+        // The table: its columns in their order, with their headers, cells and alignment.
+        let names = "Viet Nam · Vietnam · Socialist Republic, of Viet Nam"
+        let pad = { (text: String) in text + String(repeating: " ", count: names.count - text.count) }
+        #expect(try listing.render(rows, as: .table, width: nil) == [
+            "CODE  \(pad("NAMES"))  N", "VN    \(names)  2", "JP    \(pad("Japan"))  0",
+        ].joined(separator: "\n"))
+        // Cut to a width: free text gives way.
+        let narrow = try listing.render(rows, as: .table, width: 31).split(separator: "\n")
+        #expect(narrow[1] == "VN    Viet Nam · Vietnam · …  2", "\(narrow)")
+        // CSV: its own columns and cells, in their order, quoted where needed.
+        #expect(try listing.render(rows, as: .csv, width: 30) == """
+            code,name,other_names
+            VN,Viet Nam,"Vietnam; Socialist Republic, of Viet Nam"
+            JP,Japan,
+            """)
+        // JSON: the rows under the listing's key, then what else the command lists.
+        #expect(try listing.render(rows, as: .json, width: nil) { [("sources", "[]")] } == """
+            {"countries":[{"code":"VN","name":"Viet Nam","other_names":["Vietnam","Socialist Republic, of Viet Nam"]},\
+            {"code":"JP","name":"Japan"}],"sources":[]}
+            """)
+        #expect(try listing.render([], as: .json, width: nil) == #"{"countries":[]}"#)
+        #expect(try listing.render([], as: .table, width: nil) == "CODE  NAMES  N")
+        #expect(try listing.render([], as: .csv, width: nil) == "code,name,other_names")
+    }
+
+    @Test func figuresMarkClaimsAndProvenanceInFlagsAndInTheirOwnCSVColumns() throws {
+        let blog = Coop_V1_Source.with {
+            $0.id = 3
+            $0.kind = .blog
+            $0.publisher = "Viet-Jo"
+            $0.title = "Workers"
+            $0.url = "https://example.org/a"
+        }
+        let statement = Coop_V1_Statement.with {
+            $0.speaker = .with { $0.name = "Dao Ngoc Dung" }
+            $0.saidOn = "2022-06-29"
+        }
+        let figure = Coop_V1_Observation.with {
+            $0.id = 9
+            $0.indicator = "STATEMENT_WORKERS_ABROAD"
+            $0.origin = "VN"
+            $0.destination = "JP"
+            $0.periodStart = "2022-01-01"
+            $0.periodEnd = "2022-12-31"
+            $0.value = 600_000
+            $0.qualifier = .approx
+            $0.unit = "persons"
+            $0.vintage = "2022-06-29"
+            $0.sourceID = 3
+            $0.conflictsWith = [4, 5]
+        }
+        let listing = Figures.listing(marks: { _ in (claimLabel(statement), provenanceLabel(blog)) }, sources: [3: blog])
+        let table = try listing.render([figure], as: .table, width: nil).split(separator: "\n").map(String.init)
+        #expect(table[0].split(separator: " ") == [
+            "ID", "INDICATOR", "PAIR", "PERIOD", "VALUE", "UNIT", "VINTAGE", "SRC", "FLAGS", "PUBLISHER", "TITLE", "URL",
+        ])
+        #expect(table[1] == " 9  STATEMENT_WORKERS_ABROAD  VN→JP  2022    ≈600,000  persons  2022-06-29    3  "
+            + "claim: Dao Ngoc Dung, 2022-06-29; from a blog; conflicts 4,5  Viet-Jo    Workers  https://example.org/a",
+            "\(table)")
+        let csv = try listing.render([figure], as: .csv, width: nil).split(separator: "\n").map(String.init)
+        #expect(csv == [
+            "id,indicator,breakdown,origin,destination,period_start,period_end,value,value_high,unit_multiplier,unit,"
+                + "qualifier,status,vintage,source_id,locator,supersedes_id,superseded_by_id,conflicts_with,retracted,"
+                + "note,claim,provenance,source_publisher,source_title,source_url",
+            "9,STATEMENT_WORKERS_ABROAD,,VN,JP,2022-01-01,2022-12-31,600000,,0,persons,approx,,2022-06-29,3,,,,4;5,"
+                + "false,,\"claim: Dao Ngoc Dung, 2022-06-29\",from a blog,Viet-Jo,Workers,https://example.org/a",
+        ])
+        // Without --sources, no source columns; a series' CSV has them, its table being a chart.
+        let plain = Figures.listing(marks: { _ in ("", "") }, sources: nil)
+        #expect(try plain.render([], as: .csv, width: nil).hasSuffix(",note,claim,provenance"))
+        let series = Series.listing(sources: [3: blog]).table([]).columns
+        #expect(series.isEmpty)
+        #expect(Series.listing(sources: [3: blog]).csv([.with { $0.observation = figure }]).hasSuffix(
+            ",9,3,Viet-Jo,Workers,https://example.org/a"))
+    }
+
     @Test func eventDatesShowThePlanBesideTheDayHeldAndLeadWithTheOneMatched() {
         let moved = Coop_V1_Event.with {
             $0.plannedDate = "2022-07"
