@@ -16,6 +16,7 @@ enum Schema {
         migrator.registerMigration("v3-observation-columns", migrate: reshapeObservationColumns)
         migrator.registerMigration("v4-request-digests", migrate: addRequestDigests)
         migrator.registerMigration("v5-search-native-names", migrate: addSearchNativeNames)
+        migrator.registerMigration("v6-observation-identity", migrate: indexObservationIdentity)
         return migrator
     }
 
@@ -331,6 +332,16 @@ enum Schema {
                   tokenize = 'unicode61 remove_diacritics 2'
                 );
                 DELETE FROM meta WHERE key = 'search_index_format';
+                """)
+    }
+
+    /// A figure identical to a stored one is refused (`ObservationTable.identical`): without this index the check
+    /// read every figure of the series with the same period and vintage, so writes slowed as a series grew.
+    private static func indexObservationIdentity(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE INDEX observations_identity
+                  ON observations(indicator, origin, destination, breakdown, period_from, vintage_from, value);
                 """)
     }
 

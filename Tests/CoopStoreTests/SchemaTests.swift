@@ -7,7 +7,7 @@ import Testing
         try await withStore { store async throws in
             let check = try await store.checkStorage()
             #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
-                "v3-observation-columns", "v4-request-digests", "v5-search-native-names"])
+                "v3-observation-columns", "v4-request-digests", "v5-search-native-names", "v6-observation-identity"])
             #expect(try store.latestSequence() == 0)
             #expect(try store.indicators() == [])
             #expect(try store.sources(page: PageRequest()).items == [])
@@ -46,7 +46,7 @@ import Testing
             defer { try? second.close() }
             #expect(try second.sources(ids: [source.id]) == [source])
             #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
-                "v3-observation-columns", "v4-request-digests", "v5-search-native-names"])
+                "v3-observation-columns", "v4-request-digests", "v5-search-native-names", "v6-observation-identity"])
         }
     }
 

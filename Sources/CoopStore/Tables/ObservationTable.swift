@@ -67,17 +67,21 @@ package enum ObservationTable {
 
     /// A live observation (not superseded, not retracted) with exactly these values (indicator, pair, breakdown,
     /// period, value, qualifier, source, vintage), if one is stored: the same figure filed twice.
+    /// One index lookup (`observations_identity`), however many figures the series, the period and the vintage
+    /// already have: the derived `period_from` and `vintage_from` are what the index holds.
     static func identical(_ db: Database, to o: Observation) throws -> Int64? {
         try db.int64(
             """
             SELECT id FROM observations
-            WHERE indicator = ? AND origin = ? AND destination = ? AND breakdown = ? AND period_start = ?
-              AND period_end = ? AND value = ? AND value_high = ? AND unit_multiplier = ? AND qualifier = ?
-              AND source_id = ? AND vintage = ? AND superseded_by_id IS NULL AND retracted = 0
+            WHERE indicator = ? AND origin = ? AND destination = ? AND breakdown = ? AND period_from = ?
+              AND vintage_from = ? AND value = ? AND period_start = ? AND period_end = ? AND value_high = ?
+              AND unit_multiplier = ? AND qualifier = ? AND source_id = ? AND vintage = ?
+              AND superseded_by_id IS NULL AND retracted = 0
             LIMIT 1
             """,
-            [o.indicator, o.origin, o.destination, Breakdown.canonical(Breakdown.sorted(o.breakdown)), o.periodStart,
-             o.periodEnd, o.value, o.valueHigh, o.unitMultiplier, o.qualifier.rawValue, o.sourceID, o.vintage])
+            [o.indicator, o.origin, o.destination, Breakdown.canonical(Breakdown.sorted(o.breakdown)),
+             PartialDate.firstDay(of: o.periodStart), PartialDate.firstDay(of: o.vintage), o.value, o.periodStart,
+             o.periodEnd, o.valueHigh, o.unitMultiplier, o.qualifier.rawValue, o.sourceID, o.vintage])
     }
 
     static func exists(_ db: Database, id: Int64) throws -> Bool {
