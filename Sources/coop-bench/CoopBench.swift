@@ -116,6 +116,7 @@ struct CoopBench: AsyncParsableCommand {
         case .write:
             let sourceID = try await makeSource()
             let run = UUID().uuidString.prefix(8)
+            let runValue = Int64.random(in: 0..<(1 << 20)) << 40
             return ("coop.v1.Cooperation", "AddObservations", .perCall { connection, n in
                 let request = Coop_V1_AddObservationsRequest.with {
                     $0.requestID = "bench-\(run)-\(connection)-\(n)"
@@ -125,8 +126,9 @@ struct CoopBench: AsyncParsableCommand {
                         $0.destination = "JP"
                         $0.periodStart = "2099-10-31"
                         $0.periodEnd = "2099-10-31"
-                        // A figure of its own per call: coopd refuses one identical to a stored figure.
-                        $0.value = Int64(n) << 20 | Int64(connection)
+                        // A figure of its own per call, and per run against the same database: coopd refuses
+                        // one identical to a stored figure.
+                        $0.value = runValue | Int64(n) << 8 | Int64(connection & 0xFF)
                         $0.unit = "persons"
                         $0.sourceID = sourceID
                         $0.vintage = "2099-12-31"
