@@ -34,7 +34,7 @@ RELEASE_FLAGS    = -c release --static-swift-stdlib
 
 .PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
         check-dataset man clean \
-        install install-bin install-units install-man test-systemd test-systemd-release \
+        install install-bin install-units install-man test-systemd test-systemd-release test-consumer \
         libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci
 
 all: build
@@ -64,6 +64,13 @@ test: test-deps check-generated check-dataset go-peer test-systemd
 	$(SWIFT) build -j $(JOBS) --build-tests
 	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" $(SWIFT) test -j $(JOBS) --skip-build
 	$(MAKE) test-c
+	$(MAKE) test-consumer
+
+# Another package depends on this repository by version (a tagged clone of HEAD: what is committed) and calls a live
+# coopd through CoopClient; coopd's own linker flags must not reach it.
+test-consumer: test-deps
+	$(SWIFT) build -j $(JOBS) --build-tests
+	JOBS=$(JOBS) sh Tests/consumer/run.sh "$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd"
 
 # The units under a real systemd (PID 1 in systemd-nspawn; skipped, saying why, without root or nspawn), after
 # systemd-analyze verify and security. Uses the debug coopd (with its Swift runtime bound into the container);
