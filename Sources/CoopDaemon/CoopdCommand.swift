@@ -92,7 +92,11 @@ struct Serve: AsyncParsableCommand {
         let load = configurationLoader(config: config, flags: flags)
         let level = LogLevelSetting(.info)
         let journal = StderrLogHandler.stderrIsJournal()
-        LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level, journal: journal) }
+        LoggingSystem.bootstrap { label -> any LogHandler in
+            journal
+                ? JournalLogHandler(label: label, level: level)
+                : StderrLogHandler(label: label, level: level, journal: false)
+        }
         let logger = Logger(label: "coopd")
 
         let status = await Daemon(load: load, logLevel: level, logger: logger).run()

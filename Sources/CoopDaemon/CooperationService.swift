@@ -371,7 +371,7 @@ struct CooperationService {
             try policy.value.authorize(context.peer)
         } catch {
             logUnwritten(refusedWrites, .warning, "write refused: the peer is not a writer", context,
-                         ["pid": "\(context.peer.pid)"], countedAs: "refused")
+                         ["pid": "\(context.peer.pid)", "status": "PERMISSION_DENIED"], countedAs: "refused")
             throw error
         }
         let requestID = request.requestID
@@ -387,7 +387,8 @@ struct CooperationService {
         } catch let error as RPCError where error.code == .unavailable {
             // A full disk or a database that cannot be written: the operator needs to hear of it.
             logUnwritten(failedWrites, .error, "write failed: \(error.message)", context,
-                         ["request_id": "\(requestID)"], countedAs: "failed")
+                         ["request_id": "\(requestID)", "pid": "\(context.peer.pid)", "status": "UNAVAILABLE"],
+                         countedAs: "failed")
             throw error
         }
     }
@@ -400,7 +401,7 @@ struct CooperationService {
     ) {
         log.record { count in
             var all = metadata
-            all["method"] = "\(context.method)"
+            all["method"] = "\(context.service)/\(context.method)"
             all["uid"] = "\(context.peer.uid)"
             all[countKey] = "\(count)"
             logger.log(level: level, "\(message)", metadata: all)

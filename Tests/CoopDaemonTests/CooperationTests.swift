@@ -360,6 +360,8 @@ import Testing
             // The operator hears of it, with the uid.
             try await daemon.waitForStderr(containing: "write refused: the peer is not a writer")
             #expect(daemon.stderr.contains("uid=65534"), "\(daemon.stderr)")
+            #expect(daemon.stderr.contains("method=coop.v1.Cooperation/PutSource"), "\(daemon.stderr)")
+            #expect(daemon.stderr.contains("status=PERMISSION_DENIED"), "\(daemon.stderr)")
 
             let read = try await runToCompletion(
                 setpriv, asNobody + ["-service", "coop.v1.Cooperation", "-method", "ListIndicators",

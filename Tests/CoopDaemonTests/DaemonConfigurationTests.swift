@@ -45,3 +45,28 @@ import Testing
         #expect(FileDescriptorLimit.fit(limits, raise: false, logger: Logger(label: "test")).maxConnections == 10)
     }
 }
+
+/// What a journal record carries (the sending itself is tested under systemd, Tests/systemd/run.sh).
+@Suite struct JournalFieldTests {
+    @Test func aCallsMetadataBecomesCOOPDFieldsBesideTheStandardOnes() {
+        let event = LogEvent(
+            level: .warning, message: "write refused", metadata: nil, source: nil, file: "CooperationService.swift",
+            function: "write(_:_:_:)", line: 373)
+        let fields = JournalLogHandler.fields(event, [
+            "method": "coop.v1.Cooperation/PutSource", "uid": "1000", "pid": "42", "status": "PERMISSION_DENIED",
+            "request_id": "r-1", "refused": "3", "odd-key.x": "y",
+        ])
+        #expect(fields.first == "PRIORITY=4")
+        #expect(fields.contains(
+            "MESSAGE=write refused method=coop.v1.Cooperation/PutSource odd-key.x=y pid=42 refused=3 request_id=r-1 "
+                + "status=PERMISSION_DENIED uid=1000"))
+        for field in [
+            "CODE_FILE=CooperationService.swift", "CODE_LINE=373", "CODE_FUNC=write(_:_:_:)", "SYSLOG_IDENTIFIER=coopd",
+            "COOPD_METHOD=coop.v1.Cooperation/PutSource", "COOPD_PEER_UID=1000", "COOPD_PEER_PID=42",
+            "COOPD_STATUS=PERMISSION_DENIED", "COOPD_REQUEST_ID=r-1", "COOPD_REFUSED=3", "COOPD_ODD_KEY_X=y",
+        ] {
+            #expect(fields.contains(field), "\(field) in \(fields)")
+        }
+    }
+}
+

@@ -256,6 +256,17 @@ warnings=$(in_ct journalctl --no-pager -o cat -p warning _SYSTEMD_UNIT=coopd.ser
 $warnings"
 ok "coopd logged no warnings or errors under the sandbox"
 
+# Records reach the journal with fields: a write refused to uid 4242 is found by that uid.
+if out=$(in_ct setpriv --reuid=4242 --regid="$gid" --clear-groups python3 /opt/coopd-test/ttrpc-call.py "$SOCK_CT" \
+  coop.v1.Cooperation PutSource 2>&1); then fail "uid 4242, not a writer, could write: $out"; fi
+in_ct journalctl --sync
+rec=$(in_ct journalctl --no-pager -o json -u coopd.service COOPD_PEER_UID=4242)
+for field in '"COOPD_METHOD":"coop.v1.Cooperation/PutSource"' '"COOPD_STATUS":"PERMISSION_DENIED"' '"PRIORITY":"4"' \
+  '"CODE_FUNC":' '"CODE_FILE":' '"COOPD_PEER_PID":"'; do
+  printf '%s\n' "$rec" | grep -qF -- "$field" || fail "the refused write's journal record has no $field: $rec"
+done
+ok "journal records carry fields: journalctl -u coopd COOPD_PEER_UID=4242 finds the refused write (method, status, pid, code location)"
+
 # 3. systemctl status shows the STATUS= text.
 status=$(in_ct systemctl status --no-pager --lines=0 coopd.service 2>&1 || true)
 line=$(printf '%s\n' "$status" | grep -E '^ *Status: "serving on /run/coopd/coopd.sock' | sed 's/^ *//' || true)
