@@ -54,8 +54,8 @@ class Client(Methods):
             raise RPCError(StatusCode.UNAVAILABLE, str(error)) from None
         self.timeout = timeout
         self.metadata = _pairs(metadata)
-        self._send_lock = threading.Lock()
-        self._lock = threading.Lock()  # guards _calls, _next_id, _closed
+        self._send_lock = threading.Lock()  # whole frames, in stream-id order
+        self._lock = threading.Lock()  # guards _calls, _next_id, _closed (taken by the reader too)
         self._calls: Dict[int, "queue.Queue[Union[_Frame, _Closed]]"] = {}
         self._next_id = 1
         self._closed: Optional[RPCError] = None
@@ -124,22 +124,23 @@ class Client(Methods):
             envelope.metadata.add(key=key, value=value)
         body = envelope.SerializeToString()
         inbox: "queue.Queue[Union[_Frame, _Closed]]" = queue.Queue()
-        with self._lock:
-            if self._closed:
-                raise self._closed
-            stream_id = self._next_id
-            if stream_id > 0xFFFFFFFF:
-                raise RPCError(StatusCode.RESOURCE_EXHAUSTED, "stream ids used up: open a new Client")
-            self._next_id += 2
-            self._calls[stream_id] = inbox
         # Server streams take nothing more from the client, so say so at once (remoteClosed), as ttrpc's do.
         flags = REMOTE_CLOSED if method.server_streaming else 0
-        try:
-            with self._send_lock:
+        # The id is taken and the frame written under one lock: coopd refuses an id lower than one it has seen.
+        with self._send_lock:
+            with self._lock:
+                if self._closed:
+                    raise self._closed
+                stream_id = self._next_id
+                if stream_id > 0xFFFFFFFF:
+                    raise RPCError(StatusCode.RESOURCE_EXHAUSTED, "stream ids used up: open a new Client")
+                self._next_id += 2
+                self._calls[stream_id] = inbox
+            try:
                 self._sock.sendall(HEADER.pack(len(body), stream_id, REQUEST, flags) + body)
-        except OSError as error:
-            self._forget(stream_id)
-            raise RPCError(StatusCode.UNAVAILABLE, f"sending to coopd failed: {error}") from None
+            except OSError as error:
+                self._forget(stream_id)
+                raise RPCError(StatusCode.UNAVAILABLE, f"sending to coopd failed: {error}") from None
         return stream_id, inbox
 
     def _next(self, inbox: "queue.Queue[Union[_Frame, _Closed]]", deadline: Optional[float]) -> _Frame:
