@@ -4,8 +4,11 @@ for what coopd does not echo back (the metadata sent)."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -236,3 +239,29 @@ def test_connection_lost_fails_waiting_calls() -> None:
         server.join()
         listener.close()
     assert caught.value.code == StatusCode.UNAVAILABLE
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def test_example_prints_the_mhlw_series(coopd_socket: str) -> None:
+    env = dict(os.environ, COOP_SOCKET=coopd_socket, PYTHONPATH=os.path.join(HERE, "..", "src"))
+    out = subprocess.run([sys.executable, os.path.join(HERE, "..", "examples", "mhlw_series.py")], env=env,
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "VN -> JP" in out and "2023-10-31" in out and "518,364" in out
+
+
+def test_pip_install(tmp_path: "os.PathLike[str]") -> None:
+    """pip install ./clients/python works (offline: protobuf comes from the system, --system-site-packages)."""
+    if subprocess.run([sys.executable, "-c", "import ensurepip, venv"], capture_output=True).returncode:
+        pytest.skip("python3-venv is not installed")
+    root = os.path.join(str(tmp_path), "src")
+    shutil.copytree(os.path.join(HERE, ".."), root, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    venv = os.path.join(str(tmp_path), "venv")
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv], check=True)
+    python = os.path.join(venv, "bin", "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-index", "--no-build-isolation", root], check=True,
+                   capture_output=True, timeout=300)
+    where = subprocess.run([python, "-c", "import coopclient; print(coopclient.__file__)"], cwd=str(tmp_path),
+                           check=True, capture_output=True, text=True).stdout
+    assert where.startswith(venv)
