@@ -45,13 +45,15 @@ def untrusted(path: str, uid: int) -> Optional[str]:
     first = True
     while True:
         info = os.lstat(current)
+        if first and not stat.S_ISDIR(info.st_mode):
+            return f"{current} is not a directory"
         if first and info.st_uid != uid:
             return f"{current} is owned by uid {info.st_uid}, not by uid {uid} that uses it"
         if not first and info.st_uid not in (0, uid):
             return f"above {directory}: {current} is owned by uid {info.st_uid}"
         sticky = not first and info.st_mode & stat.S_ISVTX
         if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky:
-            return f"{current} is writable by other users (mode {info.st_mode & 0o7777:o})"
+            return f"{current} is writable by other users (mode 0{info.st_mode & 0o7777:o})"
         if current == "/":
             break
         current, first = os.path.dirname(current), False
