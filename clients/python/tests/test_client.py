@@ -51,10 +51,21 @@ def test_request_message_instead_of_fields(client: coopclient.Client) -> None:
         client.get_series(pb.GetSeriesRequest(**MHLW), origin="VN")
 
 
-def test_unknown_field_is_invalid_argument(client: coopclient.Client) -> None:
-    with pytest.raises(RPCError) as caught:
+def test_misnamed_field_is_refused_before_sending(client: coopclient.Client) -> None:
+    with pytest.raises(ValueError, match="indicatr"):
         client.get_series(indicatr="JP_MHLW_FOREIGN_WORKERS")
-    assert caught.value.code == StatusCode.INVALID_ARGUMENT
+    with pytest.raises(TypeError):
+        client.list_observations(page_size="ten")
+
+
+def test_client_timeout_is_for_unary_calls_only(coopd_socket: str) -> None:
+    with coopclient.Client(coopd_socket, timeout=0.3) as c:
+        watch = c.health_watch(service="")
+        assert watch._deadline is None
+        assert next(watch).status == coopclient.health_pb2.HealthCheckResponse.SERVING
+        time.sleep(0.6)
+        assert c.echo(data=b"ok").data == b"ok"  # the watch is still open; nothing has ended it
+        watch.close()
 
 
 def test_list_observations_pages(client: coopclient.Client) -> None:

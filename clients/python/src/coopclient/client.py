@@ -42,7 +42,8 @@ class Client(Methods):
     """One connection to coopd; one method per RPC (see generated/methods.py), safe to share between threads.
 
     socket_path: None finds coopd's socket as coopctl does ($COOP_SOCKET, then the systemd and per-user paths).
-    timeout: the default deadline of every call in seconds (None: no deadline); each call may pass its own.
+    timeout: the default deadline of every unary call in seconds (None: no deadline); each call, streams
+    included, may pass its own.
     metadata: key/value pairs sent with every call, before the call's own.
     """
 
@@ -89,16 +90,14 @@ class Client(Methods):
     def _call(self, method: Method, request: Any, fields: Dict[str, Any], timeout: Optional[float],
               metadata: Metadata) -> Any:
         if request is None:
-            try:
-                request = method.request(**fields)
-            except (ValueError, TypeError) as error:  # an unknown field, or a value of the wrong type
-                raise RPCError(StatusCode.INVALID_ARGUMENT, f"{method.name}: {error}") from None
+            request = method.request(**fields)  # protobuf's ValueError or TypeError for a misnamed or mistyped field
         elif fields:
             raise TypeError("pass either a request message or its fields, not both")
         elif not isinstance(request, method.request):
             raise TypeError(f"{method.name} takes a {method.request.DESCRIPTOR.full_name}, "
                             f"not {type(request).__name__}")
-        timeout = self.timeout if timeout is None else timeout
+        if timeout is None and not method.server_streaming:
+            timeout = self.timeout  # a stream (a watch) runs until closed unless given its own timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         stream_id, inbox = self._start(method, request, deadline, metadata)
         if method.server_streaming:
