@@ -25,7 +25,7 @@ export BENCH_BIN
 # Build and runtime needs, then what the tests need (Go ttrpc peer, socket activation, valgrind).
 BUILD_PACKAGES = libprotobuf-c-dev libsystemd-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config
 TEST_PACKAGES  = golang-go golang-github-containerd-ttrpc-dev systemd systemd-container gcc sqlite3 util-linux valgrind binutils \
-                 python3
+                 python3 python3-protobuf python3-pytest python3-pandas python3-pip python3-venv
 
 # Installed executables: coopd, and coopctl once Package.swift declares it. Man pages: man/*.[1-8].
 INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"' Package.swift && echo coopctl)
@@ -35,7 +35,7 @@ RELEASE_FLAGS    = -c release --static-swift-stdlib
 .PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
         check-dataset man clean \
         install install-bin install-units install-man test-systemd test-systemd-release test-consumer \
-        libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci
+        libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci test-python
 
 all: build
 
@@ -64,6 +64,7 @@ test: test-deps check-generated check-dataset go-peer test-systemd
 	$(SWIFT) build -j $(JOBS) --build-tests
 	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" $(SWIFT) test -j $(JOBS) --skip-build
 	$(MAKE) test-c
+	$(MAKE) test-python
 	$(MAKE) test-consumer
 
 # Another package depends on this repository by version (a tagged clone of HEAD: what is committed) and calls a live
@@ -287,5 +288,13 @@ test-c: test-deps libcoopclient examples-c $(C_BUILD)/test-client
 	$(SWIFT) build -j $(JOBS) --build-tests
 	CC="$(CC)" VALGRIND="$(VALGRIND)" C_BUILD="$(C_BUILD)" COOPD="$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd" \
 	  sh Tests/c/run-tests.sh
+
+# The Python client (clients/python): its pytest suite against a coopd it starts, with Debian's python3-protobuf,
+# pytest and pandas (the system python3, not a pyenv or venv one that lacks them), from the source tree.
+PYTHON ?= /usr/bin/python3
+test-python: test-deps
+	$(SWIFT) build -j $(JOBS) --build-tests
+	cd clients/python && COOPD="$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd" PYTHONPATH=src PYTHONDONTWRITEBYTECODE=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 FORCE:
