@@ -6,6 +6,7 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]   coopd (static Swift stdlib), coopctl, units, sysusers, man pages,
 #               and the C client library
 #   make libcoopclient / install-c / test-c   the C client library (see "libcoopclient" below)
+#   make examples-go / test-go   the Go example (Examples/go) on containerd's ttrpc from Debian's packages
 # Both install missing Debian packages first (apt-get; via sudo when not root).
 # SHARED: the shared reference folder (bench tools and peers, the shipped dataset), for `make bench` and
 # `check-dataset`; by default found by scripts/shared-dir.sh, beside this checkout or the repository it was cloned from.
@@ -35,7 +36,7 @@ RELEASE_FLAGS    = -c release --static-swift-stdlib
 .PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
         check-dataset man clean \
         install install-bin install-units install-man test-systemd test-systemd-release \
-        libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci
+        libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci examples-go test-go
 
 all: build
 
@@ -64,6 +65,7 @@ test: test-deps check-generated check-dataset go-peer test-systemd
 	$(SWIFT) build -j $(JOBS) --build-tests
 	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" $(SWIFT) test -j $(JOBS) --skip-build
 	$(MAKE) test-c
+	$(MAKE) test-go
 
 # The units under a real systemd (PID 1 in systemd-nspawn; skipped, saying why, without root or nspawn), after
 # systemd-analyze verify and security. Uses the debug coopd (with its Swift runtime bound into the container);
@@ -169,7 +171,7 @@ man: deps
 	sh scripts/generate-man.sh
 
 clean:
-	rm -rf .build $(C_BUILD) $(FUZZ_BUILD)
+	rm -rf .build $(C_BUILD) $(FUZZ_BUILD) $(GO_BUILD)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # libcoopclient: the C client (Sources/CCoopClient), built with plain cc into $(C_BUILD); SwiftPM builds the same
@@ -280,5 +282,18 @@ test-c: test-deps libcoopclient examples-c $(C_BUILD)/test-client
 	$(SWIFT) build -j $(JOBS) --build-tests
 	CC="$(CC)" VALGRIND="$(VALGRIND)" C_BUILD="$(C_BUILD)" COOPD="$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd" \
 	  sh Tests/c/run-tests.sh
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The Go example: Examples/go/pair_summary.go calls GetPairSummary with containerd's ttrpc 1.1.1 as Debian packages it
+# (GOPATH mode against /usr/share/gocode, offline), built into $(GO_BUILD); test-go runs it against a live coopd.
+GO_BUILD ?= .build-go
+
+examples-go: test-deps
+	sh Examples/go/build.sh $(GO_BUILD)
+
+test-go: examples-go
+	$(SWIFT) build -j $(JOBS) --build-tests
+	COOPD="$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd" PAIR_SUMMARY="$(GO_BUILD)/pair_summary" \
+	  sh Tests/go/run-tests.sh
 
 FORCE:
