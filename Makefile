@@ -6,6 +6,7 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]   coopd (static Swift stdlib), coopctl, units, sysusers, man pages,
 #               and the C client library
 #   make libcoopclient / install-c / test-c   the C client library (see "libcoopclient" below)
+#   make examples-go / test-go   the Go example (Examples/go) on containerd's ttrpc from Debian's packages
 # Both install missing Debian packages first (apt-get; via sudo when not root).
 # SHARED: the shared reference folder (bench tools and peers, the shipped dataset), for `make bench` and
 # `check-dataset`; by default found by scripts/shared-dir.sh, beside this checkout or the repository it was cloned from.
@@ -35,7 +36,7 @@ RELEASE_FLAGS    = -c release --static-swift-stdlib
 .PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
         check-dataset man clean \
         install install-bin install-units install-man test-systemd test-systemd-release test-consumer \
-        libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci test-python
+        libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci test-python examples-go test-go
 
 all: build
 
@@ -64,6 +65,7 @@ test: test-deps check-generated check-dataset go-peer test-systemd
 	$(SWIFT) build -j $(JOBS) --build-tests
 	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" $(SWIFT) test -j $(JOBS) --skip-build
 	$(MAKE) test-c
+	$(MAKE) test-go
 	$(MAKE) test-python
 	$(MAKE) test-consumer
 
@@ -177,7 +179,7 @@ man: deps
 	sh scripts/generate-man.sh
 
 clean:
-	rm -rf .build $(C_BUILD) $(FUZZ_BUILD)
+	rm -rf .build $(C_BUILD) $(FUZZ_BUILD) $(GO_BUILD)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # libcoopclient: the C client (Sources/CCoopClient), built with plain cc into $(C_BUILD); SwiftPM builds the same
@@ -296,5 +298,18 @@ test-python: test-deps
 	$(SWIFT) build -j $(JOBS) --build-tests
 	cd clients/python && COOPD="$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd" PYTHONPATH=src PYTHONDONTWRITEBYTECODE=1 \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The Go example: Examples/go/pair_summary.go calls GetPairSummary with containerd's ttrpc 1.1.1 as Debian packages it
+# (GOPATH mode against /usr/share/gocode, offline), built into $(GO_BUILD); test-go runs it against a live coopd.
+GO_BUILD ?= .build-go
+
+examples-go: test-deps
+	sh Examples/go/build.sh $(GO_BUILD)
+
+test-go: examples-go
+	$(SWIFT) build -j $(JOBS) --build-tests
+	COOPD="$$($(SWIFT) build -j $(JOBS) --show-bin-path)/coopd" PAIR_SUMMARY="$(GO_BUILD)/pair_summary" \
+	  sh Tests/go/run-tests.sh
 
 FORCE:

@@ -3,7 +3,7 @@
  * Labour and Welfare counts them (indicator JP_MHLW_FOREIGN_WORKERS, origin VN, destination JP), with the
  * sources each figure comes from.
  *
- *   usage: worker_series [SOCKET]        (default: coopd's default socket, or $COOPD_SOCKET)
+ *   usage: worker_series [SOCKET]        (default: $COOP_SOCKET, $COOPD_SOCKET, or coopd's default)
  *   build: cc worker_series.c $(pkg-config --cflags --libs coopclient) -o worker_series
  */
 #include <stdio.h>

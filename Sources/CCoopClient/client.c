@@ -28,12 +28,15 @@
 
 /* --- connect / close --------------------------------------------------------------------------------------------- */
 
-/* coopd's default socket path, as the daemon picks it (see README "Two commands"). *per_user is set for the
- * per-user defaults, which are trusted only when they are this user's alone (trusted_socket). */
+/* coopd's default socket path, as the daemon picks it (see README "Two commands"): $COOP_SOCKET (as coopctl reads
+ * it), else $COOPD_SOCKET (as coopd reads it), else the daemon's own default. *per_user is set for the per-user
+ * defaults, which are trusted only when they are this user's alone (trusted_socket). */
 static int default_socket_path(char *buffer, size_t size, int *per_user) {
-    const char *env = getenv("COOPD_SOCKET");
+    const char *env = getenv("COOP_SOCKET");
     int n;
     *per_user = 0;
+    if (!env || !*env)
+        env = getenv("COOPD_SOCKET");
     if (env && *env)
         n = snprintf(buffer, size, "%s", env);
     else if (geteuid() == 0)

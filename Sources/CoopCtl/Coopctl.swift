@@ -62,7 +62,9 @@ public struct Coopctl: AsyncParsableCommand {
     public static func runMain(arguments: [String]? = nil) async -> Never {
         let status: ExitStatus
         do {
-            var command = try parseAsRoot(hoistingGlobalOptions(arguments ?? Array(CommandLine.arguments.dropFirst())))
+            // The async parse: it also answers the shell's requests for completions (CodeCompletion) by asking coopd.
+            var command = try await asyncParseAsRoot(
+                hoistingGlobalOptions(arguments ?? Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

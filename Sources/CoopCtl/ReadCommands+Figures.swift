@@ -7,13 +7,17 @@ import Foundation
 
 /// Filters shared by `figures` and `export`.
 struct FigureFilters: ParsableArguments {
-    @Option(help: ArgumentHelp("Origin country (e.g. VN; _T = all partners).", valueName: "code"))
+    @Option(
+        help: ArgumentHelp("Origin country (e.g. VN; _T = all partners).", valueName: "code"),
+        completion: CodeCompletion.countries)
     var from: String?
 
-    @Option(help: ArgumentHelp("Destination country (e.g. JP).", valueName: "code"))
+    @Option(help: ArgumentHelp("Destination country (e.g. JP).", valueName: "code"), completion: CodeCompletion.countries)
     var to: String?
 
-    @Option(name: .customLong("indicator"), help: ArgumentHelp("Indicator code (repeatable).", valueName: "code"))
+    @Option(
+        name: .customLong("indicator"), help: ArgumentHelp("Indicator code (repeatable).", valueName: "code"),
+        completion: CodeCompletion.indicators)
     var indicators: [String] = []
 
     @Option(help: ArgumentHelp("Periods ending on or after this date.", valueName: "date"))

@@ -14,13 +14,13 @@ struct Series: AsyncParsableCommand {
               coopctl series JP_MHLW_FOREIGN_WORKERS --from VN --to JP --since 2015 --until 2023
             """)
 
-    @Argument(help: "Indicator code, e.g. JP_MHLW_FOREIGN_WORKERS.")
+    @Argument(help: "Indicator code, e.g. JP_MHLW_FOREIGN_WORKERS.", completion: CodeCompletion.indicators)
     var indicator: String
 
-    @Option(help: ArgumentHelp("Origin country.", valueName: "code"))
+    @Option(help: ArgumentHelp("Origin country.", valueName: "code"), completion: CodeCompletion.countries)
     var from: String
 
-    @Option(help: ArgumentHelp("Destination country.", valueName: "code"))
+    @Option(help: ArgumentHelp("Destination country.", valueName: "code"), completion: CodeCompletion.countries)
     var to: String
 
     @Option(help: ArgumentHelp("Periods ending on or after this date.", valueName: "date"))

@@ -11,10 +11,10 @@ struct Summary: AsyncParsableCommand {
             statement claims, marked with who said it. --csv prints the latest-figures table.
             """)
 
-    @Argument(help: "First country, e.g. VN.")
+    @Argument(help: "First country, e.g. VN.", completion: CodeCompletion.countries)
     var a: String
 
-    @Argument(help: "Second country, e.g. JP.")
+    @Argument(help: "Second country, e.g. JP.", completion: CodeCompletion.countries)
     var b: String
 
     @Flag(help: "Also figures stated in statements (claims), each marked with who said it.")

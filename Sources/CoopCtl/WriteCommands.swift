@@ -191,9 +191,11 @@ struct FigureCommand: AsyncParsableCommand {
                     --value 570708 --source 12
                 """)
 
-        @Option(help: "Indicator code.") var indicator: String
-        @Option(help: ArgumentHelp("Origin country.", valueName: "code")) var from: String
-        @Option(help: ArgumentHelp("Destination country.", valueName: "code")) var to: String
+        @Option(help: "Indicator code.", completion: CodeCompletion.indicators) var indicator: String
+        @Option(help: ArgumentHelp("Origin country.", valueName: "code"), completion: CodeCompletion.countries)
+        var from: String
+        @Option(help: ArgumentHelp("Destination country.", valueName: "code"), completion: CodeCompletion.countries)
+        var to: String
         @Option(help: ArgumentHelp("An as-of date (a stock): start and end.", valueName: "date")) var period: String?
         @Option(help: ArgumentHelp("First day of the period (a flow).", valueName: "date")) var start: String?
         @Option(help: ArgumentHelp("Last day of the period.", valueName: "date")) var end: String?

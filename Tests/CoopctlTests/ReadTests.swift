@@ -34,6 +34,36 @@ import Testing
         }
     }
 
+    /// The shell asks `coopctl ---completion SUBCOMMAND -- ARGUMENT INDEX CURSOR WORD…` (swift-argument-parser's
+    /// custom completions): indicator and country codes come from the running coopd, and nothing (status 0) when
+    /// it is not there.
+    @Test func completionsOfferCodesFromCoopdAndNothingWithoutIt() async throws {
+        let asks: [(arguments: [String], expected: String)] = [
+            (["---completion", "figures", "--", "--indicator", "0", "0"], "JP_MHLW_FOREIGN_WORKERS"),
+            (["---completion", "figures", "--", "--from", "0", "0"], "VN"),
+            (["---completion", "series", "--", "--to", "0", "0"], "JP"),
+            (["---completion", "series", "--", "positional@0", "0", "0"], "JP_MHLW_FOREIGN_WORKERS"),
+            (["---completion", "summary", "--", "positional@1", "0", "0"], "VN"),
+            (["---completion", "figure", "add", "--", "--indicator", "0", "0"], "JP_MHLW_FOREIGN_WORKERS"),
+        ]
+        try await withDaemon(seeded: true) { daemon in
+            for ask in asks {
+                let run = try await ok(ask.arguments, socket: daemon.socketPath)
+                #expect(run.lines.contains(ask.expected), "\(run)")
+                #expect(run.stderr.isEmpty, "\(run)")
+            }
+            // --socket on the command line being completed is the socket asked.
+            let named = try await ok(
+                ["---completion", "figures", "--", "--from", "3", "0", "figures", "--socket", daemon.socketPath, ""],
+                socket: "/nonexistent/coopd.sock")
+            #expect(named.lines.contains("JP"), "\(named)")
+        }
+        for ask in asks {
+            let run = try await coopctl(ask.arguments, socket: "/nonexistent/coopd.sock", timeout: .seconds(10))
+            #expect(run.status == 0 && run.stdout.isEmpty && run.stderr.isEmpty, "\(run)")
+        }
+    }
+
     @Test func unknownCodesAreNotFoundAndInvertedRangesInvalid() async throws {
         try await withDaemon(seeded: true) { daemon in
             let s = daemon.socketPath

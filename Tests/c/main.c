@@ -33,6 +33,7 @@ void test_failed(const char *file, int line, const char *format, ...) {
     X(test_version_and_status_helpers, 0)                                                                             \
     X(test_connect_failures_are_negative_errno, 0)                                                                    \
     X(test_default_socket_path_comes_from_coopd_socket, 0)                                                            \
+    X(test_default_socket_path_comes_from_coop_socket_first, 0)                                                       \
     X(test_default_socket_in_a_directory_others_can_write_is_not_trusted, 0)                                          \
     X(test_every_typed_function_sends_its_service_and_method, 0)                                                      \
     X(test_metadata_and_timeout_go_into_the_request, 0)                                                               \

@@ -61,6 +61,13 @@ for library in "$C_BUILD/libcoopclient.so" "$C_BUILD/libcoopclient.a"; do
   echo "$library: $(wc -l <"$tmp/api") API functions and $(grep -c '^coop__v1__' "$tmp/exported") coop__v1__* symbols"
 done
 
+echo "== coop/client.h compiles as strict C11: cc -std=c11 -pedantic -Werror"
+printf '#include <coop/client.h>\nint main(void) { return coop_client_connect(NULL, 0, NULL) == 0; }\n' >"$tmp/header.c"
+# shellcheck disable=SC2046 # word splitting wanted
+$CC -std=c11 -pedantic -Wall -Wextra -Wstrict-prototypes -Werror -fsyntax-only \
+  -ISources/CCoopClient/include -ISources/CCoopClient/generated $(pkg-config --cflags libprotobuf-c) "$tmp/header.c"
+echo "coop/client.h: ok"
+
 echo "== C tests${VALGRIND:+ under valgrind}"
 # shellcheck disable=SC2086 # VALGRIND is a command line
 COOP_TEST_SOCKET=$socket $VALGRIND "$C_BUILD/test-client"
@@ -80,7 +87,7 @@ echo "pkg-config --cflags --libs coopclient: $(pkg-config --cflags --libs coopcl
 for example in Examples/c/*.c; do
   name=$(basename "$example" .c)
   # shellcheck disable=SC2046 # word splitting wanted
-  $CC -Wall -Werror -o "$tmp/$name" "$example" $(pkg-config --cflags --libs coopclient)
+  $CC -std=c11 -pedantic -Wall -Werror -o "$tmp/$name" "$example" $(pkg-config --cflags --libs coopclient)
   echo "built $name"
 done
 LD_LIBRARY_PATH=$dest/usr/local/lib

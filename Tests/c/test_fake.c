@@ -1125,27 +1125,51 @@ void test_connect_failures_are_negative_errno(void) {
     coop_status_clear(NULL);
 }
 
-void test_default_socket_path_comes_from_coopd_socket(void) {
+/* Connects with a NULL path while $COOP_SOCKET is `coop` and $COOPD_SOCKET is `coopd` (NULL: unset) and returns
+ * how many echoes the fake server saw. */
+static int echoes_by_default_path(const char *coop, const char *coopd) {
     struct recorder recorder = { .mu = PTHREAD_MUTEX_INITIALIZER };
     struct fake_server server;
     if (fake_server_start(&server, handle_record, &recorder) < 0)
-        return;
-    const char *saved = getenv("COOPD_SOCKET");
-    char *saved_copy = saved ? strdup(saved) : NULL;
-    setenv("COOPD_SOCKET", server.path, 1);
+        return -1;
+    const char *names[2] = { "COOP_SOCKET", "COOPD_SOCKET" }, *values[2] = { coop, coopd };
+    char *saved[2];
+    for (int i = 0; i < 2; i++) {
+        const char *value = getenv(names[i]);
+        saved[i] = value ? strdup(value) : NULL;
+        if (!values[i])
+            unsetenv(names[i]);
+        else
+            setenv(names[i], strcmp(values[i], "SERVER") == 0 ? server.path : values[i], 1);
+    }
     coop_client *client = NULL;
-    CHECK_INT(coop_client_connect(NULL, 1000, &client), 0);
-    coop_status status = COOP_STATUS_INIT;
-    if (client)
+    if (coop_client_connect(NULL, 1000, &client) == 0) {
+        coop_status status = COOP_STATUS_INIT;
         CHECK_INT(echo(client, &quick, &status), 0);
+        coop_status_clear(&status);
+    }
     coop_client_close(client);
-    if (saved_copy)
-        setenv("COOPD_SOCKET", saved_copy, 1);
-    else
-        unsetenv("COOPD_SOCKET");
-    free(saved_copy);
+    for (int i = 0; i < 2; i++) {
+        if (saved[i])
+            setenv(names[i], saved[i], 1);
+        else
+            unsetenv(names[i]);
+        free(saved[i]);
+    }
     fake_server_stop(&server);
-    CHECK_INT(recorder.count, 1);
+    return recorder.count;
+}
+
+void test_default_socket_path_comes_from_coopd_socket(void) {
+    CHECK_INT(echoes_by_default_path(NULL, "SERVER"), 1);
+    CHECK_INT(echoes_by_default_path("", "SERVER"), 1); /* an empty $COOP_SOCKET counts as unset */
+}
+
+/* $COOP_SOCKET, as coopctl reads it, comes before $COOPD_SOCKET. */
+void test_default_socket_path_comes_from_coop_socket_first(void) {
+    CHECK_INT(echoes_by_default_path("SERVER", NULL), 1);
+    CHECK_INT(echoes_by_default_path("SERVER", "/nonexistent/coopd.sock"), 1);
+    CHECK_INT(echoes_by_default_path("/nonexistent/coopd.sock", "SERVER"), 0);
 }
 
 /* In a child (as nobody when run as root, since root's default is /run/coopd): a socket listening in
@@ -1167,6 +1191,7 @@ static int untrusted_default_in_child(void) {
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0 || listen(fd, 8) < 0)
         return 103;
+    unsetenv("COOP_SOCKET");
     unsetenv("COOPD_SOCKET");
     setenv("XDG_RUNTIME_DIR", runtime, 1);
     int failures = 0;

@@ -8,6 +8,9 @@
  *
  * Build:  cc prog.c $(pkg-config --cflags --libs coopclient)
  *
+ * Programs including this header need C11 (protoc-c declares oneofs as anonymous unions): it compiles with
+ * `-std=c11 -pedantic -Werror` (checked by make test-c), and with gcc's and clang's C99 modes short of -pedantic.
+ *
  * A minimal program:
  *
  *     coop_client *client;
@@ -162,9 +165,10 @@ int coop_status_to_errno(int32_t code);
 typedef struct coop_client coop_client;
 
 /*
- * Connects to coopd's socket at `path` (borrowed; at most 107 bytes). NULL means coopd's default: $COOPD_SOCKET if
- * set and non-empty, else /run/coopd/coopd.sock for root, else $XDG_RUNTIME_DIR/coopd/coopd.sock, else
- * /tmp/coopd-UID/coopd.sock. A per-user default is used only when its directory and socket are this user's alone
+ * Connects to coopd's socket at `path` (borrowed; at most 107 bytes). NULL means coopd's default, first found of:
+ * $COOP_SOCKET if set and non-empty (as coopctl reads it), else $COOPD_SOCKET if set and non-empty (as coopd reads
+ * it), else /run/coopd/coopd.sock for root, else $XDG_RUNTIME_DIR/coopd/coopd.sock, else
+ * /tmp/coopd-UID/coopd.sock. Only that one path is tried. A per-user default is used only when its directory and socket are this user's alone
  * (owned by the user, writable by nobody else, and so every directory above it unless sticky, like /tmp):
  * otherwise -EPERM, as another user could have created the directory first. `timeout_ms` bounds the wait
  * while the daemon's listen queue is full (negative: no bound; 0: one attempt).
