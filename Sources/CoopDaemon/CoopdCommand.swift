@@ -92,10 +92,12 @@ struct Serve: AsyncParsableCommand {
         let load = configurationLoader(config: config, flags: flags)
         let level = LogLevelSetting(.info)
         let journal = StderrLogHandler.stderrIsJournal()
+        // COOPD_JOURNAL_FIELDS=no keeps records on the stream (priority-prefixed lines, no fields).
+        let fields = journal && ProcessInfo.processInfo.environment["COOPD_JOURNAL_FIELDS"] != "no"
         LoggingSystem.bootstrap { label -> any LogHandler in
-            journal
+            fields
                 ? JournalLogHandler(label: label, level: level)
-                : StderrLogHandler(label: label, level: level, journal: false)
+                : StderrLogHandler(label: label, level: level, journal: journal)
         }
         let logger = Logger(label: "coopd")
 

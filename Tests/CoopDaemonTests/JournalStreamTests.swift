@@ -33,6 +33,9 @@ import Testing
             case .matchingStderr:
                 try createFile(stderrPath)
                 environment["JOURNAL_STREAM"] = try deviceAndInode(stderrPath)
+                // The stream form (records the journal does not take go there too); fields are tested under the
+                // real systemd (Tests/systemd/run.sh), where the records reach a journal.
+                environment["COOPD_JOURNAL_FIELDS"] = "no"
             case .otherFile:
                 let path = directory.file("other")
                 try createFile(path)
