@@ -1,5 +1,4 @@
 internal import GRDB
-import Synchronization
 
 /// The store's one writer. Write requests queue here and run on GRDB's serial writer queue; every request
 /// that is waiting when the writer becomes free joins the same transaction (group commit), each inside its own
@@ -28,8 +27,8 @@ final class GroupCommitWriter: Sendable {
     }
 
     private let pool: DatabasePool
-    private let pending = Mutex<[Job]>([])
-    private let counters = Mutex(Statistics())
+    private let pending = Locked<[Job]>([])
+    private let counters = Locked(Statistics())
     private let maximumBatch: Int
     private let maximumPending: Int
     /// Called on the writer queue after each successful COMMIT.

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Fans the latest change-log sequence out to any number of subscribers (live change feeds).
 ///
 /// Each subscriber's stream keeps only the newest value (`bufferingNewest(1)`): a slow reader skips
@@ -12,7 +10,7 @@ final class SequenceBroadcaster: Sendable {
         var finished = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func subscribe() -> AsyncStream<Int64> {
         let (stream, continuation) = AsyncStream.makeStream(of: Int64.self, bufferingPolicy: .bufferingNewest(1))

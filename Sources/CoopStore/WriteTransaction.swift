@@ -1,6 +1,5 @@
 import Foundation
 internal import GRDB
-import Synchronization
 
 /// One write request inside the group transaction: its connection, who writes, and the change log.
 struct WriteTransaction {
@@ -57,7 +56,7 @@ final class DatabaseReferences: ValidationReferences {
 /// indicators change rarely. Only the writer touches it; PutIndicator empties it, and so does a group
 /// transaction that fails (it may have cached what it then rolled back).
 final class IndicatorCache: Sendable {
-    private let entries = Mutex<[String: Indicator]>([:])
+    private let entries = Locked<[String: Indicator]>([:])
 
     subscript(code: String) -> Indicator? {
         get { entries.withLock { $0[code] } }

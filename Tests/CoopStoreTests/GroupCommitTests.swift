@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import CoopStore
@@ -11,12 +10,12 @@ import Testing
             let before = store.writer.statistics
             // Hold the writer busy, so the next requests queue up behind it.
             let release = DispatchSemaphore(value: 0)
-            let started = Atomic(false)
+            let started = Locked(false)
             async let blocker: Void = store.writer.submit { _ in
-                started.store(true, ordering: .releasing)
+                started.withLock { $0 = true }
                 release.wait()
             }
-            while !started.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
+            while !started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
 
             let results = try await withThrowingTaskGroup(of: (Int, Result<Observation, StoreError>).self) { group in
                 for index in 0..<10 {
