@@ -197,12 +197,18 @@ func checkPage(_ page: PageRequest, listing: String, shape: [Bool]) throws {
     require(key.count == shape.count, "page token key of the wrong length")
 }
 
-/// The search expression is FTS5 strings ("…", with "" for a quote inside) separated by single spaces, read as
-/// SQLite reads it, scalar by scalar: nothing a user types reaches FTS5 as syntax.
+/// The search expression is FTS5 strings ("…", with "" for a quote inside) in the few shapes coopd writes, read
+/// scalar by scalar as SQLite reads it: nothing a user types reaches FTS5 as syntax.
 func checkMatchExpression(_ match: String) {
+    // Every search term is a quoted string (quotes doubled inside, never empty); outside them only the shapes
+    // `TextFolding.matchExpression` writes: `("w" OR "w" *)`, `"run" *`, `"pairs of a run"`, joined by ` AND `.
+    var skeleton = ""
     var scalars = match.unicodeScalars.makeIterator()
-    while true {
-        require(scalars.next() == "\"", "search term not quoted: \(match)")
+    while let c = scalars.next() {
+        guard c == "\"" else {
+            skeleton.unicodeScalars.append(c)
+            continue
+        }
         var length = 0
         while true {
             guard let c = scalars.next() else { fatalError("unterminated search term: \(match)") }
@@ -216,9 +222,12 @@ func checkMatchExpression(_ match: String) {
             length += 1
         }
         require(length > 0, "empty search term: \(match)")
-        guard let separator = scalars.next() else { return }
-        require(separator == " ", "search terms not separated by a space: \(match)")
+        skeleton += "Q"
     }
+    let term = #"(\(Q OR Q \*\)|Q \*|Q)"#
+    require(
+        skeleton.wholeMatch(of: try! Regex("\(term)( AND \(term))*")) != nil,
+        "search expression of another shape: \(match) (\(skeleton))")
 }
 
 /// The store's view of existing rows, for the reference checks: ids 1...1000 exist, and every indicator code names
