@@ -13,30 +13,14 @@ CC=${CC:-cc}
 VALGRIND=${VALGRIND-valgrind --quiet --leak-check=full --errors-for-leak-kinds=all --error-exitcode=1}
 
 tmp=$(mktemp -d /tmp/coop-c-tests-XXXXXX)
-coopd_pid=""
+. "$(dirname "$0")/../lib/coopd.sh"
 cleanup() {
-  if [ -n "$coopd_pid" ]; then
-    kill "$coopd_pid" 2>/dev/null || true
-    wait "$coopd_pid" 2>/dev/null || true
-  fi
+  stop_coopd
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-socket=$tmp/coopd.sock
-"$COOPD" --socket "$socket" --state-directory "$tmp/state" >"$tmp/coopd.log" 2>&1 &
-coopd_pid=$!
-tries=0
-while [ ! -S "$socket" ]; do
-  tries=$((tries + 1))
-  if [ $tries -gt 300 ] || ! kill -0 "$coopd_pid" 2>/dev/null; then
-    echo "coopd did not start:" >&2
-    cat "$tmp/coopd.log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+start_coopd
 
 echo "== exported symbols: libcoopclient.so and .a export the API of coop/client.h and coop__v1__*, nothing else"
 sym=Sources/CCoopClient/libcoopclient.sym

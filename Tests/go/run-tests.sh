@@ -9,30 +9,14 @@ set -eu
 : "${PAIR_SUMMARY:?set PAIR_SUMMARY to the built Examples/go/pair_summary}"
 
 tmp=$(mktemp -d /tmp/coop-go-tests-XXXXXX)
-coopd_pid=""
+. "$(dirname "$0")/../lib/coopd.sh"
 cleanup() {
-  if [ -n "$coopd_pid" ]; then
-    kill "$coopd_pid" 2>/dev/null || true
-    wait "$coopd_pid" 2>/dev/null || true
-  fi
+  stop_coopd
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-socket=$tmp/coopd.sock
-"$COOPD" --socket "$socket" --state-directory "$tmp/state" >"$tmp/coopd.log" 2>&1 &
-coopd_pid=$!
-tries=0
-while [ ! -S "$socket" ]; do
-  tries=$((tries + 1))
-  if [ $tries -gt 300 ] || ! kill -0 "$coopd_pid" 2>/dev/null; then
-    echo "coopd did not start:" >&2
-    cat "$tmp/coopd.log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+start_coopd
 
 check() {
   what=$1
