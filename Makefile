@@ -26,7 +26,7 @@ export BENCH_BIN
 # Build and runtime needs, then what the tests need (Go ttrpc peer, socket activation, valgrind).
 BUILD_PACKAGES = libprotobuf-c-dev libsystemd-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config
 TEST_PACKAGES  = golang-go golang-github-containerd-ttrpc-dev systemd systemd-container gcc sqlite3 util-linux valgrind binutils \
-                 python3 python3-protobuf python3-pytest python3-pandas python3-pip python3-venv
+                 python3 python3-protobuf python3-pytest python3-pandas python3-pip python3-venv postgresql
 
 # Installed executables: coopd, and coopctl once Package.swift declares it. Man pages: man/*.[1-8].
 INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"' Package.swift && echo coopctl)
@@ -61,9 +61,13 @@ run: build
 go-peer: test-deps
 	@[ -x "$(BENCH_BIN)/ttrpc-load" ] && [ -x "$(BENCH_BIN)/ttrpc-echo-server" ] || sh Tests/interop/ttrpc-go/build.sh
 
+# The Swift tests run beside a private PostgreSQL server (Tests/lib/postgres.sh: initdb in a temporary directory, a
+# Unix socket only), so the store suite runs against both stores; COOPD_TEST_REQUIRE_POSTGRES makes its absence fail.
+WITH_POSTGRES = COOPD_TEST_REQUIRE_POSTGRES=1 sh Tests/lib/postgres.sh run
+
 test: test-deps check-generated check-dataset go-peer test-systemd
 	$(SWIFT) build -j $(JOBS) --build-tests
-	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" $(SWIFT) test -j $(JOBS) --skip-build
+	TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" $(WITH_POSTGRES) $(SWIFT) test -j $(JOBS) --skip-build
 	$(MAKE) test-c
 	$(MAKE) test-go
 	$(MAKE) test-python
@@ -90,7 +94,7 @@ TSAN_FLAGS = --sanitize=thread --scratch-path .build-tsan
 test-tsan: test-deps go-peer
 	$(SWIFT) build -j $(JOBS) --build-tests $(TSAN_FLAGS)
 	TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/tsan.supp" COOP_TEST_PATIENCE=4 TTRPC_LOAD="$(BENCH_BIN)/ttrpc-load" \
-	  $(SWIFT) test -j $(JOBS) --skip-build $(TSAN_FLAGS)
+	  $(WITH_POSTGRES) $(SWIFT) test -j $(JOBS) --skip-build $(TSAN_FLAGS)
 
 test-systemd-release: test-deps go-peer
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd

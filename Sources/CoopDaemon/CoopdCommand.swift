@@ -43,6 +43,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Directory for the database.")
     var stateDirectory: String?
 
+    @Option(help: ArgumentHelp(
+        "The store: sqlite:PATH (default: coop.sqlite in the state directory) or postgresql://USER@HOST/DATABASE "
+            + "(a Unix socket directory as ?host=/run/postgresql), shared by many coopd.",
+        valueName: "url"))
+    var database: String?
+
+    @Option(help: "File holding the PostgreSQL password (default: the systemd credential database-password).")
+    var databasePasswordFile: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info).")
     var logLevel: String?
 
@@ -115,6 +124,7 @@ struct Serve: AsyncParsableCommand {
             ("stream-stall-timeout", streamStallTimeout), ("output-stall-timeout", outputStallTimeout),
             ("shutdown-timeout", shutdownTimeout), ("writer-uid", writerUid), ("writer-gid", writerGid),
             ("seed", seed.map { $0 ? "yes" : "no" }), ("response-cache-mib", responseCacheMib),
+            ("database", database), ("database-password-file", databasePasswordFile),
         ]
     }
 }

@@ -24,7 +24,8 @@ struct CooperationService {
     let failedWrites = RateLimitedLog(interval: .seconds(10))
 
     func definition() throws -> ServiceDefinition {
-        var s = ServiceDefinition(name: Self.name)
+        // A store whose reads wait on a database server answers them on its own threads, not on event loops.
+        var s = ServiceDefinition(name: Self.name, blockingThreads: store.readThreads)
         let store = self.store
         let version: @Sendable () -> UInt64 = { store.dataVersion }
 
@@ -40,7 +41,7 @@ struct CooperationService {
         }
         // A task, not inline: it reads every figure and event of the pair.
         try s.addUnary(Methods.GetPairSummary.self) { (request: Coop_V1_GetPairSummaryRequest, _) in
-            try mapped { try pairSummary(request) }
+            try await reading { try mapped { try pairSummary(request) } }
         }
         try s.addCachedInline(Methods.ListIndicators.self, cache: cache, version: version) {
             (_: Coop_V1_ListIndicatorsRequest) in
@@ -266,6 +267,12 @@ struct CooperationService {
 
     // MARK: helpers
 
+    /// Runs a synchronous read from a task: on the store's read threads when its reads may block, else here.
+    private func reading<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        guard let threads = store.readThreads else { return try body() }
+        return try await threads.runIfActive(body)
+    }
+
     private func pairSummary(_ request: Coop_V1_GetPairSummaryRequest) throws -> Coop_V1_PairSummary {
         let countries = try store.countries()
         guard let a = countries.first(where: { $0.code == request.countryA }) else {
@@ -349,10 +356,13 @@ struct CooperationService {
         }
         // Subscribe before reading, so nothing committed in between is missed.
         let updates = store.sequenceUpdates()
-        var cursor = request.fromSequence == 0 ? try store.latestSequence() : request.fromSequence - 1
+        let store = self.store
+        var cursor = request.fromSequence == 0
+            ? try await reading { try store.latestSequence() } : request.fromSequence - 1
         var iterator = updates.makeAsyncIterator()
         while !Task.isCancelled {
-            let batch = try store.changes(after: cursor, limit: 500)
+            let after = cursor
+            let batch = try await reading { try store.changes(after: after, limit: 500) }
             for change in batch {
                 try await stream.send(Coop_V1_Change(change))
                 cursor = change.sequence

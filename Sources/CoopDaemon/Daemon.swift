@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CoopServer
+import Foundation
 import CoopStore
 import CoopWire
 import Logging
@@ -68,10 +69,11 @@ public struct Daemon: Sendable {
 
         // The database, migrated, with the shipped dataset loaded once (a first start takes a moment:
         // systemd hears progress and gets its start timeout extended).
-        let databasePath = configuration.stateDirectory + "/coop.sqlite"
-        let store: SQLiteStore
+        let location = configuration.database ?? .sqlite(path: configuration.stateDirectory + "/coop.sqlite")
+        let store: SQLStore
         do {
-            store = try SQLiteStore(path: databasePath)
+            store = try Self.openStore(location, passwordFile: configuration.databasePasswordFile, logger: logger)
+            logger.info("store open", metadata: ["database": "\(location)"])
             if configuration.seed {
                 // A status line per step would be hundreds of datagrams; a few a second tell as much.
                 var lastNotified: UInt64 = 0
@@ -85,7 +87,7 @@ public struct Daemon: Sendable {
                 }
             }
         } catch {
-            return fail("cannot open the database \(databasePath): \(error)")
+            return fail("cannot open the database \(location): \(error)")
         }
 
         let group = MultiThreadedEventLoopGroup.singleton
@@ -157,6 +159,29 @@ public struct Daemon: Sendable {
         return 1
     }
 
+    /// Opens the store `location` names. A PostgreSQL URL without a password takes one from `passwordFile`, or
+    /// from the systemd credential `database-password` when the unit loads one (`LoadCredential=`); without
+    /// either, the server must trust the connection (peer authentication on its Unix socket).
+    static func openStore(_ location: DatabaseLocation, passwordFile: String?, logger: Logger) throws -> SQLStore {
+        switch location {
+        case .sqlite(let path):
+            return try SQLiteStore(path: path)
+        case .postgres(var postgres):
+            if postgres.password == nil {
+                let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"].map {
+                    $0 + "/database-password"
+                }
+                if let file = passwordFile ?? credentials.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) {
+                    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                        throw ConfigurationError("cannot read the database password file \(file)")
+                    }
+                    postgres.password = text.trimmingCharacters(in: .newlines)
+                }
+            }
+            return try PostgresStore(location: postgres, logger: logger)
+        }
+    }
+
 }
 
 /// Connections are file descriptors: more of them than the process may open would make accept fail
@@ -214,13 +239,13 @@ struct ServingService: Service {
 /// before the group started its services).
 final class Drain: Sendable {
     let server: TTRPCServer
-    let store: SQLiteStore
+    let store: SQLStore
     let health: HealthState
     let current: LockedBox<DaemonConfiguration>
     let logger: Logger
     private let started = Atomic<Bool>(false)
 
-    init(server: TTRPCServer, store: SQLiteStore, health: HealthState, current: LockedBox<DaemonConfiguration>, logger: Logger) {
+    init(server: TTRPCServer, store: SQLStore, health: HealthState, current: LockedBox<DaemonConfiguration>, logger: Logger) {
         self.server = server
         self.store = store
         self.health = health
@@ -238,7 +263,7 @@ final class Drain: Sendable {
         try? await Task.sleep(for: .milliseconds(50))
         await server.shutdown(gracePeriod: current.value.shutdownGracePeriod)
         do {
-            try store.close()
+            try store.closeStore()
         } catch {
             logger.error("closing the database failed", metadata: ["error": "\(error)"])
         }
@@ -263,7 +288,9 @@ struct WatchdogService: Service {
             while !Task.isCancelled {
                 if !(await self.eventLoopsRespond(within: interval)) {
                     self.logger.error("an event loop did not respond; withholding the watchdog ping")
-                } else if let error = await self.storeFails() {
+                } else if store.readThreads == nil, let error = await self.storeFails() {
+                    // An embedded database that does not answer is a hung coopd; a database server that does not
+                    // is not (calls fail with UNAVAILABLE meanwhile, and health says NOT_SERVING).
                     self.logger.error("the database did not answer; withholding the watchdog ping",
                                       metadata: ["error": "\(error)"])
                 } else {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CoopServer
+import CoopStore
 import Foundation
 import Logging
 import NIOCore
@@ -15,8 +16,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var socketPath: String
     /// Mode of a socket file the daemon binds itself.
     public var socketMode: UInt32 = 0o660
-    /// Where the database lives.
+    /// Where the embedded database lives (and nothing else does).
     public var stateDirectory: String
+    /// The store: nil for the embedded SQLite file in the state directory; `--database` names another file or a
+    /// PostgreSQL database shared by many coopd. Read at start.
+    public var database: DatabaseLocation?
+    /// A file holding the PostgreSQL password, when the URL has none (default: the systemd credential
+    /// `database-password`, `$CREDENTIALS_DIRECTORY/database-password`, if present). Read at start.
+    public var databasePasswordFile: String?
     public var logLevel: Logger.Level = .info
     public var limits: ServerLimits = .defaults
     /// How long running calls may take to finish after SIGTERM.
@@ -73,7 +80,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// `max-connections`, `max-connections-per-uid`, `max-calls-per-connection`, `max-queued-output-kib`,
     /// `idle-timeout` (0 = never), `partial-frame-timeout`, `stream-stall-timeout`, `output-stall-timeout`,
     /// `shutdown-timeout` (durations in seconds, fractions allowed), `writer-uid`,
-    /// `writer-gid` (comma-separated names or numbers), `seed` (yes or no), `response-cache-mib` (0 = off).
+    /// `writer-gid` (comma-separated names or numbers), `seed` (yes or no), `response-cache-mib` (0 = off),
+    /// `database` (`sqlite:PATH` or `postgresql://…`), `database-password-file`.
     public mutating func apply(key: String, value: String) throws {
         func seconds() throws -> TimeAmount {
             guard let s = Double(value), s >= 0, s < 1e9 else {
@@ -123,6 +131,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "partial-frame-timeout": limits.partialFrameTimeout = try seconds()
         case "stream-stall-timeout": limits.streamStallTimeout = try seconds()
         case "shutdown-timeout": shutdownGracePeriod = try seconds()
+        case "database":
+            guard !value.isEmpty else { throw ConfigurationError("database: empty") }
+            do {
+                database = try DatabaseLocation(parsing: value)
+            } catch {
+                throw ConfigurationError("\(error)")
+            }
+        case "database-password-file":
+            guard value.hasPrefix("/") else { throw ConfigurationError("database-password-file: expected an absolute path") }
+            databasePasswordFile = value
         case "seed":
             switch value.lowercased() {
             case "yes", "true", "1", "on": seed = true
@@ -146,7 +164,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "socket", "socket-mode", "state-directory", "log-level", "max-connections", "max-connections-per-uid",
         "max-calls-per-connection", "max-queued-output-kib", "idle-timeout", "partial-frame-timeout",
         "stream-stall-timeout", "output-stall-timeout", "shutdown-timeout", "writer-uid", "writer-gid", "seed",
-        "response-cache-mib",
+        "response-cache-mib", "database", "database-password-file",
     ]
 
     /// `COOPD_LOG_LEVEL` for `log-level`.

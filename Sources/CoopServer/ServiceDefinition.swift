@@ -1,5 +1,6 @@
 import CoopWire
 import NIOCore
+import NIOPosix
 import SwiftProtobuf
 
 /// How a method runs. The server decides unary vs streaming from this, never from frame flags.
@@ -18,8 +19,24 @@ public enum MethodHandler: Sendable {
 public struct ServiceDefinition: Sendable {
     public let name: String
     public private(set) var methods: [String: MethodHandler] = [:]
+    /// Threads for bodies that may block (a database server's answer): when set, the methods added with
+    /// `addInline` and `addCachedInline…` run there, as tasks, instead of on the event loop.
+    public var blockingThreads: NIOThreadPool?
 
-    public init(name: String) { self.name = name }
+    public init(name: String, blockingThreads: NIOThreadPool? = nil) {
+        self.name = name
+        self.blockingThreads = blockingThreads
+    }
+
+    /// `.inline`, or a task that runs `body` on ``blockingThreads`` when they are set.
+    private func inlineOrBlocking(
+        _ body: @escaping @Sendable (ByteBuffer, CallContext) throws -> ByteBuffer
+    ) -> MethodHandler {
+        guard let threads = blockingThreads else { return .inline(body) }
+        return .unary { payload, context in
+            try await threads.runIfActive { try body(payload, context) }
+        }
+    }
 
     /// Adds a method, throwing if one of that name exists.
     public mutating func add(_ method: String, _ handler: MethodHandler) throws {
@@ -33,7 +50,7 @@ public struct ServiceDefinition: Sendable {
     public mutating func addInline<Request: Message, Response: Message>(
         _ method: String, _ body: @escaping @Sendable (Request, CallContext) throws -> Response
     ) throws {
-        try add(method, .inline { payload, context in
+        try add(method, inlineOrBlocking { payload, context in
             try body(try decodePayload(payload), context).serializedBuffer()
         })
     }
@@ -56,10 +73,10 @@ public struct ServiceDefinition: Sendable {
         _ body: @escaping @Sendable (Request) throws -> ByteBuffer
     ) throws {
         guard let cache else {
-            return try add(method, .inline { payload, _ in try body(try decodePayload(payload)) })
+            return try add(method, inlineOrBlocking { payload, _ in try body(try decodePayload(payload)) })
         }
         let key = "\(name)/\(method)"
-        try add(method, .inline { payload, _ in
+        try add(method, inlineOrBlocking { payload, _ in
             try cache.response(method: key, request: payload, version: version()) {
                 try body(try decodePayload(payload))
             }

@@ -1,9 +1,8 @@
-internal import GRDB
-
-/// The store's one writer. Write requests queue here and run on GRDB's serial writer queue; every request
-/// that is waiting when the writer becomes free joins the same transaction (group commit), each inside its own
-/// savepoint, so a failing request rolls back only itself. Callers resume after the shared COMMIT, that is once
-/// their write is durable (WAL, synchronous=FULL).
+/// The store's one writer. Write requests queue here and run on the store's writer connection, one drain at a
+/// time (GRDB's serial writer queue; a thread of the PostgreSQL store); every request that is waiting when the
+/// writer becomes free joins the same transaction (group commit), each inside its own savepoint, so a failing
+/// request rolls back only itself. Callers resume after the shared COMMIT, that is once their write is durable
+/// (SQLite: WAL, synchronous=FULL; PostgreSQL: synchronous_commit on).
 ///
 /// Each submission schedules one drain on the writer queue, and a drain takes up to `maximumBatch` waiting
 /// requests, so every request is run by some drain, in submission order. The queue is bounded: past
@@ -11,10 +10,10 @@ internal import GRDB
 final class GroupCommitWriter: Sendable {
     /// One queued request. Created on the caller's task, then touched only on the writer queue.
     private final class Job: @unchecked Sendable {
-        let run: (Database) throws -> Void
+        let run: (SQL) throws -> Void
         let finish: (Error?) -> Void
 
-        init(run: @escaping (Database) throws -> Void, finish: @escaping (Error?) -> Void) {
+        init(run: @escaping (SQL) throws -> Void, finish: @escaping (Error?) -> Void) {
             self.run = run
             self.finish = finish
         }
@@ -26,21 +25,23 @@ final class GroupCommitWriter: Sendable {
         var requests = 0
     }
 
-    private let pool: DatabasePool
+    /// Runs a drain on the writer connection, after those scheduled before it.
+    private let schedule: @Sendable (@escaping @Sendable (SQL) -> Void) -> Void
     private let pending = Locked<[Job]>([])
     private let counters = Locked(Statistics())
     private let maximumBatch: Int
     private let maximumPending: Int
     /// Called on the writer queue after each successful COMMIT.
-    private let didCommit: @Sendable (Database) -> Void
+    private let didCommit: @Sendable (SQL) -> Void
     /// Called on the writer queue after a group transaction failed as a whole.
     private let didRollBack: @Sendable () -> Void
 
     init(
-        pool: DatabasePool, maximumBatch: Int = 64, maximumPending: Int = 4096,
-        didRollBack: @escaping @Sendable () -> Void = {}, didCommit: @escaping @Sendable (Database) -> Void
+        schedule: @escaping @Sendable (@escaping @Sendable (SQL) -> Void) -> Void,
+        maximumBatch: Int = 64, maximumPending: Int = 4096,
+        didRollBack: @escaping @Sendable () -> Void = {}, didCommit: @escaping @Sendable (SQL) -> Void
     ) {
-        self.pool = pool
+        self.schedule = schedule
         self.didRollBack = didRollBack
         self.maximumBatch = maximumBatch
         self.maximumPending = maximumPending
@@ -49,7 +50,7 @@ final class GroupCommitWriter: Sendable {
 
     /// Runs `body` in the next group transaction and returns its result once that transaction has committed.
     /// Throws what `body` threw (its savepoint rolled back), or the error that failed the whole transaction.
-    func submit<Result: Sendable>(_ body: @escaping @Sendable (Database) throws -> Result) async throws -> Result {
+    func submit<Result: Sendable>(_ body: @escaping @Sendable (SQL) throws -> Result) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
             // `result` is written by `run` and read by `finish`, both on the writer queue.
             nonisolated(unsafe) var result: Result?
@@ -73,7 +74,7 @@ final class GroupCommitWriter: Sendable {
                 continuation.resume(throwing: StoreError(.unavailable, "too many writes waiting; retry later"))
                 return
             }
-            pool.asyncWriteWithoutTransaction { [self] db in
+            schedule { [self] db in
                 drain(db)
             }
         }
@@ -88,7 +89,7 @@ final class GroupCommitWriter: Sendable {
         pending.withLock { $0.count }
     }
 
-    private func drain(_ db: Database) {
+    private func drain(_ db: SQL) {
         let batch = pending.withLock { queue -> [Job] in
             let count = min(queue.count, maximumBatch)
             let batch = Array(queue.prefix(count))
@@ -104,12 +105,11 @@ final class GroupCommitWriter: Sendable {
         var errors = [Error?](repeating: nil, count: batch.count)
         var transactionError: Error?
         do {
-            try db.inTransaction(.immediate) {
+            try db.transaction {
                 for (index, job) in batch.enumerated() {
                     do {
-                        try db.inSavepoint {
+                        try db.savepoint {
                             try job.run(db)
-                            return .commit
                         }
                     } catch {
                         errors[index] = error
@@ -120,7 +120,6 @@ final class GroupCommitWriter: Sendable {
                         }
                     }
                 }
-                return .commit
             }
         } catch {
             transactionError = error

@@ -1,3 +1,5 @@
+import NIOPosix
+
 /// One page of a listing. `nextToken` is empty on the last page; passing it back continues
 /// exactly after the last item, even if rows were added meanwhile (keyset paging, no offsets).
 public struct Page<Item: Sendable>: Sendable {
@@ -195,4 +197,9 @@ public protocol CooperationStore: Sendable {
 
     /// Succeeds only if the store can serve a read now (for the watchdog).
     func ping() async throws
+
+    /// Where the synchronous reads above must run. nil: they never wait on another machine (an embedded
+    /// database), so a caller may run them on an event loop. Otherwise a pool of threads that may block while a
+    /// database server answers: never call a read from an event loop then.
+    var readThreads: NIOThreadPool? { get }
 }

@@ -8,18 +8,15 @@ import Synchronization
 /// a busy timeout for other processes).
 ///
 /// Reads run concurrently on the pool's reader connections, synchronously on the caller's thread (see
-/// `CooperationStore`). Writes go through one `GroupCommitWriter`: each
+/// `CooperationStore`). Writes go through one `GroupCommitWriter` on GRDB's writer connection: each
 /// request validates, writes and appends to the change log in its own savepoint, and requests that wait
 /// together share one transaction and one fsync. Every error leaving the store is a `StoreError`.
-public final class SQLiteStore: CooperationStore {
+public final class SQLiteStore: SQLStore, @unchecked Sendable {
     /// The database file.
     public let path: String
 
     let pool: DatabasePool
-    let writer: GroupCommitWriter
-    let broadcaster: SequenceBroadcaster
     private let commits: CommitCounter
-    let indicatorCache: IndicatorCache
     /// Removed on deinit (see `temporary()`).
     private let temporaryDirectory: URL?
 
@@ -41,11 +38,9 @@ public final class SQLiteStore: CooperationStore {
         self.path = path
         self.temporaryDirectory = temporaryDirectory
         let broadcaster = SequenceBroadcaster()
-        self.broadcaster = broadcaster
         let commits = CommitCounter()
         self.commits = commits
         let indicators = IndicatorCache()
-        self.indicatorCache = indicators
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -67,12 +62,15 @@ public final class SQLiteStore: CooperationStore {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             try Schema.migrator.migrate(pool)
-            try pool.write { db in try SearchIndex.rebuildIfStale(db) }
+            try pool.write { db in try SearchIndex.rebuildIfStale(SQL(db)) }
             self.pool = pool
         } catch {
             throw StoreError.from(error)
         }
-        self.writer = GroupCommitWriter(pool: pool, didRollBack: { indicators.removeAll() }) { db in
+        let writer = GroupCommitWriter(
+            schedule: { [pool] drain in pool.asyncWriteWithoutTransaction { db in drain(SQL(db)) } },
+            didRollBack: { indicators.removeAll() }
+        ) { db in
             // Before any writer of this transaction resumes: a client that reads after its write
             // acknowledged must not be answered from a result cached before it.
             commits.value.add(1, ordering: .releasing)
@@ -80,6 +78,7 @@ public final class SQLiteStore: CooperationStore {
                 broadcaster.publish(latest)
             }
         }
+        super.init(writer: writer, broadcaster: broadcaster, indicatorCache: indicators)
     }
 
     /// Once per process, before the first connection: GRDB hands each connection to one thread at a time.
@@ -98,6 +97,10 @@ public final class SQLiteStore: CooperationStore {
     /// Finishes pending writes, ends every `sequenceUpdates()` stream, moves everything in the write-ahead log
     /// into the database file (so that a stopped database is one file a plain copy can take) and closes the
     /// database. Every later call fails with UNAVAILABLE.
+    override public func closeStore() throws {
+        try close()
+    }
+
     public func close() throws {
         broadcaster.finish()
         do {
@@ -109,67 +112,42 @@ public final class SQLiteStore: CooperationStore {
         }
     }
 
-    // MARK: Running reads and writes
+    // MARK: Running reads
 
     /// Runs `body` on a reader connection (a consistent snapshot), on the calling thread.
-    func read<Value>(_ body: (Database) throws -> Value) throws -> Value {
+    override func read<Value>(_ body: (SQL) throws -> Value) throws -> Value {
         do {
-            return try pool.read(body)
+            return try pool.read { db in try body(SQL(db)) }
         } catch {
             throw StoreError.from(error)
         }
     }
 
-    /// Runs one write request: its request id is checked, then `body` runs in the next group transaction.
-    ///
-    /// A request id already used for `operation` returns the result stored the first time and writes nothing;
-    /// one used for another operation is FAILED_PRECONDITION. Otherwise `body`'s result is stored with the
-    /// request id in the same transaction, and returned once that transaction has committed.
-    func write<Result: Codable & Sendable>(
-        _ operation: String, _ context: WriteContext,
-        _ body: @escaping @Sendable (WriteTransaction) throws -> Result
-    ) async throws -> Result {
+    /// The seed import is some two hundred small transactions. In WAL mode synchronous=NORMAL cannot corrupt the
+    /// database, only lose the last commits on a power cut, and a lost tail is simply imported again on the
+    /// next start (fixed request ids). So the import skips the per-commit fsync, and the completion mark is
+    /// committed with FULL again: once it is durable, everything before it is too.
+    override func bulkImportWillStart() async throws {
+        try await setSynchronous("NORMAL")
+    }
+
+    override func bulkImportDidEnd() async throws {
+        try await setSynchronous("FULL")
+    }
+
+    private func setSynchronous(_ level: String) async throws {
         do {
-            try Validation.requestID(context.requestID)
-            let indicatorCache = self.indicatorCache
-            return try await writer.submit { db in
-                if let prior = try RequestTable.load(db, id: context.requestID) {
-                    guard prior.operation == operation else {
-                        throw StoreError.failedPrecondition(
-                            "request_id",
-                            "request id \(Validation.quoted(context.requestID)) was already used for \(prior.operation)")
-                    }
-                    guard prior.digest.isEmpty || context.requestDigest.isEmpty || prior.digest == context.requestDigest
-                    else {
-                        throw StoreError.failedPrecondition(
-                            "request_id",
-                            "request id \(Validation.quoted(context.requestID)) was already used for a different "
-                                + "\(operation) request; use a new id for a new request")
-                    }
-                    return try JSONCoding.decode(Result.self, from: prior.resultJSON)
-                }
-                let transaction = WriteTransaction(db: db, context: context, indicators: indicatorCache)
-                let result = try body(transaction)
-                try RequestTable.insert(
-                    db, id: context.requestID, operation: operation, digest: context.requestDigest,
-                    resultJSON: try JSONCoding.encode(result),
-                    writerUID: context.writerUID, time: transaction.time)
-                return result
-            }
+            try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(level)") }
         } catch {
             throw StoreError.from(error)
         }
     }
 
-    public var dataVersion: UInt64 {
+    override public var dataVersion: UInt64 {
         commits.value.load(ordering: .acquiring)
     }
 
     // MARK: Health
-
-    public func ping() async throws {
-        _ = try read { db in try db.int64("SELECT 1") }
-    }
 
     /// The database's own view of its health and settings, for diagnostics and tests.
     public struct StorageCheck: Sendable, Hashable {

@@ -1,5 +1,6 @@
 import Foundation
 internal import GRDB
+internal import PostgresNIO
 
 extension StoreError {
     /// Translates anything thrown below the store into a `StoreError`, once, at the store's boundary.
@@ -11,6 +12,9 @@ extension StoreError {
         }
         if let error = error as? DatabaseError {
             return from(error)
+        }
+        if error is PSQLError {
+            return fromPostgres(error)
         }
         if error is DecodingError || error is EncodingError {
             return StoreError(.internalError, "stored data could not be decoded")

@@ -1,15 +1,14 @@
 import Foundation
-internal import GRDB
 
 /// One write request inside the group transaction: its connection, who writes, and the change log.
 struct WriteTransaction {
-    let db: Database
+    let db: SQL
     let context: WriteContext
     /// RFC 3339 UTC time of the write, the same for every change it records.
     let time: String
     let references: DatabaseReferences
 
-    init(db: Database, context: WriteContext, indicators: IndicatorCache) {
+    init(db: SQL, context: WriteContext, indicators: IndicatorCache) {
         self.db = db
         self.context = context
         self.time = UTCTime.rfc3339Seconds(nanos: UTCTime.nowNanos())
@@ -31,10 +30,10 @@ struct WriteTransaction {
 
 /// `ValidationReferences` answered from the write transaction's connection.
 final class DatabaseReferences: ValidationReferences {
-    private let db: Database
+    private let db: SQL
     let indicators: IndicatorCache
 
-    init(_ db: Database, indicators: IndicatorCache) {
+    init(_ db: SQL, indicators: IndicatorCache) {
         self.db = db
         self.indicators = indicators
     }

@@ -4,8 +4,8 @@ import Testing
 @testable import CoopStore
 
 @Suite struct GroupCommitTests {
-    @Test func writesWaitingTogetherShareOneTransactionAndAFailingOneRollsBackOnlyItself() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func writesWaitingTogetherShareOneTransactionAndAFailingOneRollsBackOnlyItself(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let store = fixture.store
             let before = store.writer.statistics
             // Hold the writer busy, so the next requests queue up behind it.

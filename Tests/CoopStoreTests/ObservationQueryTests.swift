@@ -5,8 +5,8 @@ import Testing
 @Suite struct ObservationQueryTests {
     static let dolab = "VN_DOLAB_WORKERS_DEPLOYED"
 
-    @Test func aRevisionKeepsTheEarlierVintage() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func aRevisionKeepsTheEarlierVintage(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             // DOLAB 2019, all destinations: 147,387 (published 2020-01-02), revised to "152,000" (2023-01).
             var query = ObservationQuery.of(Self.dolab, "VN", "_T")
             query.periodFrom = "2019"
@@ -31,8 +31,8 @@ import Testing
         }
     }
 
-    @Test func asOfShowsWhatWasKnownOnThatDate() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func asOfShowsWhatWasKnownOnThatDate(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             // DOLAB 2018 to Japan: "more than 67,000" (2018-12-25), then "69,000" (2019-03-20).
             var query = ObservationQuery.of(Self.dolab, "VN", "JP")
             query.periodFrom = "2018"
@@ -51,8 +51,8 @@ import Testing
         }
     }
 
-    @Test func revisingThroughTheAPISupersedesWithoutOverwriting() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func revisingThroughTheAPISupersedesWithoutOverwriting(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let store = fixture.store
             let first = try await store.addObservations(
                 [fixture.observation(value: 140_000, period: "2018-12-31", vintage: "2018-12-25")], context())[0]
@@ -101,8 +101,8 @@ import Testing
         }
     }
 
-    @Test func retractedObservationsAreHiddenUnlessAskedFor() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func retractedObservationsAreHiddenUnlessAskedFor(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let store = fixture.store
             let stored = try await store.addObservations([fixture.observation(value: 5)], context())[0]
             let retracted = try await store.retractObservation(stored.id, reason: "misread table", context())
@@ -121,8 +121,8 @@ import Testing
         }
     }
 
-    @Test func conflictLinksWorkInBothDirections() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func conflictLinksWorkInBothDirections(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let store = fixture.store
             let stored = try await store.addObservations(
                 [fixture.observation(value: 1, period: "2020"), fixture.observation(value: 2, period: "2021")], context())
@@ -149,8 +149,8 @@ import Testing
         }
     }
 
-    @Test func includeConflictsAddsTheStatisticsAClaimContradicts() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func includeConflictsAddsTheStatisticsAClaimContradicts(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             var query = ObservationQuery.of("STATEMENT_VN_NATIONALS_IN_JP", "VN", "JP")
             query.periodFrom = "2022-06-29"
             query.periodTo = "2022-06-29"
@@ -161,9 +161,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 7, 33, 100])
-    func pagingThroughAllObservationsGivesEveryRowExactlyOnce(pageSize: Int) async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all, [1, 7, 33, 100])
+    func pagingThroughAllObservationsGivesEveryRowExactlyOnce(_ backend: Backend, pageSize: Int) async throws {
+        try await withSeededStore(backend) { store async throws in
             var query = ObservationQuery.everything()
             query.page.size = pageSize
             var ids: [Int64] = []
@@ -186,8 +186,8 @@ import Testing
         }
     }
 
-    @Test func aPageTokenStaysValidWhileRowsAreAdded() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func aPageTokenStaysValidWhileRowsAreAdded(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let store = fixture.store
             _ = try await store.addObservations(
                 (2001...2006).map { fixture.observation(value: Int64($0), period: "\($0)") }, context())
@@ -204,8 +204,8 @@ import Testing
         }
     }
 
-    @Test func breakdownValuesWithSeparatorsQuotesAndControlsRoundTripAndPage() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func breakdownValuesWithSeparatorsQuotesAndControlsRoundTripAndPage(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let store = fixture.store
             // The last two start with combining marks, and follow separators with them: one Character each.
             let awkward = [
@@ -244,9 +244,9 @@ import Testing
         #expect(Breakdown.parse(Breakdown.canonical(breakdown)) == breakdown.sorted())
     }
 
-    @Test(arguments: ["garbage!", "eyJsIjoiZXZlbnRzIiwiayI6WyIyMDIyIiwxXX0", "e30", "%%%"])
-    func aMalformedPageTokenIsAnInvalidArgument(token: String) async throws {
-        try await withStore { store async throws in
+    @Test(arguments: Backend.all, ["garbage!", "eyJsIjoiZXZlbnRzIiwiayI6WyIyMDIyIiwxXX0", "e30", "%%%"])
+    func aMalformedPageTokenIsAnInvalidArgument(_ backend: Backend, token: String) async throws {
+        try await withStore(backend) { store async throws in
             var query = ObservationQuery()
             query.page.token = token
             let error = await storeError { _ = try store.observations(query) }
@@ -255,8 +255,8 @@ import Testing
         }
     }
 
-    @Test func directionBreakdownAndPeriodFiltersSelectExactly() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func directionBreakdownAndPeriodFiltersSelectExactly(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             var reverse = ObservationQuery()
             reverse.origin = "JP"
             reverse.destination = "VN"
@@ -295,8 +295,8 @@ import Testing
         }
     }
 
-    @Test func invalidQueryFiltersNameTheirField() async throws {
-        try await withStore { store async throws in
+    @Test(arguments: Backend.all) func invalidQueryFiltersNameTheirField(_ backend: Backend) async throws {
+        try await withStore(backend) { store async throws in
             var query = ObservationQuery()
             query.origin = "XX"
             #expect(await storeError { _ = try store.observations(query) }?.field == "origin")
@@ -309,8 +309,8 @@ import Testing
         }
     }
 
-    @Test func seriesGivesOnePointPerYearInOrder() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func seriesGivesOnePointPerYearInOrder(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             var query = SeriesQuery(indicator: "JP_MHLW_FOREIGN_WORKERS", origin: "VN", destination: "JP")
             query.periodFrom = "2015"
             query.periodTo = "2023"
@@ -322,8 +322,8 @@ import Testing
         }
     }
 
-    @Test func seriesTakesTheLatestVintageKnownAsOfTheDate() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func seriesTakesTheLatestVintageKnownAsOfTheDate(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             var query = SeriesQuery(indicator: Self.dolab, origin: "VN", destination: "_T")
             query.periodFrom = "2018"
             query.periodTo = "2019"

@@ -17,9 +17,9 @@ import Testing
         #expect(TextFolding.fold(text) == folded)
     }
 
-    @Test(arguments: ["Dao Ngoc Dung", "dao ngoc dung", "Đào Ngọc Dung", "DAO NGOC DUNG", "  dao,  NGỌC; dung!"])
-    func searchFindsTheMeetingAndStatementsWithOrWithoutDiacritics(query: String) async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all, ["Dao Ngoc Dung", "dao ngoc dung", "Đào Ngọc Dung", "DAO NGOC DUNG", "  dao,  NGỌC; dung!"])
+    func searchFindsTheMeetingAndStatementsWithOrWithoutDiacritics(_ backend: Backend, query: String) async throws {
+        try await withSeededStore(backend) { store async throws in
             let hits = try store.search(query, limit: 50)
             var events = EventQuery()
             events.from = "2022-06-29"
@@ -38,24 +38,24 @@ import Testing
         }
     }
 
-    @Test(arguments: ["", "   ", "!!!", "\"", "*", "(:)", "—…", "^-+", "\"\"\""])
-    func aQueryWithoutWordsHasNoHitsAndNoError(query: String) async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all, ["", "   ", "!!!", "\"", "*", "(:)", "—…", "^-+", "\"\"\""])
+    func aQueryWithoutWordsHasNoHitsAndNoError(_ backend: Backend, query: String) async throws {
+        try await withSeededStore(backend) { store async throws in
             #expect(try store.search(query, limit: 20).isEmpty)
         }
     }
 
-    @Test(arguments: ["zzz OR dung", "NEAR(zzz dung)", "\"zzz\" OR \"dung\"", "zzz* | dung", "title:dung zzz", "dung NOT zzz"])
-    func fullTextSyntaxInAQueryIsSearchedForAsWords(query: String) async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all, ["zzz OR dung", "NEAR(zzz dung)", "\"zzz\" OR \"dung\"", "zzz* | dung", "title:dung zzz", "dung NOT zzz"])
+    func fullTextSyntaxInAQueryIsSearchedForAsWords(_ backend: Backend, query: String) async throws {
+        try await withSeededStore(backend) { store async throws in
             // Every word must match; "zzz" matches nothing, so no operator can widen the search.
             #expect(try store.search("dung", limit: 20).count > 0)
             #expect(try store.search(query, limit: 20).isEmpty)
         }
     }
 
-    @Test func searchCoversNativeNamesSourceTitlesAndAgreements() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func searchCoversNativeNamesSourceTitlesAndAgreements(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             let furukawa = try store.search("古川禎久", limit: 20)
             #expect(furukawa.contains { $0.entityKind == "event" })
 
@@ -72,7 +72,7 @@ import Testing
     }
 
     /// Japanese has no spaces between words: any two or more consecutive characters of a title or a name find it.
-    @Test(arguments: [
+    @Test(arguments: Backend.all, [
         ("ベトナム", "source", "日本のベトナム人労働者数+56.4%増の17.2万人、国籍別で第2位"),
         ("技能実習", "source", "技能実習制度に関する統計 (Wikipedia excerpt)"),
         ("外国人労働者", "source", "外国人労働者が最多230万2587人…昨年10月時点 (Yomiuri headline, quoted)"),
@@ -80,8 +80,9 @@ import Testing
         ("古川", "statement", "Furukawa Yoshihisa (2022-06-29)"),
         ("禎久", "event", "Minister Dao Ngoc Dung meets Japanese Justice Minister Furukawa Yoshihisa"),
     ])
-    func japaneseIsFoundByAnyPartOfTwoOrMoreCharacters(query: String, kind: String, title: String) async throws {
-        try await withSeededStore { store async throws in
+    func japaneseIsFoundByAnyPartOfTwoOrMoreCharacters(_ backend: Backend, _ example: (String, String, String)) async throws {
+        let (query, kind, title) = example
+        try await withSeededStore(backend) { store async throws in
             let hits = try store.search(query, limit: 200)
             #expect(hits.contains { $0.entityKind == kind && $0.title == title })
             // Every hit really contains the text (folded), in its title, text or names.
@@ -91,8 +92,8 @@ import Testing
         }
     }
 
-    @Test func aJapaneseMatchIsInTheSnippetAndRanksWholeTitlesFirst() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func aJapaneseMatchIsInTheSnippetAndRanksWholeTitlesFirst(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let store = fixture.store
             let long = String(repeating: "日本の経済と社会について。", count: 30) + "技能実習生の受け入れ" + String(repeating: "その他。", count: 30)
             let event = try await store.putEvent(
@@ -112,17 +113,18 @@ import Testing
         }
     }
 
-    @Test(arguments: [("Furu", "Furukawa Yoshihisa (2022-06-29)"), ("dao ngo", "Dao Ngoc Dung (2022-06-29)"),
+    @Test(arguments: Backend.all, [("Furu", "Furukawa Yoshihisa (2022-06-29)"), ("dao ngo", "Dao Ngoc Dung (2022-06-29)"),
                       ("nguy khanh", "Nguyen Khanh Ngoc holds talks"), ("Đào Ng", "Dao Ngoc Dung (2022-06-29)")])
-    func latinWordsAreFoundByTheirBeginnings(query: String, title: String) async throws {
-        try await withSeededStore { store async throws in
+    func latinWordsAreFoundByTheirBeginnings(_ backend: Backend, _ example: (String, String)) async throws {
+        let (query, title) = example
+        try await withSeededStore(backend) { store async throws in
             let hits = try store.search(query, limit: 50)
             #expect(hits.contains { $0.title.contains(title) })
         }
     }
 
-    @Test func wholeWordsRankAboveLongerWordsTheyBegin() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func wholeWordsRankAboveLongerWordsTheyBegin(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let store = fixture.store
             let longer = try await store.putEvent(
                 Event(kind: .forum, title: "Dungeon forum", countries: ["VN", "JP"], actualDate: "2024-05",
@@ -134,8 +136,8 @@ import Testing
         }
     }
 
-    @Test func hitsShowNamesInTheirOwnScript() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func hitsShowNamesInTheirOwnScript(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             let statement = try #require(try store.search("Dao Ngoc Dung", limit: 20).first { $0.entityKind == "statement" })
             #expect(statement.nativeNames == ["Đào Ngọc Dung"])
             let meeting = try #require(try store.search("Dao Ngoc Dung Furukawa", limit: 20).first { $0.entityKind == "event" })
@@ -145,8 +147,8 @@ import Testing
         }
     }
 
-    @Test func snippetsComeFromTheOriginalText() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func snippetsComeFromTheOriginalText(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             let hits = try store.search("trainees first six months", limit: 5)
             let hit = try #require(hits.first)
             #expect(hit.entityKind == "statement")
@@ -154,8 +156,8 @@ import Testing
         }
     }
 
-    @Test func updatingAnEventReplacesItsSearchEntry() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func updatingAnEventReplacesItsSearchEntry(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let store = fixture.store
             var event = try await store.putEvent(
                 Event(
@@ -169,8 +171,8 @@ import Testing
         }
     }
 
-    @Test func searchLimitsAreCheckedAndCapped() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func searchLimitsAreCheckedAndCapped(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             #expect(try store.search("japan", limit: 0).count == 20)
             #expect(try store.search("japan", limit: 3).count == 3)
             #expect(await storeError { _ = try store.search("japan", limit: -1) }?.field == "limit")

@@ -31,8 +31,8 @@ import Testing
         }
     }
 
-    @Test func aDatabaseSeededBeforeTheCorrectionsGetsThemOnceAtItsNextStart() async throws {
-        try await withStore { store async throws in
+    @Test(arguments: Backend.all) func aDatabaseSeededBeforeTheCorrectionsGetsThemOnceAtItsNextStart(_ backend: Backend) async throws {
+        try await withStore(backend) { store async throws in
             try await store.importSeedIfNeeded(progress: { _ in }, corrections: false)
             var claims = ObservationQuery.everything()
             claims.indicators = ["STATEMENT_VN_NATIONALS_IN_JP", "STATEMENT_VN_TRAINEES_AND_WORKERS_IN_JP"]
@@ -57,8 +57,8 @@ import Testing
         }
     }
 
-    @Test func anInterruptedImportResumesWithoutDuplicatingFinishedSteps() async throws {
-        try await withStore { store async throws in
+    @Test(arguments: Backend.all) func anInterruptedImportResumesWithoutDuplicatingFinishedSteps(_ backend: Backend) async throws {
+        try await withStore(backend) { store async throws in
             // As if a first run had stored one indicator (with the seed's request id) and then crashed.
             let early = Indicator(
                 code: "JP_MHLW_FOREIGN_WORKERS", name: "early", measure: .stock, unit: "persons")
@@ -74,8 +74,8 @@ import Testing
         }
     }
 
-    @Test func seedWritesAreLoggedWithWriterUIDZero() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func seedWritesAreLoggedWithWriterUIDZero(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             let changes = try store.changes(after: 0, limit: 1000)
             #expect(changes.count == Int(try store.latestSequence()))
             #expect(changes.allSatisfy { $0.writerUID == 0 })
@@ -94,8 +94,8 @@ import Testing
         }
     }
 
-    @Test func theRelationshipHasItsEstablishedDateAndThreeLevels() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func theRelationshipHasItsEstablishedDateAndThreeLevels(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             let relationship = try #require(try store.relationship("VN", "JP"))
             #expect(relationship.countryA == "VN")
             #expect(relationship.established == "1973-09-21")
@@ -113,8 +113,8 @@ import Testing
         }
     }
 
-    @Test func figuresAreConvertedWithUnitsQualifiersAndSources() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func figuresAreConvertedWithUnitsQualifiersAndSources(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             let oda = try await seedObservation(
                 store, "JP_ODA_COMMITTED_CUMULATIVE", "JP", "VN", periodEnd: "2015-12-31", value: 26)
             #expect(oda.unitMultiplier == 11)
@@ -149,8 +149,8 @@ import Testing
         }
     }
 
-    @Test func theJusticeMinistersMeetingWasPlannedForJuly2022AndHeldOn6July2023() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func theJusticeMinistersMeetingWasPlannedForJuly2022AndHeldOn6July2023(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             var query = EventQuery()
             query.kind = .conference
             let events = try store.events(query).items
@@ -177,8 +177,8 @@ import Testing
         }
     }
 
-    @Test func theSeedArticleStatementsAreAttributedAndLinkedToTheStatisticsTheyContradict() async throws {
-        try await withSeededStore { store async throws in
+    @Test(arguments: Backend.all) func theSeedArticleStatementsAreAttributedAndLinkedToTheStatisticsTheyContradict(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
             var byParticipant = EventQuery()
             byParticipant.participant = "furukawa"
             byParticipant.from = "2022-06-29"

@@ -29,7 +29,7 @@ func withSeededStore<T>(_ body: (SQLiteStore) async throws -> T) async throws ->
 }
 
 /// Every observation matching `query`, through all pages.
-func allObservations(_ store: SQLiteStore, _ query: ObservationQuery) async throws -> [Observation] {
+func allObservations(_ store: SQLStore, _ query: ObservationQuery) async throws -> [Observation] {
     var query = query
     var all: [Observation] = []
     while true {
@@ -60,11 +60,11 @@ func storeError(_ body: () async throws -> Void) async -> StoreError? {
 
 /// A store with one source and one indicator, and an observation factory using them.
 struct Fixture {
-    let store: SQLiteStore
+    let store: SQLStore
     let source: Source
     let indicator: Indicator
 
-    static func make(_ store: SQLiteStore) async throws -> Fixture {
+    static func make(_ store: SQLStore) async throws -> Fixture {
         let source = try await store.putSource(
             Source(title: "Foreign workers report", publisher: "MHLW", url: "https://example.org/report", published: "2024-01-26"),
             context())
@@ -86,8 +86,8 @@ struct Fixture {
     }
 }
 
-func withFixture<T>(_ body: (Fixture) async throws -> T) async throws -> T {
-    try await withStore { store in try await body(try await Fixture.make(store)) }
+func withFixture<T>(_ backend: Backend, _ body: (Fixture) async throws -> T) async throws -> T {
+    try await withStore(backend) { store in try await body(try await Fixture.make(store)) }
 }
 
 extension ObservationQuery {
@@ -111,7 +111,7 @@ extension ObservationQuery {
 
 /// The seed's observation of `indicator` for a pair whose period ends on `periodEnd` with `value`.
 func seedObservation(
-    _ store: SQLiteStore, _ indicator: String, _ origin: String, _ destination: String, periodEnd: String,
+    _ store: SQLStore, _ indicator: String, _ origin: String, _ destination: String, periodEnd: String,
     value: Int64
 ) async throws -> Observation {
     var query = ObservationQuery.of(indicator, origin, destination)

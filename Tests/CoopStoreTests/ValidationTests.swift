@@ -59,9 +59,9 @@ struct BadObservation: Sendable, CustomTestStringConvertible {
             message: "must be 0: ids are assigned by the store"),
     ]
 
-    @Test(arguments: badObservations)
-    func anInvalidObservationIsRejectedNamingItsField(_ bad: BadObservation) async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all, badObservations)
+    func anInvalidObservationIsRejectedNamingItsField(_ backend: Backend, _ bad: BadObservation) async throws {
+        try await withFixture(backend) { fixture async throws in
             var observation = fixture.observation()
             bad.spoil(&observation)
             let error = await storeError {
@@ -73,8 +73,8 @@ struct BadObservation: Sendable, CustomTestStringConvertible {
         }
     }
 
-    @Test func allPartnersIsAValidCounterpartButNotAnEventCountry() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func allPartnersIsAValidCounterpartButNotAnEventCountry(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             _ = try await fixture.store.addObservations([fixture.observation(origin: "VN", destination: "_T")], context())
             let error = await storeError {
                 _ = try await fixture.store.putEvent(
@@ -106,8 +106,8 @@ struct BadObservation: Sendable, CustomTestStringConvertible {
         #expect(PartialDate("2022-06-29")?.firstDay == "2022-06-29")
     }
 
-    @Test func eventsNeedAKindStatusTitleCountryAndDate() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func eventsNeedAKindStatusTitleCountryAndDate(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             let valid = Event(
                 kind: .meeting, title: "Talks", countries: ["VN", "JP"], actualDate: "2022-06-29", status: .held,
                 participants: [Participant(name: "Dao Ngoc Dung", country: "VN")], sourceIDs: [fixture.source.id])
@@ -134,8 +134,8 @@ struct BadObservation: Sendable, CustomTestStringConvertible {
         }
     }
 
-    @Test func sourcesAndIndicatorsNeedTheirRequiredFields() async throws {
-        try await withStore { store async throws in
+    @Test(arguments: Backend.all) func sourcesAndIndicatorsNeedTheirRequiredFields(_ backend: Backend) async throws {
+        try await withStore(backend) { store async throws in
             var error = await storeError { _ = try await store.putSource(Source(title: "", publisher: "P"), context()) }
             #expect(error == StoreError.invalid("source.title", "is required"))
             error = await storeError {
@@ -157,8 +157,8 @@ struct BadObservation: Sendable, CustomTestStringConvertible {
         }
     }
 
-    @Test func storeErrorsNeverMentionSQL() async throws {
-        try await withFixture { fixture async throws in
+    @Test(arguments: Backend.all) func storeErrorsNeverMentionSQL(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
             var messages: [String] = []
             for spoil in ValidationTests.badObservations {
                 var observation = fixture.observation()

@@ -13,7 +13,7 @@ enum SeedCorrections {
         WriteContext(requestID: "seed-corrections-v\(version)/\(step)", writerUID: 0)
     }
 
-    static func apply(_ store: SQLiteStore, progress: (String) -> Void) async throws {
+    static func apply(_ store: SQLStore, progress: (String) -> Void) async throws {
         try await sourceKinds(store)
         let refiled = try await refileTraineesAndWorkersClaim(store)
         try await statements(store, traineesAndWorkers: refiled)
@@ -22,7 +22,7 @@ enum SeedCorrections {
 
     /// Sources of the figures table whose kind the table's wording now reads differently (blogs of consultants,
     /// official releases reproduced by other sites).
-    private static func sourceKinds(_ store: SQLiteStore) async throws {
+    private static func sourceKinds(_ store: SQLStore) async throws {
         let table = try SeedFiguresTable(csv: SeedFiguresCSV.text)
         var seen: Set<String> = []
         for row in table.rows where seen.insert(row.sourceURL).inserted {
@@ -36,7 +36,7 @@ enum SeedCorrections {
 
     /// MOLISA's "about 230,000 trainees and workers in Japan" (March 2020) was filed as a count of all
     /// Vietnamese nationals; it is a claim about trainees and workers. Returns the figure as filed now.
-    private static func refileTraineesAndWorkersClaim(_ store: SQLiteStore) async throws -> Observation? {
+    private static func refileTraineesAndWorkersClaim(_ store: SQLStore) async throws -> Observation? {
         guard
             let misfiled = try figure(
                 store, "STATEMENT_VN_NATIONALS_IN_JP", periodEnd: "2020-03-31", value: 230_000, includeRetracted: true)
@@ -60,7 +60,7 @@ enum SeedCorrections {
     }
 
     /// The two claims that had no statement: who made them, and the statistics they disagree with.
-    private static func statements(_ store: SQLiteStore, traineesAndWorkers: Observation?) async throws {
+    private static func statements(_ store: SQLStore, traineesAndWorkers: Observation?) async throws {
         if let claim = try figure(store, "STATEMENT_VN_NATIONALS_IN_JP", periodEnd: "2022-12-31", value: 345_000),
             let residents = try figure(store, "JP_ISA_FOREIGN_RESIDENTS", periodEnd: "2022-12-31", value: 489_312)
         {
@@ -92,7 +92,7 @@ enum SeedCorrections {
 
     /// The VN→JP total of `indicator` for the period ending `periodEnd` with `value` (any vintage), if stored.
     private static func figure(
-        _ store: SQLiteStore, _ indicator: String, periodEnd: String, value: Int64, includeRetracted: Bool = false
+        _ store: SQLStore, _ indicator: String, periodEnd: String, value: Int64, includeRetracted: Bool = false
     ) throws -> Observation? {
         var query = ObservationQuery()
         query.origin = "VN"

@@ -1,7 +1,7 @@
 internal import CoopFormats
 internal import GRDB
 
-extension SQLiteStore {
+extension SQLStore {
     /// Loads the shipped Vietnam–Japan dataset unless it is already there: indicators, sources, every figure of
     /// `SeedFiguresCSV` as an observation (later vintages of the same figure stored as revisions), events,
     /// agreements, the relationship, and the seed article's statements linked to the statistics they
@@ -13,28 +13,26 @@ extension SQLiteStore {
     /// since it was first shipped are applied, once (`SeedCorrections`); `corrections: false` leaves a database
     /// as an earlier release seeded it.
     public func importSeedIfNeeded(progress: (String) -> Void, corrections: Bool = true) async throws {
-        let done = try read { db in try MetaTable.value(db, SeedFacts.metaKey) }
-        if done == SeedFacts.version {
-            progress("seed data already imported")
+        try await withSeedLock {
+            let done = try read { db in try MetaTable.value(db, SeedFacts.metaKey) }
+            if done == SeedFacts.version {
+                progress("seed data already imported")
+                if corrections { try await correctSeedIfNeeded(progress: progress) }
+                return
+            }
+            try await bulkImportWillStart()
+            do {
+                var importer = SeedImporter(store: self, table: try SeedFiguresTable(csv: SeedFiguresCSV.text))
+                try await importer.run(progress: progress)
+            } catch {
+                try? await bulkImportDidEnd()
+                throw error
+            }
+            try await bulkImportDidEnd()
+            try await markSeeded(SeedFacts.metaKey, SeedFacts.version)
             if corrections { try await correctSeedIfNeeded(progress: progress) }
-            return
+            progress("seed data imported")
         }
-        // The import is some two hundred small transactions. In WAL mode synchronous=NORMAL cannot corrupt the
-        // database, only lose the last commits on a power cut, and a lost tail is simply imported again on the
-        // next start (fixed request ids). So the import skips the per-commit fsync, and the completion mark is
-        // committed with FULL again: once it is durable, everything before it is too.
-        try await setSynchronous("NORMAL")
-        do {
-            var importer = SeedImporter(store: self, table: try SeedFiguresTable(csv: SeedFiguresCSV.text))
-            try await importer.run(progress: progress)
-        } catch {
-            try? await setSynchronous("FULL")
-            throw error
-        }
-        try await setSynchronous("FULL")
-        try await markSeeded(SeedFacts.metaKey, SeedFacts.version)
-        if corrections { try await correctSeedIfNeeded(progress: progress) }
-        progress("seed data imported")
     }
 
     private func correctSeedIfNeeded(progress: (String) -> Void) async throws {
@@ -59,19 +57,9 @@ extension SQLiteStore {
     }
 }
 
-extension SQLiteStore {
-    fileprivate func setSynchronous(_ level: String) async throws {
-        do {
-            try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(level)") }
-        } catch {
-            throw StoreError.from(error)
-        }
-    }
-}
-
 /// The steps of the seed import, in dependency order.
 private struct SeedImporter {
-    let store: SQLiteStore
+    let store: SQLStore
     let table: SeedFiguresTable
     /// Source ids by seed key (URL for figures-table sources).
     var sourceIDs: [String: Int64] = [:]
@@ -80,7 +68,7 @@ private struct SeedImporter {
     var eventIDs: [String: Int64] = [:]
     var agreementIDs: [String: Int64] = [:]
 
-    init(store: SQLiteStore, table: SeedFiguresTable) {
+    init(store: SQLStore, table: SeedFiguresTable) {
         self.store = store
         self.table = table
     }

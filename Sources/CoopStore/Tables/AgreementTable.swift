@@ -7,15 +7,15 @@ package enum AgreementTable {
         a.summary,
         (SELECT json_group_array(json_object('name', name, 'country', country,
                                              'subnational', json(CASE subnational WHEN 0 THEN 'false' ELSE 'true' END)))
-         FROM (SELECT * FROM agreement_parties WHERE agreement_id = a.id ORDER BY position)) AS parties_json,
+         FROM (SELECT * FROM agreement_parties WHERE agreement_id = a.id ORDER BY position) AS t) AS parties_json,
         (SELECT json_group_array(topic) FROM (
-           SELECT topic FROM agreement_topics WHERE agreement_id = a.id ORDER BY position)) AS topics_json,
+           SELECT topic FROM agreement_topics WHERE agreement_id = a.id ORDER BY position) AS t) AS topics_json,
         (SELECT json_group_array(source_id) FROM (
-           SELECT source_id FROM agreement_sources WHERE agreement_id = a.id ORDER BY position)) AS source_ids_json
+           SELECT source_id FROM agreement_sources WHERE agreement_id = a.id ORDER BY position) AS t) AS source_ids_json
         """
     package static let tokenShape = [true, false]
 
-    static func decode(_ row: Row) throws -> Agreement {
+    static func decode(_ row: SQLRow) throws -> Agreement {
         Agreement(
             id: row["id"], kind: AgreementKind(rawValue: row["kind"]) ?? .unspecified, title: row["title"],
             parties: try row.json("parties_json", as: [Party].self, empty: []), signedDate: row["signed_date"],
@@ -25,20 +25,20 @@ package enum AgreementTable {
             eventID: row["event_id"] ?? 0, summary: row["summary"])
     }
 
-    static func tokenKey(_ row: Row) -> [PageToken.Value] {
+    static func tokenKey(_ row: SQLRow) -> [PageToken.Value] {
         [.text(row["date_from"]), .integer(row["id"])]
     }
 
-    static func load(_ db: Database, id: Int64) throws -> Agreement? {
+    static func load(_ db: SQL, id: Int64) throws -> Agreement? {
         try db.row("SELECT \(columns) FROM agreements a WHERE a.id = ?", [id]).map(decode)
     }
 
-    static func exists(_ db: Database, id: Int64) throws -> Bool {
+    static func exists(_ db: SQL, id: Int64) throws -> Bool {
         try db.int64("SELECT 1 FROM agreements WHERE id = ?", [id]) != nil
     }
 
     /// Inserts (id 0) or replaces the agreement and its lists; returns its id.
-    static func save(_ db: Database, _ agreement: Agreement) throws -> Int64 {
+    static func save(_ db: SQL, _ agreement: Agreement) throws -> Int64 {
         let date = agreement.signedDate.isEmpty ? agreement.effectiveDate : agreement.signedDate
         var values: SQLValues = [
             agreement.kind.rawValue, agreement.title, agreement.signedDate, agreement.effectiveDate,
@@ -47,13 +47,12 @@ package enum AgreementTable {
         ]
         let id: Int64
         if agreement.id == 0 {
-            try db.run(
+            id = try db.insert(
                 """
                 INSERT INTO agreements (kind, title, signed_date, effective_date, date_from, date_to, place, text_url,
                   event_id, summary)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, values)
-            id = db.lastInsertedRowID
         } else {
             id = agreement.id
             values.append(id)
@@ -85,7 +84,7 @@ package enum AgreementTable {
     }
 
     static func list(
-        _ db: Database, _ query: AgreementQuery, after: [PageToken.Value]?, limit: Int
+        _ db: SQL, _ query: AgreementQuery, after: [PageToken.Value]?, limit: Int
     ) throws -> [(Agreement, [PageToken.Value])] {
         var conditions: [String] = []
         var values: SQLValues = []
@@ -117,7 +116,7 @@ package enum AgreementTable {
         values.append(limit + 1)
         let sql = """
             SELECT \(columns) FROM agreements a
-            WHERE \(conditions.isEmpty ? "1" : conditions.joined(separator: " AND "))
+            WHERE \(conditions.isEmpty ? "TRUE" : conditions.joined(separator: " AND "))
             ORDER BY a.date_from, a.id LIMIT ?
             """
         return try db.rows(sql, values).map { (try decode($0), tokenKey($0)) }

@@ -15,13 +15,24 @@ enum ChangeTable {
 
     /// The sequence the next appended change will get (AUTOINCREMENT: one more than any ever used).
     /// Only meaningful on the writer connection, inside the write transaction.
-    static func nextSequence(_ db: Database) throws -> Int64 {
-        let last = try db.int64("SELECT seq FROM sqlite_sequence WHERE name = 'changes'") ?? 0
-        return last + 1
+    static func nextSequence(_ db: SQL) throws -> Int64 {
+        switch db.dialect {
+        case .sqlite:
+            let last = try db.int64("SELECT seq FROM sqlite_sequence WHERE name = 'changes'") ?? 0
+            return last + 1
+        case .postgres:
+            // The counter's row stays locked until the transaction ends, so writers (on every host) take sequences
+            // one transaction at a time: sequence order is commit order, and a reader that has seen sequence n
+            // will never later find a smaller one committed (which a PostgreSQL sequence would allow).
+            guard let next = try db.int64("UPDATE change_counter SET last = last + 1 RETURNING last") else {
+                throw StoreError(.internalError, "the change counter is missing")
+            }
+            return next
+        }
     }
 
     static func append(
-        _ db: Database, sequence: Int64, entry: Entry, time: String, writerUID: UInt32, requestID: String
+        _ db: SQL, sequence: Int64, entry: Entry, time: String, writerUID: UInt32, requestID: String
     ) throws {
         try db.execute(
             """
@@ -43,11 +54,11 @@ enum ChangeTable {
         }
     }
 
-    static func latest(_ db: Database) throws -> Int64 {
+    static func latest(_ db: SQL) throws -> Int64 {
         try db.int64("SELECT MAX(sequence) FROM changes") ?? 0
     }
 
-    static func list(_ db: Database, after sequence: Int64, limit: Int) throws -> [Change] {
+    static func list(_ db: SQL, after sequence: Int64, limit: Int) throws -> [Change] {
         try db.rows(
             """
             SELECT sequence, time, entity_kind, entity_id, entity_key, operation, writer_uid, summary, entity_json
@@ -56,7 +67,7 @@ enum ChangeTable {
         ).map(decode)
     }
 
-    static func decode(_ row: Row) throws -> Change {
+    static func decode(_ row: SQLRow) throws -> Change {
         let kind: String = row["entity_kind"]
         let json: String? = row["entity_json"]
         return Change(

@@ -6,18 +6,18 @@ package enum EventTable {
     static let columns = """
         e.id, e.kind, e.title, e.planned_date, e.actual_date, e.sort_date, e.status, e.place, e.summary,
         (SELECT json_group_array(country) FROM (
-           SELECT country FROM event_countries WHERE event_id = e.id ORDER BY position)) AS countries_json,
+           SELECT country FROM event_countries WHERE event_id = e.id ORDER BY position) AS t) AS countries_json,
         (SELECT json_group_array(json_object('name', name, 'nativeName', native_name, 'title', title,
                                              'organisation', organisation, 'country', country)) FROM (
-           SELECT * FROM event_participants WHERE event_id = e.id ORDER BY position)) AS participants_json,
+           SELECT * FROM event_participants WHERE event_id = e.id ORDER BY position) AS t) AS participants_json,
         (SELECT json_group_array(source_id) FROM (
-           SELECT source_id FROM event_sources WHERE event_id = e.id ORDER BY position)) AS source_ids_json,
+           SELECT source_id FROM event_sources WHERE event_id = e.id ORDER BY position) AS t) AS source_ids_json,
         (SELECT json_group_array(related_event_id) FROM (
-           SELECT related_event_id FROM event_links WHERE event_id = e.id ORDER BY position)) AS related_ids_json
+           SELECT related_event_id FROM event_links WHERE event_id = e.id ORDER BY position) AS t) AS related_ids_json
         """
     package static let tokenShape = [true, false]
 
-    static func decode(_ row: Row) throws -> Event {
+    static func decode(_ row: SQLRow) throws -> Event {
         Event(
             id: row["id"], kind: EventKind(rawValue: row["kind"]) ?? .unspecified, title: row["title"],
             countries: try row.json("countries_json", as: [String].self, empty: []),
@@ -28,20 +28,20 @@ package enum EventTable {
             relatedEventIDs: try row.json("related_ids_json", as: [Int64].self, empty: []))
     }
 
-    static func tokenKey(_ row: Row) -> [PageToken.Value] {
+    static func tokenKey(_ row: SQLRow) -> [PageToken.Value] {
         [.text(row["sort_date"]), .integer(row["id"])]
     }
 
-    static func load(_ db: Database, id: Int64) throws -> Event? {
+    static func load(_ db: SQL, id: Int64) throws -> Event? {
         try db.row("SELECT \(columns) FROM events e WHERE e.id = ?", [id]).map(decode)
     }
 
-    static func exists(_ db: Database, id: Int64) throws -> Bool {
+    static func exists(_ db: SQL, id: Int64) throws -> Bool {
         try db.int64("SELECT 1 FROM events WHERE id = ?", [id]) != nil
     }
 
     /// Inserts (id 0) or replaces the event and its lists; returns its id.
-    static func save(_ db: Database, _ event: Event) throws -> Int64 {
+    static func save(_ db: SQL, _ event: Event) throws -> Int64 {
         let plannedFrom = PartialDate.firstDay(of: event.plannedDate)
         let actualFrom = PartialDate.firstDay(of: event.actualDate)
         var values: SQLValues = [
@@ -51,13 +51,12 @@ package enum EventTable {
         ]
         let id: Int64
         if event.id == 0 {
-            try db.run(
+            id = try db.insert(
                 """
                 INSERT INTO events (kind, title, planned_date, planned_from, planned_to, actual_date, actual_from,
                   actual_to, sort_date, status, place, summary)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, values)
-            id = db.lastInsertedRowID
         } else {
             id = event.id
             values.append(id)
@@ -98,7 +97,7 @@ package enum EventTable {
     }
 
     static func list(
-        _ db: Database, _ query: EventQuery, after: [PageToken.Value]?, limit: Int
+        _ db: SQL, _ query: EventQuery, after: [PageToken.Value]?, limit: Int
     ) throws -> [(Event, [PageToken.Value])] {
         var conditions: [String] = []
         var values: SQLValues = []
@@ -138,7 +137,7 @@ package enum EventTable {
         values.append(limit + 1)
         let sql = """
             SELECT \(columns) FROM events e
-            WHERE \(conditions.isEmpty ? "1" : conditions.joined(separator: " AND "))
+            WHERE \(conditions.isEmpty ? "TRUE" : conditions.joined(separator: " AND "))
             ORDER BY e.sort_date, e.id LIMIT ?
             """
         return try db.rows(sql, values).map { (try decode($0), tokenKey($0)) }

@@ -59,7 +59,7 @@ package enum ObservationTable {
         ]
     }
 
-    static func load(_ db: Database, id: Int64) throws -> Observation? {
+    static func load(_ db: SQL, id: Int64) throws -> Observation? {
         var found: [Observation] = []
         try db.each("SELECT \(columns) FROM observations o WHERE o.id = ?", [id]) { found.append(decode($0)) }
         return found.first
@@ -69,7 +69,7 @@ package enum ObservationTable {
     /// period, value, qualifier, source, vintage), if one is stored: the same figure filed twice.
     /// One index lookup (`observations_identity`), however many figures the series, the period and the vintage
     /// already have: the derived `period_from` and `vintage_from` are what the index holds.
-    static func identical(_ db: Database, to o: Observation) throws -> Int64? {
+    static func identical(_ db: SQL, to o: Observation) throws -> Int64? {
         try db.int64(
             """
             SELECT id FROM observations
@@ -84,14 +84,14 @@ package enum ObservationTable {
              o.periodEnd, o.valueHigh, o.unitMultiplier, o.qualifier.rawValue, o.sourceID, o.vintage])
     }
 
-    static func exists(_ db: Database, id: Int64) throws -> Bool {
+    static func exists(_ db: SQL, id: Int64) throws -> Bool {
         try db.int64("SELECT 1 FROM observations WHERE id = ?", [id]) != nil
     }
 
     /// Stores a validated observation, recorded by change `sequence`; returns its id.
-    static func insert(_ db: Database, _ o: Observation, sequence: Int64) throws -> Int64 {
+    static func insert(_ db: SQL, _ o: Observation, sequence: Int64) throws -> Int64 {
         let breakdown = Breakdown.sorted(o.breakdown)
-        try db.execute(
+        return try db.insert(
             """
             INSERT INTO observations (indicator, origin, destination, breakdown, period_start, period_end,
               period_from, period_to, value, value_high, unit_multiplier, unit, qualifier, status, source_id,
@@ -121,25 +121,24 @@ package enum ObservationTable {
             row.text(o.note)
             row.integer(sequence)
         }
-        return db.lastInsertedRowID
     }
 
-    static func markSuperseded(_ db: Database, id: Int64, by revisionID: Int64) throws {
+    static func markSuperseded(_ db: SQL, id: Int64, by revisionID: Int64) throws {
         try db.run("UPDATE observations SET superseded_by_id = ? WHERE id = ?", [revisionID, id])
     }
 
-    static func markRetracted(_ db: Database, id: Int64, reason: String) throws {
+    static func markRetracted(_ db: SQL, id: Int64, reason: String) throws {
         try db.run("UPDATE observations SET retracted = 1, retraction_reason = ? WHERE id = ?", [reason, id])
     }
 
     /// The live (not retracted) revision of `id`, if any.
-    static func liveRevision(_ db: Database, of id: Int64) throws -> Int64? {
+    static func liveRevision(_ db: SQL, of id: Int64) throws -> Int64? {
         try db.int64("SELECT id FROM observations WHERE supersedes_id = ? AND retracted = 0", [id])
     }
 
     // MARK: Conflict links
 
-    static func isLinked(_ db: Database, _ a: Int64, _ b: Int64) throws -> Bool {
+    static func isLinked(_ db: SQL, _ a: Int64, _ b: Int64) throws -> Bool {
         try db.int64("SELECT 1 FROM conflict_links WHERE low_id = ? AND high_id = ?", [min(a, b), max(a, b)]) != nil
     }
 
@@ -147,7 +146,7 @@ package enum ObservationTable {
     private static let notClaim =
         "o.indicator NOT IN (SELECT code FROM indicators WHERE measure = '\(Measure.claim.rawValue)')"
 
-    static func link(_ db: Database, _ a: Int64, _ b: Int64, note: String) throws {
+    static func link(_ db: SQL, _ a: Int64, _ b: Int64, note: String) throws {
         // A trigger copies the link onto both observations' rows (see Schema).
         try db.run(
             "INSERT INTO conflict_links (low_id, high_id, note) VALUES (?, ?, ?)", [min(a, b), max(a, b), note])
@@ -158,7 +157,7 @@ package enum ObservationTable {
     /// The listing for `query`, after `after` (a page-token key), at most `limit` rows plus one to tell whether
     /// another page follows. Returns the observations and the sort key of the `limit`-th (the next page token).
     static func list(
-        _ db: Database, _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int
+        _ db: SQL, _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int
     ) throws -> (observations: [Observation], lastKey: [PageToken.Value]) {
         var conditions: [String] = []
         var values: SQLValues = []
@@ -211,7 +210,7 @@ package enum ObservationTable {
                   UNION SELECT c.low_id FROM conflict_links c JOIN matched m ON c.high_id = m.id)
                 SELECT \(columns) FROM observations o
                 """
-            outer.append("o.id IN selected")
+            outer.append("o.id IN (SELECT id FROM selected)")
             if !query.includeRetracted {
                 outer.append("o.retracted = 0")
             }
@@ -240,7 +239,7 @@ package enum ObservationTable {
     }
 
     /// One observation per period of a series: the latest vintage visible (as of `asOf`), ordered by period.
-    static func series(_ db: Database, _ query: SeriesQuery) throws -> [Observation] {
+    static func series(_ db: SQL, _ query: SeriesQuery) throws -> [Observation] {
         var conditions = ["o.indicator = ?", "o.origin = ?", "o.destination = ?", "o.breakdown = ?"]
         var values: SQLValues = [
             query.indicator, query.origin, query.destination, Breakdown.canonical(query.breakdown),
@@ -302,7 +301,7 @@ package enum ObservationTable {
     }
 
     private static func whereClause(_ conditions: [String]) -> String {
-        conditions.isEmpty ? "1" : conditions.joined(separator: " AND ")
+        conditions.isEmpty ? "TRUE" : conditions.joined(separator: " AND ")
     }
 }
 

@@ -2,7 +2,7 @@ internal import GRDB
 
 /// Relationships are stored once per unordered pair (lower code first) and read in the order asked.
 enum RelationshipTable {
-    static func load(_ db: Database, _ a: String, _ b: String) throws -> Relationship? {
+    static func load(_ db: SQL, _ a: String, _ b: String) throws -> Relationship? {
         let (low, high) = (min(a, b), max(a, b))
         guard let row = try db.row(
             "SELECT established FROM relationships WHERE country_a = ? AND country_b = ?", [low, high])
@@ -17,14 +17,14 @@ enum RelationshipTable {
     }
 
     /// Every stored relationship, ordered by pair (lower code first, as stored).
-    static func all(_ db: Database) throws -> [Relationship] {
+    static func all(_ db: SQL) throws -> [Relationship] {
         let pairs = try db.rows("SELECT country_a, country_b FROM relationships ORDER BY country_a, country_b")
             .map { ($0["country_a"] as String, $0["country_b"] as String) }
         return try pairs.compactMap { try load(db, $0.0, $0.1) }
     }
 
     /// Inserts or replaces; returns whether it existed.
-    static func save(_ db: Database, _ relationship: Relationship) throws -> Bool {
+    static func save(_ db: SQL, _ relationship: Relationship) throws -> Bool {
         let (low, high) = (
             min(relationship.countryA, relationship.countryB), max(relationship.countryA, relationship.countryB)
         )

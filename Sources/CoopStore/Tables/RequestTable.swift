@@ -9,7 +9,7 @@ enum RequestTable {
         var digest: String
     }
 
-    static func load(_ db: Database, id: String) throws -> Prior? {
+    static func load(_ db: SQL, id: String) throws -> Prior? {
         var prior: Prior?
         try db.each("SELECT operation, result_json, digest FROM requests WHERE request_id = ?", [id]) { row in
             prior = Prior(operation: row.text(0), resultJSON: row.text(1), digest: row.text(2))
@@ -18,7 +18,7 @@ enum RequestTable {
     }
 
     static func insert(
-        _ db: Database, id: String, operation: String, digest: String, resultJSON: String, writerUID: UInt32,
+        _ db: SQL, id: String, operation: String, digest: String, resultJSON: String, writerUID: UInt32,
         time: String
     ) throws {
         try db.execute(

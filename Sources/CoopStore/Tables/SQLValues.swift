@@ -1,61 +1,138 @@
+import Foundation
 internal import GRDB
 internal import GRDBSQLite
 
 /// Positional SQL arguments, built up alongside a query's text.
 typealias SQLValues = [(any DatabaseValueConvertible)?]
 
-extension Database {
-    /// Rows of a (cached) prepared statement.
-    func rows(_ sql: String, _ values: SQLValues = []) throws -> [Row] {
-        try Row.fetchAll(cachedStatement(sql: sql), arguments: StatementArguments(values))
+/// Which database a connection talks to, where their SQL differs.
+enum SQLDialect: Sendable {
+    case sqlite
+    case postgres
+}
+
+/// A connection as the table helpers use it: SQLite's (through GRDB) or PostgreSQL's. Statements are written once,
+/// in SQLite's dialect with `?` parameters; a PostgreSQL session rewrites the few constructs that differ (see
+/// `PostgresSQL.translate`), and the rare statement that cannot be rewritten asks `dialect`.
+struct SQL {
+    private enum Backend {
+        case sqlite(Database)
+        case postgres(PostgresSession)
     }
 
-    func row(_ sql: String, _ values: SQLValues = []) throws -> Row? {
-        try Row.fetchOne(cachedStatement(sql: sql), arguments: StatementArguments(values))
+    private let backend: Backend
+
+    init(_ db: Database) { backend = .sqlite(db) }
+    init(_ session: PostgresSession) { backend = .postgres(session) }
+
+    var dialect: SQLDialect {
+        switch backend {
+        case .sqlite: return .sqlite
+        case .postgres: return .postgres
+        }
+    }
+
+    /// The SQLite connection, for what only SQLite has (FTS5 maintenance, pragmas).
+    var sqlite: Database? {
+        if case .sqlite(let db) = backend { return db }
+        return nil
+    }
+
+    /// Rows of a statement, by column name.
+    func rows(_ sql: String, _ values: SQLValues = []) throws -> [SQLRow] {
+        switch backend {
+        case .sqlite(let db):
+            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(values))
+                .map(SQLRow.init)
+        case .postgres(let session):
+            let result = try session.query(sql, converting: values)
+            return result.rows.map { SQLRow(names: result.names, values: $0) }
+        }
+    }
+
+    func row(_ sql: String, _ values: SQLValues = []) throws -> SQLRow? {
+        switch backend {
+        case .sqlite(let db):
+            return try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(values))
+                .map(SQLRow.init)
+        case .postgres:
+            return try rows(sql, values).first
+        }
     }
 
     func run(_ sql: String, _ values: SQLValues = []) throws {
-        try cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
-    }
-
-    /// Runs a (cached) prepared statement and calls `body` with each result row in turn. The row is read
-    /// straight from SQLite's column API: a listing's hot path, where GRDB's generic decoding costs more
-    /// than the query.
-    func each(_ sql: String, _ values: SQLValues = [], _ body: (ColumnReader) throws -> Void) throws {
-        let statement = try cachedStatement(sql: sql)
-        try statement.setArguments(StatementArguments(values))
-        try step(statement.sqliteStatement, sql: sql, body)
-    }
-
-    /// Runs a (cached) prepared statement that returns no rows, with its parameters bound by `bind` straight
-    /// through SQLite's API: for the inserts every write makes, where building GRDB's argument list cost
-    /// more than the insert.
-    func execute(_ sql: String, bind: (inout ParameterBinder) -> Void) throws {
-        let statement = try cachedStatement(sql: sql)
-        let raw = statement.sqliteStatement
-        sqlite3_reset(raw)
-        defer { sqlite3_clear_bindings(raw) }
-        var binder = ParameterBinder(statement: raw)
-        bind(&binder)
-        binder.checkComplete()
-        try step(raw, sql: sql) { _ in }
-    }
-
-    /// Steps a bound statement to its end, calling `body` for each row; leaves it reset.
-    private func step(_ raw: OpaquePointer, sql: String, _ body: (ColumnReader) throws -> Void) throws {
-        defer { sqlite3_reset(raw) }
-        let columns = ColumnReader(statement: raw)
-        while true {
-            let code = sqlite3_step(raw)
-            if code == SQLITE_DONE { return }
-            if code == SQLITE_ROW {
-                try body(columns)
-                continue
-            }
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)),
-                sql: sql)
+        switch backend {
+        case .sqlite(let db):
+            try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
+        case .postgres(let session):
+            _ = try session.query(sql, converting: values)
         }
+    }
+
+    /// Runs a statement and calls `body` with each result row in turn. On SQLite the row is read straight from
+    /// SQLite's column API: a listing's hot path, where GRDB's generic decoding costs more than the query.
+    func each(_ sql: String, _ values: SQLValues = [], _ body: (ColumnReader) throws -> Void) throws {
+        switch backend {
+        case .sqlite(let db):
+            let statement = try db.cachedStatement(sql: sql)
+            try statement.setArguments(StatementArguments(values))
+            try db.step(statement.sqliteStatement, sql: sql, body)
+        case .postgres(let session):
+            for row in try session.query(sql, converting: values).rows {
+                try body(ColumnReader(values: row))
+            }
+        }
+    }
+
+    /// Runs a statement that returns no rows, with its parameters bound by `bind`: on SQLite straight through its
+    /// API, for the inserts every write makes, where building GRDB's argument list cost more than the insert.
+    func execute(_ sql: String, bind: (inout ParameterBinder) -> Void) throws {
+        switch backend {
+        case .sqlite(let db):
+            let statement = try db.cachedStatement(sql: sql)
+            let raw = statement.sqliteStatement
+            sqlite3_reset(raw)
+            defer { sqlite3_clear_bindings(raw) }
+            var binder = ParameterBinder(statement: raw)
+            bind(&binder)
+            binder.checkComplete()
+            try db.step(raw, sql: sql) { _ in }
+        case .postgres(let session):
+            var binder = ParameterBinder(statement: nil)
+            bind(&binder)
+            _ = try session.query(sql, binder.collected)
+        }
+    }
+
+    /// Runs an INSERT into a table with an `id` key and returns the new row's id.
+    func insert(_ sql: String, _ values: SQLValues) throws -> Int64 {
+        switch backend {
+        case .sqlite(let db):
+            try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
+            return db.lastInsertedRowID
+        case .postgres(let session):
+            return try Self.returnedID(session.query(sql + " RETURNING id", converting: values))
+        }
+    }
+
+    /// ``insert(_:_:)`` with its parameters bound by `bind` (see ``execute(_:bind:)``).
+    func insert(_ sql: String, bind: (inout ParameterBinder) -> Void) throws -> Int64 {
+        switch backend {
+        case .sqlite(let db):
+            try execute(sql, bind: bind)
+            return db.lastInsertedRowID
+        case .postgres(let session):
+            var binder = ParameterBinder(statement: nil)
+            bind(&binder)
+            return try Self.returnedID(session.query(sql + " RETURNING id", binder.collected))
+        }
+    }
+
+    private static func returnedID(_ result: PostgresSession.Result) throws -> Int64 {
+        guard let row = result.rows.first, let first = row.first, case .integer(let id) = first else {
+            throw StoreError(.internalError, "an insert returned no id")
+        }
+        return id
     }
 
     /// The first column of the first row; nil for no row or NULL.
@@ -75,19 +152,117 @@ extension Database {
         }
         return value ?? nil
     }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a savepoint: released if it returns, rolled back (alone) if it throws.
+    func savepoint(_ body: () throws -> Void) throws {
+        switch backend {
+        case .sqlite(let db):
+            try db.inSavepoint {
+                try body()
+                return .commit
+            }
+        case .postgres(let session):
+            _ = try session.query("SAVEPOINT request", [])
+            do {
+                try body()
+            } catch {
+                _ = try session.query("ROLLBACK TO SAVEPOINT request", [])
+                _ = try session.query("RELEASE SAVEPOINT request", [])
+                throw error
+            }
+            _ = try session.query("RELEASE SAVEPOINT request", [])
+        }
+    }
+
+    /// Runs `body` in a write transaction, committed if it returns and rolled back if it throws.
+    func transaction(_ body: () throws -> Void) throws {
+        switch backend {
+        case .sqlite(let db):
+            try db.inTransaction(.immediate) {
+                try body()
+                return .commit
+            }
+        case .postgres(let session):
+            _ = try session.query("BEGIN", [])
+            do {
+                try body()
+            } catch {
+                try? session.rollback()
+                throw error
+            }
+            _ = try session.query("COMMIT", [])
+        }
+    }
+
+    /// False once a failed statement ended the whole transaction (SQLite does so on a full disk or an I/O error).
+    var isInsideTransaction: Bool {
+        switch backend {
+        case .sqlite(let db): return db.isInsideTransaction
+        case .postgres(let session): return session.isUsable
+        }
+    }
 }
 
-/// Binds a statement's parameters in order (1, 2, …). Text is copied by SQLite (SQLITE_TRANSIENT).
+extension Database {
+    /// Steps a bound statement to its end, calling `body` for each row; leaves it reset.
+    fileprivate func step(_ raw: OpaquePointer, sql: String, _ body: (ColumnReader) throws -> Void) throws {
+        defer { sqlite3_reset(raw) }
+        let columns = ColumnReader(statement: raw)
+        while true {
+            let code = sqlite3_step(raw)
+            if code == SQLITE_DONE { return }
+            if code == SQLITE_ROW {
+                try body(columns)
+                continue
+            }
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)),
+                sql: sql)
+        }
+    }
+}
+
+/// A value read from or bound to PostgreSQL, in the few types the schema uses.
+enum SQLValue: Sendable, Hashable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+
+    init(_ value: (any DatabaseValueConvertible)?) {
+        guard let value else {
+            self = .null
+            return
+        }
+        switch value.databaseValue.storage {
+        case .null: self = .null
+        case .int64(let integer): self = .integer(integer)
+        case .double(let double): self = .real(double)
+        case .string(let string): self = .text(string)
+        case .blob(let data): self = .text(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+/// Binds a statement's parameters in order (1, 2, …). On SQLite, text is copied by SQLite (SQLITE_TRANSIENT);
+/// for PostgreSQL the values are collected and sent with the statement.
 /// A wrong count or a failed bind is a programming error, caught in debug builds (as GRDB does).
 struct ParameterBinder {
-    let statement: OpaquePointer
+    let statement: OpaquePointer?
     private var index: Int32 = 1
+    private(set) var collected: [SQLValue] = []
 
-    init(statement: OpaquePointer) {
+    init(statement: OpaquePointer?) {
         self.statement = statement
     }
 
     mutating func text(_ value: String) {
+        guard let statement else {
+            collected.append(.text(value))
+            return
+        }
         var value = value
         let code = value.withUTF8 { utf8 in
             sqlite3_bind_text(
@@ -104,6 +279,7 @@ struct ParameterBinder {
 
     /// Every parameter of the statement got a value.
     func checkComplete() {
+        guard let statement else { return }
         assert(index - 1 == sqlite3_bind_parameter_count(statement), "bound \(index - 1) parameters")
     }
 
@@ -113,10 +289,18 @@ struct ParameterBinder {
     }
 
     mutating func null() {
+        guard let statement else {
+            collected.append(.null)
+            return
+        }
         bound(sqlite3_bind_null(statement, index))
     }
 
     mutating func integer(_ value: some BinaryInteger) {
+        guard let statement else {
+            collected.append(.integer(Int64(value)))
+            return
+        }
         bound(sqlite3_bind_int64(statement, index, Int64(value)))
     }
 
@@ -127,39 +311,137 @@ struct ParameterBinder {
 }
 
 /// The current row of a statement being stepped, by column position. Valid only inside the row callback of
-/// `Database.each`.
+/// `SQL.each`.
 struct ColumnReader {
-    let statement: OpaquePointer
+    /// SQLite's statement, or nil for a row already read (PostgreSQL's).
+    let statement: OpaquePointer?
+    let values: [SQLValue]
+
+    init(statement: OpaquePointer) {
+        self.statement = statement
+        self.values = []
+    }
+
+    init(values: [SQLValue]) {
+        self.statement = nil
+        self.values = values
+    }
 
     func text(_ index: Int32) -> String {
+        guard let statement else {
+            switch values[Int(index)] {
+            case .text(let text): return text
+            case .integer(let integer): return String(integer)
+            case .real(let real): return String(real)
+            case .null: return ""
+            }
+        }
         guard let bytes = sqlite3_column_text(statement, index) else { return "" }
         let count = Int(sqlite3_column_bytes(statement, index))
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
     func int64(_ index: Int32) -> Int64 {
-        sqlite3_column_int64(statement, index)
+        guard let statement else {
+            switch values[Int(index)] {
+            case .integer(let integer): return integer
+            case .real(let real): return Int64(real)
+            case .text(let text): return Int64(text) ?? 0
+            case .null: return 0
+            }
+        }
+        return sqlite3_column_int64(statement, index)
     }
 
     func int32(_ index: Int32) -> Int32 {
-        sqlite3_column_int(statement, index)
+        guard statement != nil else { return Int32(truncatingIfNeeded: int64(index)) }
+        return sqlite3_column_int(statement, index)
     }
 
     func isNull(_ index: Int32) -> Bool {
-        sqlite3_column_type(statement, index) == SQLITE_NULL
+        guard let statement else { return values[Int(index)] == .null }
+        return sqlite3_column_type(statement, index) == SQLITE_NULL
     }
 
     func bool(_ index: Int32) -> Bool {
-        sqlite3_column_int64(statement, index) != 0
+        int64(index) != 0
     }
 }
 
-extension Row {
+/// A result row by column name (the less travelled paths; listings read by position, see ``ColumnReader``).
+struct SQLRow {
+    private enum Storage {
+        case sqlite(Row)
+        case values(names: [String], values: [SQLValue])
+    }
+
+    private let storage: Storage
+
+    init(_ row: Row) { storage = .sqlite(row) }
+    init(names: [String], values: [SQLValue]) { storage = .values(names: names, values: values) }
+
+    subscript<Value: SQLColumnValue>(_ column: String) -> Value {
+        switch storage {
+        case .sqlite(let row):
+            return Value.read(row, column)
+        case .values(let names, let values):
+            guard let index = names.firstIndex(of: column) else { return Value.read(.null) }
+            return Value.read(values[index])
+        }
+    }
+
     /// A JSON column (e.g. from json_group_array) decoded; NULL decodes as `empty`.
     func json<Value: Decodable>(_ column: String, as type: Value.Type, empty: Value) throws -> Value {
         // Most of these lists are empty: skip the decoder (the costliest part of a row) for "[]".
         guard let text: String = self[column], text != "[]" else { return empty }
         return try JSONCoding.decode(type, from: text)
+    }
+}
+
+/// A type a named column is read as.
+protocol SQLColumnValue {
+    static func read(_ row: Row, _ column: String) -> Self
+    static func read(_ value: SQLValue) -> Self
+}
+
+extension String: SQLColumnValue {
+    static func read(_ row: Row, _ column: String) -> String { row[column] }
+    static func read(_ value: SQLValue) -> String {
+        switch value {
+        case .text(let text): return text
+        case .integer(let integer): return String(integer)
+        case .real(let real): return String(real)
+        case .null: return ""
+        }
+    }
+}
+
+extension Int64: SQLColumnValue {
+    static func read(_ row: Row, _ column: String) -> Int64 { row[column] }
+    static func read(_ value: SQLValue) -> Int64 {
+        switch value {
+        case .integer(let integer): return integer
+        case .real(let real): return Int64(real)
+        case .text(let text): return Int64(text) ?? 0
+        case .null: return 0
+        }
+    }
+}
+
+extension Int: SQLColumnValue {
+    static func read(_ row: Row, _ column: String) -> Int { row[column] }
+    static func read(_ value: SQLValue) -> Int { Int(Int64.read(value)) }
+}
+
+extension Int32: SQLColumnValue {
+    static func read(_ row: Row, _ column: String) -> Int32 { row[column] }
+    static func read(_ value: SQLValue) -> Int32 { Int32(truncatingIfNeeded: Int64.read(value)) }
+}
+
+extension Optional: SQLColumnValue where Wrapped: SQLColumnValue & DatabaseValueConvertible {
+    static func read(_ row: Row, _ column: String) -> Wrapped? { row[column] }
+    static func read(_ value: SQLValue) -> Wrapped? {
+        value == .null ? nil : Wrapped.read(value)
     }
 }
 

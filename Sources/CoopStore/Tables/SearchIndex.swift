@@ -29,20 +29,76 @@ enum SearchIndex {
         return id * 8 + number
     }
 
-    static func put(_ db: Database, _ entry: Entry) throws {
+    static func put(_ db: SQL, _ entry: Entry) throws {
         let rowID = rowID(kind: entry.kind, id: entry.id)
-        try db.run("DELETE FROM search_index WHERE rowid = ?", [rowID])
         let body = ([entry.text] + entry.extra + entry.nativeNames).filter { !$0.isEmpty }.joined(separator: " \n ")
-        try db.run(
-            """
-            INSERT INTO search_index
-              (rowid, entity_kind, entity_id, display_title, display_text, native_names, title, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                rowID, entry.kind, entry.id, entry.title, entry.text, entry.nativeNames.joined(separator: "\n"),
-                TextFolding.indexable(entry.title), TextFolding.indexable(body),
-            ])
+        let nativeNames = entry.nativeNames.joined(separator: "\n")
+        switch db.dialect {
+        case .sqlite:
+            try db.run("DELETE FROM search_index WHERE rowid = ?", [rowID])
+            try db.run(
+                """
+                INSERT INTO search_index
+                  (rowid, entity_kind, entity_id, display_title, display_text, native_names, title, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    rowID, entry.kind, entry.id, entry.title, entry.text, nativeNames,
+                    TextFolding.indexable(entry.title), TextFolding.indexable(body),
+                ])
+        case .postgres:
+            try db.run(
+                """
+                INSERT INTO search_index
+                  (row_id, entity_kind, entity_id, display_title, display_text, native_names, document)
+                VALUES (?, ?, ?, ?, ?, ?, CAST(? AS tsvector))
+                ON CONFLICT (row_id) DO UPDATE SET display_title = excluded.display_title,
+                  display_text = excluded.display_text, native_names = excluded.native_names,
+                  document = excluded.document
+                """,
+                [rowID, entry.kind, entry.id, entry.title, entry.text, nativeNames, document(entry.title, body)])
+        }
+    }
+
+    /// PostgreSQL's document: the tokens FTS5 would make of the indexed text (folded words and ideograph pairs,
+    /// cut by the same rules), with their positions for phrases, title tokens weighted A and body tokens B. Built
+    /// here, not by `to_tsvector`, whose parser cuts words by rules of its own.
+    static func document(_ title: String, _ body: String) -> String {
+        var positions: [String: [String]] = [:]
+        var order: [String] = []
+        var position = 0
+        for (text, weight) in [(title, "A"), (body, "B")] {
+            for token in TextFolding.words(folded: TextFolding.indexable(text)) {
+                position += 1
+                guard position <= 16_383 else { break }
+                if positions[token] == nil { order.append(token) }
+                positions[token, default: []].append("\(position)\(weight)")
+            }
+        }
+        return order.map { "\(tsLiteral($0)):\(positions[$0]!.prefix(256).joined(separator: ","))" }
+            .joined(separator: " ")
+    }
+
+    /// A token quoted for tsvector and tsquery input.
+    private static func tsLiteral(_ token: String) -> String {
+        "'" + token.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// The tsquery of `query`, term for term what ``TextFolding/matchExpression(_:maximumWords:)`` asks of FTS5;
+    /// `wholeWords`: words only as themselves, not as prefixes (what ranks first).
+    static func tsQuery(_ query: String, wholeWords: Bool = false, maximumWords: Int = 32) -> String? {
+        let terms = TextFolding.terms(query).prefix(maximumWords)
+        guard !terms.isEmpty else { return nil }
+        return terms.map { term in
+            switch term {
+            case .word(let word):
+                return wholeWords ? tsLiteral(word) : "(\(tsLiteral(word)) | \(tsLiteral(word)):*)"
+            case .ideographs(let run):
+                let pairs = TextFolding.words(folded: TextFolding.indexable(run))
+                if pairs.count == 1 && run.count == 1 { return "\(tsLiteral(run)):*" }
+                return "(" + pairs.map(tsLiteral).joined(separator: " <-> ") + ")"
+            }
+        }.joined(separator: " & ")
     }
 
     /// The version of what `put` writes (tokens, columns). When it differs from the one a database was indexed
@@ -50,7 +106,7 @@ enum SearchIndex {
     static let format = "2-ideograph-pairs"
 
     /// Re-indexes every event, agreement, statement and source when the index was written by another format.
-    static func rebuildIfStale(_ db: Database) throws {
+    static func rebuildIfStale(_ db: SQL) throws {
         guard try MetaTable.value(db, "search_index_format") != format else { return }
         try db.run("DELETE FROM search_index")
         for row in try db.rows("SELECT \(EventTable.columns) FROM events e ORDER BY e.id") {
@@ -71,23 +127,38 @@ enum SearchIndex {
 
     /// Merges the index's segments into one. Entries written one transaction at a time (the seed import, a
     /// rebuild) leave dozens of segments, and a query reads them all: merged, one search takes half the time.
-    static func optimize(_ db: Database) throws {
+    static func optimize(_ db: SQL) throws {
+        guard db.dialect == .sqlite else { return }
         try db.run("INSERT INTO search_index (search_index) VALUES ('optimize')")
     }
 
     /// Hits for every word of `query` (diacritics and case ignored; a word also matches as a prefix; any two or
     /// more consecutive Japanese or Chinese characters match inside longer text), best first. A query without
     /// words (empty, or only punctuation) has no hits.
-    static func search(_ db: Database, _ query: String, limit: Int) throws -> [SearchHit] {
-        guard let match = TextFolding.matchExpression(query) else { return [] }
+    static func search(_ db: SQL, _ query: String, limit: Int) throws -> [SearchHit] {
         let terms = TextFolding.terms(query)
-        return try db.rows(
-            """
-            SELECT entity_kind, entity_id, display_title, display_text, native_names
-            FROM search_index WHERE search_index MATCH ?
-            ORDER BY bm25(search_index, 0, 0, 0, 0, 0, 2.0, 1.0), rowid LIMIT ?
-            """, [match, limit]
-        ).map { row in
+        let rows: [SQLRow]
+        switch db.dialect {
+        case .sqlite:
+            guard let match = TextFolding.matchExpression(query) else { return [] }
+            rows = try db.rows(
+                """
+                SELECT entity_kind, entity_id, display_title, display_text, native_names
+                FROM search_index WHERE search_index MATCH ?
+                ORDER BY bm25(search_index, 0, 0, 0, 0, 0, 2.0, 1.0), rowid LIMIT ?
+                """, [match, limit])
+        case .postgres:
+            guard let match = tsQuery(query), let whole = tsQuery(query, wholeWords: true) else { return [] }
+            // Entries where every word is whole first (as FTS5's bm25 ranks them, counting those twice).
+            rows = try db.rows(
+                """
+                SELECT entity_kind, entity_id, display_title, display_text, native_names
+                FROM search_index WHERE document @@ CAST(? AS tsquery)
+                ORDER BY document @@ CAST(? AS tsquery) DESC, ts_rank(document, CAST(? AS tsquery), 1) DESC, row_id
+                LIMIT ?
+                """, [match, whole, match, limit])
+        }
+        return rows.map { row in
             let text: String = row["display_text"]
             let title: String = row["display_title"]
             let nativeNames: String = row["native_names"]

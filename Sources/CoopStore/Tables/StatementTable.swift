@@ -7,12 +7,12 @@ package enum StatementTable {
         s.id, s.speaker_name, s.speaker_native_name, s.speaker_title, s.speaker_organisation, s.speaker_country,
         s.event_id, s.said_on, s.said_from, s.text, s.claim_observation_id, s.source_id, s.note,
         (SELECT json_group_array(observation_id) FROM (
-           SELECT observation_id FROM statement_conflicts WHERE statement_id = s.id ORDER BY position))
+           SELECT observation_id FROM statement_conflicts WHERE statement_id = s.id ORDER BY position) AS t)
           AS conflicts_json
         """
     package static let tokenShape = [true, false]
 
-    static func decode(_ row: Row) throws -> Statement {
+    static func decode(_ row: SQLRow) throws -> Statement {
         Statement(
             id: row["id"],
             speaker: Participant(
@@ -23,26 +23,26 @@ package enum StatementTable {
             conflictsWith: try row.json("conflicts_json", as: [Int64].self, empty: []), note: row["note"])
     }
 
-    static func tokenKey(_ row: Row) -> [PageToken.Value] {
+    static func tokenKey(_ row: SQLRow) -> [PageToken.Value] {
         [.text(row["said_from"]), .integer(row["id"])]
     }
 
-    static func claiming(_ db: Database, _ observationIDs: [Int64]) throws -> [Statement] {
+    static func claiming(_ db: SQL, _ observationIDs: [Int64]) throws -> [Statement] {
         try db.rows(
             """
             SELECT \(columns) FROM statements s
-            WHERE s.claim_observation_id IN (SELECT value FROM json_each(?)) ORDER BY s.id
+            WHERE s.claim_observation_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) ORDER BY s.id
             """, [try jsonArray(observationIDs)]
         ).map(decode)
     }
 
-    static func load(_ db: Database, id: Int64) throws -> Statement? {
+    static func load(_ db: SQL, id: Int64) throws -> Statement? {
         try db.row("SELECT \(columns) FROM statements s WHERE s.id = ?", [id]).map(decode)
     }
 
-    static func insert(_ db: Database, _ statement: Statement) throws -> Int64 {
+    static func insert(_ db: SQL, _ statement: Statement) throws -> Int64 {
         let speaker = statement.speaker
-        try db.run(
+        let id = try db.insert(
             """
             INSERT INTO statements (speaker_name, speaker_native_name, speaker_title, speaker_organisation,
               speaker_country, speaker_folded, event_id, said_on, said_from, said_to, text, claim_observation_id,
@@ -55,7 +55,6 @@ package enum StatementTable {
                 statement.saidOn, PartialDate.firstDay(of: statement.saidOn), PartialDate.lastDay(of: statement.saidOn),
                 statement.text, reference(statement.claimObservationID), statement.sourceID, statement.note,
             ])
-        let id = db.lastInsertedRowID
         for (position, observationID) in statement.conflictsWith.enumerated() {
             try db.run(
                 "INSERT INTO statement_conflicts (statement_id, position, observation_id) VALUES (?, ?, ?)",
@@ -65,7 +64,7 @@ package enum StatementTable {
     }
 
     static func list(
-        _ db: Database, _ query: StatementQuery, after: [PageToken.Value]?, limit: Int
+        _ db: SQL, _ query: StatementQuery, after: [PageToken.Value]?, limit: Int
     ) throws -> [(Statement, [PageToken.Value])] {
         var conditions: [String] = []
         var values: SQLValues = []
@@ -102,7 +101,7 @@ package enum StatementTable {
         values.append(limit + 1)
         let sql = """
             SELECT \(columns) FROM statements s
-            WHERE \(conditions.isEmpty ? "1" : conditions.joined(separator: " AND "))
+            WHERE \(conditions.isEmpty ? "TRUE" : conditions.joined(separator: " AND "))
             ORDER BY s.said_from, s.id LIMIT ?
             """
         return try db.rows(sql, values).map { (try decode($0), tokenKey($0)) }

@@ -1,6 +1,6 @@
 internal import GRDB
 
-extension SQLiteStore {
+extension SQLStore {
     public func countries() throws -> [Country] {
         try read { db in try CountryTable.all(db) }
     }

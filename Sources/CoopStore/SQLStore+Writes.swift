@@ -3,7 +3,7 @@ internal import GRDB
 
 /// The write operations: each validates field by field, then stores, indexes and logs inside one request
 /// savepoint of a group transaction (see `write(_:_:_:)`), and returns what was stored.
-extension SQLiteStore {
+extension SQLStore {
     public func putSource(_ source: Source, _ context: WriteContext) async throws -> Source {
         try Validation.source(source, field: "source")
         return try await write("PutSource", context) { tx in

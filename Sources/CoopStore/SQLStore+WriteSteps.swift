@@ -2,7 +2,7 @@ internal import GRDB
 
 /// Steps the write operations share: storing an observation or a conflict link with its change-log entry,
 /// filling a revision from what it revises, and the search-index entry of each searchable entity.
-extension SQLiteStore {
+extension SQLStore {
     // MARK: Steps shared by several writes
 
     static func saveSource(_ tx: WriteTransaction, _ source: Source) throws -> Source {

@@ -1,0 +1,210 @@
+import Foundation
+import Logging
+import NIOCore
+internal import PostgresNIO
+
+/// One PostgreSQL connection, used synchronously by one thread at a time: a store thread that may block while the
+/// server answers (never an event loop, see `CooperationStore.readThreads`). The connection's I/O runs on its own
+/// event loop; the calling thread waits for the answer.
+///
+/// Statements run as unnamed extended-protocol statements (parse, bind, execute in one round trip), in the
+/// SQLite dialect the table helpers are written in, rewritten once per statement text by `PostgresSQL`.
+final class PostgresSession: @unchecked Sendable {
+    struct Result {
+        var names: [String]
+        var rows: [[SQLValue]]
+    }
+
+    private let connection: PostgresConnection?
+    private let logger: Logger
+    /// Why every statement fails, for a session without a connection.
+    private let failure: StoreError?
+    /// False once the connection failed: the pool closes it instead of handing it out again.
+    private(set) var isUsable = true
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+        self.failure = nil
+    }
+
+    /// A session without a connection: every statement fails with `failure`.
+    init(failure: StoreError) {
+        self.connection = nil
+        self.logger = Logger(label: "coopd.postgres")
+        self.failure = failure
+        self.isUsable = false
+    }
+
+    static func connect(
+        _ configuration: PostgresConnection.Configuration, on eventLoop: any EventLoop, id: Int, logger: Logger
+    ) throws -> PostgresSession {
+        do {
+            let connection = try PostgresConnection.connect(
+                on: eventLoop, configuration: configuration, id: id, logger: logger
+            ).wait()
+            return PostgresSession(connection: connection, logger: logger)
+        } catch {
+            throw StoreError.fromPostgres(error)
+        }
+    }
+
+    func query(_ sql: String, converting values: SQLValues) throws -> Result {
+        try query(sql, values.map(SQLValue.init))
+    }
+
+    func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
+        guard let connection, isUsable, !connection.isClosed else {
+            isUsable = false
+            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
+        }
+        var bindings = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case .null: bindings.appendNull()
+            case .integer(let integer): bindings.append(integer)
+            case .real(let real): bindings.append(real)
+            case .text(let text): bindings.append(text)
+            }
+        }
+        let query = PostgresQuery(unsafeSQL: PostgresSQL.translate(sql), binds: bindings)
+        let result: PostgresQueryResult
+        do {
+            result = try connection.query(query, logger: logger).wait()
+        } catch {
+            let mapped = StoreError.fromPostgres(error)
+            if mapped.code == .unavailable || connection.isClosed { isUsable = false }
+            if mapped.code == .internalError, let error = error as? PSQLError {
+                // The caller hears "internal error"; the operator reads what the server said, and of which statement.
+                logger.error("a database statement failed", metadata: [
+                    "sqlstate": "\(error.serverInfo?[.sqlState] ?? "")",
+                    "error": "\(error.serverInfo?[.message] ?? "\(error.code)")",
+                    "statement": "\(query.sql.prefix(300))",
+                ])
+            }
+            throw mapped
+        }
+        guard let first = result.rows.first else { return Result(names: [], rows: []) }
+        let names = first.map(\.columnName)
+        return Result(names: names, rows: result.rows.map { row in row.map(Self.value) })
+    }
+
+    /// Ends a failed transaction; a session that cannot is not used again.
+    func rollback() throws {
+        do {
+            _ = try query("ROLLBACK", [])
+        } catch {
+            isUsable = false
+            throw error
+        }
+    }
+
+    func close() {
+        isUsable = false
+        try? connection?.close().wait()
+    }
+
+    /// A cell in binary format, in the types the schema uses.
+    private static func value(_ cell: PostgresCell) -> SQLValue {
+        guard var bytes = cell.bytes else { return .null }
+        switch cell.dataType {
+        case .int8: return bytes.readInteger(as: Int64.self).map { .integer($0) } ?? .null
+        case .int4: return bytes.readInteger(as: Int32.self).map { .integer(Int64($0)) } ?? .null
+        case .int2: return bytes.readInteger(as: Int16.self).map { .integer(Int64($0)) } ?? .null
+        case .bool: return bytes.readInteger(as: UInt8.self).map { .integer(Int64($0)) } ?? .null
+        case .float8: return bytes.readInteger(as: UInt64.self).map { .real(Double(bitPattern: $0)) } ?? .null
+        case .jsonb:
+            _ = bytes.readInteger(as: UInt8.self)  // the format version
+            return .text(bytes.readString(length: bytes.readableBytes) ?? "")
+        case .text, .varchar, .name, .bpchar, .json:
+            return .text(bytes.readString(length: bytes.readableBytes) ?? "")
+        default:
+            if let text = try? cell.decode(String.self) { return .text(text) }
+            if let integer = try? cell.decode(Int64.self) { return .integer(integer) }
+            return .text(bytes.readString(length: bytes.readableBytes) ?? "")
+        }
+    }
+}
+
+/// Statements of the table helpers, from SQLite's dialect into PostgreSQL's: `?` parameters become `$1, $2, …`
+/// and the few functions that differ are renamed. Each statement text is rewritten once and remembered.
+enum PostgresSQL {
+    private static let cache = Locked<[String: String]>([:])
+
+    static func translate(_ sql: String) -> String {
+        if let known = cache.withLock({ $0[sql] }) { return known }
+        let translated = rewrite(sql)
+        cache.withLock { cache in
+            // Statements are built from a bounded set of fragments; the bound guards against a mistake.
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[sql] = translated
+        }
+        return translated
+    }
+
+    /// Function names and idioms SQLite has and PostgreSQL spells otherwise.
+    private static let replacements: [(String, String)] = [
+        ("json_each(?)", "json_array_elements_text(CAST(? AS json))"),
+        ("json_group_array(", "json_agg("),
+        ("json_object(", "json_build_object("),
+        ("instr(", "strpos("),
+        // SQLite's unary + keeps a column out of an index's order; PostgreSQL has no such operator on text.
+        ("+o.breakdown", "o.breakdown"),
+    ]
+
+    static func rewrite(_ sql: String) -> String {
+        var text = sql
+        for (from, to) in replacements where text.contains(from) {
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        // Number the parameters, outside quoted literals.
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 16)
+        var number = 0
+        var quoted = false
+        for character in text {
+            if character == "'" {
+                quoted.toggle()
+                out.append(character)
+            } else if character == "?" && !quoted {
+                number += 1
+                out += "$\(number)"
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+}
+
+extension StoreError {
+    /// A PostgreSQL or connection error as the store reports it: codes a caller can act on, messages that name
+    /// no SQL, table or server.
+    static func fromPostgres(_ error: any Error) -> StoreError {
+        if let error = error as? StoreError { return error }
+        guard let error = error as? PSQLError else {
+            if error is DecodingError || error is EncodingError {
+                return StoreError(.internalError, "stored data could not be decoded")
+            }
+            return StoreError(.unavailable, "the database cannot be reached; retry")
+        }
+        guard error.code == .server, let state = error.serverInfo?[.sqlState] else {
+            return StoreError(.unavailable, "the database cannot be reached; retry")
+        }
+        switch state {
+        case "23505": return StoreError(.alreadyExists, "the record already exists")
+        case "23503": return StoreError(.failedPrecondition, "a referenced record does not exist")
+        case "23514", "23502", "23000", "23P01":
+            return StoreError(.failedPrecondition, "the change violates a constraint of the stored data")
+        case "40001", "40P01": return StoreError(.unavailable, "the database is busy; retry")
+        case "53100": return StoreError(.unavailable, "the database's disk is full")
+        case "25006": return StoreError(.unavailable, "the database is read-only (a standby); retry on the primary")
+        default:
+            // Class 08 (connection), 57 (operator intervention: shutdown, cancel), 53 (resources).
+            if state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53") {
+                return StoreError(.unavailable, "the database is unavailable; retry")
+            }
+            return StoreError(.internalError, "internal storage error (SQLSTATE \(state))")
+        }
+    }
+}

@@ -1,0 +1,289 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+internal import PostgresNIO
+import Synchronization
+
+/// The shared `CooperationStore`: a PostgreSQL database that many coopd (one per host) use at once. The same
+/// reads and writes as the embedded store (`SQLStore`), on PostgreSQL's connections:
+///
+/// - Reads take a connection from a bounded pool and wait for the server on one of ``readThreads`` (never on
+///   an event loop); each statement is one round trip.
+/// - Writes go through a `GroupCommitWriter` on one writer connection, on its own thread: the requests waiting
+///   together share one transaction, each in its own savepoint, acknowledged after COMMIT with
+///   `synchronous_commit = on`. A request id is the `requests` table's key, so two hosts never both apply one.
+/// - The change log's sequence is taken from a counter row held until commit (`ChangeTable.nextSequence`), so
+///   sequence order is commit order on every host.
+/// - The data version is that counter, read from the database: a write acknowledged by any host moves it
+///   before its answer, so an answer cached under the old version is never served after it.
+///
+/// A database that cannot be reached fails calls with UNAVAILABLE; connections are made again on the next call.
+public final class PostgresStore: SQLStore, @unchecked Sendable {
+    public let location: PostgresLocation
+    private let group: MultiThreadedEventLoopGroup
+    private let threads: NIOThreadPool
+    private let readers: PostgresSessionPool
+    private let writerConnection: PostgresSessionPool
+    private let writerQueue: DispatchQueue
+    private let logger: Logger
+    /// Versions handed out while the database could not be read: never a counter value, never twice.
+    private let unknownVersions = Atomic<UInt64>(0)
+    private let poller: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let isShutDown = Atomic<Bool>(false)
+
+    /// Connects, migrates the schema (under the advisory lock, so processes starting together migrate once) and
+    /// starts watching the change log for other hosts' writes. Throws UNAVAILABLE if the database cannot be
+    /// reached now.
+    public init(location: PostgresLocation, logger: Logger = Logger(label: "coopd.postgres")) throws {
+        self.location = location
+        self.logger = logger
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.group = group
+        let threads = NIOThreadPool(numberOfThreads: location.readConnections)
+        threads.start()
+        self.threads = threads
+        let configuration = Self.configuration(location)
+        readers = PostgresSessionPool(
+            configuration: configuration, eventLoop: group.next(), size: location.readConnections, logger: logger)
+        let writerConnection = PostgresSessionPool(
+            configuration: configuration, eventLoop: group.next(), size: 1, logger: logger)
+        self.writerConnection = writerConnection
+        let writerQueue = DispatchQueue(label: "coopd.postgres.writer")
+        self.writerQueue = writerQueue
+        let broadcaster = SequenceBroadcaster()
+        let indicators = IndicatorCache()
+        let writer = GroupCommitWriter(
+            schedule: { drain in
+                writerQueue.async {
+                    writerConnection.withSessionOrFailure { session in drain(SQL(session)) }
+                }
+            },
+            didRollBack: { indicators.removeAll() }
+        ) { db in
+            if let latest = try? ChangeTable.latest(db) {
+                broadcaster.publish(latest)
+            }
+        }
+        super.init(writer: writer, broadcaster: broadcaster, indicatorCache: indicators)
+        do {
+            try migrate()
+        } catch {
+            shutdown()
+            throw error
+        }
+        startPolling()
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    private static func configuration(_ location: PostgresLocation) -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
+        if location.isUnixSocket {
+            configuration = PostgresConnection.Configuration(
+                unixSocketPath: location.socketPath, username: location.user, password: location.password,
+                database: location.database)
+        } else {
+            configuration = PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.user, password: location.password,
+                database: location.database, tls: .disable)
+        }
+        configuration.options.connectTimeout = .seconds(5)
+        // Durable before acknowledged, whatever the server's default; and the application's name for
+        // pg_stat_activity.
+        configuration.options.additionalStartupParameters = [
+            ("synchronous_commit", "on"), ("application_name", "coopd"),
+        ]
+        return configuration
+    }
+
+    /// Stops polling, closes every connection and stops the threads. Later calls fail with UNAVAILABLE.
+    public func close() {
+        shutdown()
+    }
+
+    override public func closeStore() throws {
+        shutdown()
+    }
+
+    private func shutdown() {
+        guard !isShutDown.exchange(true, ordering: .relaxed) else { return }
+        broadcaster.finish()
+        poller.withLock { task in
+            task?.cancel()
+            task = nil
+        }
+        writerQueue.sync {}
+        readers.close()
+        writerConnection.close()
+        try? threads.syncShutdownGracefully()
+        try? group.syncShutdownGracefully()
+    }
+
+    // MARK: SQLStore
+
+    override func read<Value>(_ body: (SQL) throws -> Value) throws -> Value {
+        do {
+            return try readers.withSession { session in try body(SQL(session)) }
+        } catch {
+            throw StoreError.from(error)
+        }
+    }
+
+    override public var readThreads: NIOThreadPool? { threads }
+
+    /// The change counter, as committed. Read from the database on each call, so it is right for writes of
+    /// every host; while the database cannot be read, a value no answer was ever cached under.
+    override public var dataVersion: UInt64 {
+        if let last = try? read({ db in try db.int64("SELECT last FROM change_counter") }) {
+            return UInt64(max(0, last))
+        }
+        return (1 << 63) | unknownVersions.add(1, ordering: .relaxed).newValue
+    }
+
+    override public func ping() async throws {
+        try await threads.runIfActive { [self] in
+            _ = try read { db in try db.int64("SELECT 1") }
+        }
+    }
+
+    /// The seed import runs in one process at a time: the others wait for the advisory lock, then find the
+    /// seed marked done and skip it.
+    override func withSeedLock(_ body: () async throws -> Void) async throws {
+        let lock = PostgresSessionPool(
+            configuration: Self.configuration(location), eventLoop: group.next(), size: 1, logger: logger)
+        defer { lock.close() }
+        try await threads.runIfActive {
+            try lock.withSession { session in
+                _ = try session.query("SELECT pg_advisory_lock(?)", [.integer(PostgresSchema.advisoryLock)])
+            }
+        }
+        do {
+            try await body()
+        } catch {
+            try? lock.withSession { session in
+                _ = try session.query("SELECT pg_advisory_unlock(?)", [.integer(PostgresSchema.advisoryLock)])
+            }
+            throw error
+        }
+        try lock.withSession { session in
+            _ = try session.query("SELECT pg_advisory_unlock(?)", [.integer(PostgresSchema.advisoryLock)])
+        }
+    }
+
+    // MARK: Schema
+
+    /// Applies the migrations this database lacks, in order, each in its own transaction, holding the advisory
+    /// lock throughout.
+    private func migrate() throws {
+        try writerConnection.withSession { session in
+            _ = try session.query("SELECT pg_advisory_lock(?)", [.integer(PostgresSchema.advisoryLock)])
+            defer {
+                _ = try? session.query("SELECT pg_advisory_unlock(?)", [.integer(PostgresSchema.advisoryLock)])
+            }
+            _ = try session.query(
+                """
+                CREATE TABLE IF NOT EXISTS coop_migrations (
+                  name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                """, [])
+            let applied = Set(try session.query("SELECT name FROM coop_migrations", []).rows.compactMap { row in
+                if case .text(let name) = row[0] { return name }
+                return nil
+            })
+            for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
+                logger.info("applying migration", metadata: ["migration": "\(migration.name)"])
+                let db = SQL(session)
+                try db.transaction {
+                    for statement in PostgresSchema.statements(migration.sql) {
+                        _ = try session.query(statement, [])
+                    }
+                    _ = try session.query("INSERT INTO coop_migrations (name) VALUES (?)", [.text(migration.name)])
+                }
+            }
+        }
+    }
+
+    /// Names of the applied migrations, in order (for diagnostics and tests).
+    public func appliedMigrations() throws -> [String] {
+        try read { db in
+            try db.rows("SELECT name FROM coop_migrations ORDER BY applied_at, name").map { $0["name"] as String }
+        }
+    }
+
+    // MARK: Other hosts' writes
+
+    /// Publishes the change log's head whenever it moves, whoever wrote: WatchChanges streams other hosts'
+    /// writes within a poll interval. (Cheap: one indexed read of one row every quarter second.)
+    private func startPolling() {
+        let threads = self.threads
+        let task = Task.detached { [weak self] in
+            var last: Int64 = -1
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                guard let self else { return }
+                let latest = try? await threads.runIfActive { try self.latestSequence() }
+                if let latest, latest != last {
+                    if last >= 0 { self.broadcaster.publish(latest) }
+                    last = latest
+                }
+            }
+        }
+        poller.withLock { $0 = task }
+    }
+}
+
+/// A bounded set of PostgreSQL sessions for blocking callers. A caller waits while all are in use; a session
+/// that failed is closed and replaced by a new connection on demand.
+final class PostgresSessionPool: @unchecked Sendable {
+    private let configuration: PostgresConnection.Configuration
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+    private let available: DispatchSemaphore
+    private let idle = Locked<[PostgresSession]>([])
+    private let closed = Atomic<Bool>(false)
+    private let nextID = Atomic<Int>(0)
+
+    init(configuration: PostgresConnection.Configuration, eventLoop: any EventLoop, size: Int, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+        available = DispatchSemaphore(value: size)
+    }
+
+    func withSession<Value>(_ body: (PostgresSession) throws -> Value) throws -> Value {
+        guard !closed.load(ordering: .relaxed) else {
+            throw StoreError(.unavailable, "the database connection is closed")
+        }
+        available.wait()
+        defer { available.signal() }
+        let session = try idle.withLock { $0.popLast() } ?? PostgresSession.connect(
+            configuration, on: eventLoop, id: nextID.add(1, ordering: .relaxed).newValue, logger: logger)
+        defer {
+            if session.isUsable && !closed.load(ordering: .relaxed) {
+                idle.withLock { $0.append(session) }
+            } else {
+                session.close()
+            }
+        }
+        return try body(session)
+    }
+
+    /// `withSession`, or, when no connection can be made, `body` with a session whose every statement fails
+    /// with that error (the group writer then fails its batch as a whole).
+    func withSessionOrFailure(_ body: (PostgresSession) -> Void) {
+        do {
+            try withSession(body)
+        } catch {
+            body(PostgresSession(failure: StoreError.from(error)))
+        }
+    }
+
+    func close() {
+        closed.store(true, ordering: .relaxed)
+        for session in idle.withLock({ sessions in defer { sessions.removeAll() }; return sessions }) {
+            session.close()
+        }
+    }
+}

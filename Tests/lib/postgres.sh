@@ -1,0 +1,78 @@
+#!/bin/sh
+# A private PostgreSQL server for the tests: initdb into a temporary directory, listening only on a Unix socket in
+# that directory (no TCP), run as an unprivileged user, stopped and removed at the end.
+#
+#   sh Tests/lib/postgres.sh run COMMAND [ARG...]
+#       starts a server, runs COMMAND with COOPD_TEST_POSTGRES set to its socket directory (connect as user
+#       "postgres", trust authentication, database "postgres"), then stops the server; exits with COMMAND's status.
+#   sh Tests/lib/postgres.sh start DIR    /    sh Tests/lib/postgres.sh stop DIR
+#       the same in two steps (the server's files and socket in DIR, which must not exist yet).
+#
+# Uses Debian's postgresql packages (installed by the Makefile's test-deps). As root the server runs as the
+# `postgres` user the package creates; otherwise as the calling user. If no server binaries can be found, `run`
+# says so and runs COMMAND without COOPD_TEST_POSTGRES (the PostgreSQL tests then fail when
+# COOPD_TEST_REQUIRE_POSTGRES=1, as `make test` sets it).
+set -eu
+
+bindir() {
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start() {
+  dir=$1
+  bin=$(bindir) || { echo "postgres.sh: no PostgreSQL server binaries (apt-get install postgresql)" >&2; return 1; }
+  mkdir -p "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  chmod 700 "$dir"
+  as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
+    --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+  # No TCP; the socket in DIR. fsync stays on: the tests check durability-related behaviour. A few more
+  # connections than the default 100, for many coopd and test stores at once.
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=300 -c shared_buffers=64MB" \
+    start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
+}
+
+stop() {
+  dir=$1
+  bin=$(bindir) || return 0
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  start) start "$2" ;;
+  stop) stop "$2" ;;
+  run)
+    shift
+    if ! bindir >/dev/null; then
+      echo "postgres.sh: no PostgreSQL server binaries; running without one" >&2
+      exec "$@"
+    fi
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/coopd-pg.XXXXXX")
+    rmdir "$dir"
+    trap 'stop "$dir"' EXIT
+    trap 'exit 130' INT TERM
+    start "$dir"
+    status=0
+    COOPD_TEST_POSTGRES="$dir" "$@" || status=$?
+    exit $status
+    ;;
+  *)
+    echo "usage: $0 run COMMAND... | start DIR | stop DIR" >&2
+    exit 64
+    ;;
+esac
