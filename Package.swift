@@ -174,13 +174,20 @@ let package = Package(
             name: "CoopFormatsTests",
             dependencies: ["CoopFormats"]
         ),
+        // What several test targets share: the private PostgreSQL server of a test run.
+        .target(
+            name: "CoopTestSupport",
+            dependencies: ["CoopStore"],
+            path: "Tests/CoopTestSupport"
+        ),
         .testTarget(
             name: "CoopStoreTests",
-            dependencies: ["CoopStore", "CoopFormats"]
+            dependencies: ["CoopStore", "CoopFormats", "CoopTestSupport"]
         ),
         .testTarget(
             name: "CoopDaemonTests",
             dependencies: [
+                "CoopTestSupport",
                 "CoopClient",
                 "CoopDaemon",
                 "CoopStore",

@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CoopClient
+import CoopProto
+import CoopStore
+import CoopTestSupport
+import Foundation
+import Testing
+
+/// Many coopd, one PostgreSQL database: what one acknowledges, every other one answers, through its response
+/// cache; the change log streams every host's writes; starting together on an empty database seeds it once.
+/// Needs the test run's PostgreSQL server (`make test` starts one; see Tests/lib/postgres.sh).
+@Suite(.enabled(if: TestPostgres.socketDirectory != nil, "needs the test PostgreSQL server (COOPD_TEST_POSTGRES)"))
+struct PostgresDaemonTests {
+    private static func source(_ title: String) -> Coop_V1_Source {
+        .with {
+            $0.title = title
+            $0.publisher = "test publisher"
+            $0.url = "https://example.org/\(title)"
+            $0.published = "2026-01-15"
+            $0.kind = .news
+        }
+    }
+
+    /// Two coopd on one new database, started together, both loading the shipped dataset.
+    private func withTwoDaemons(
+        seed: Bool, _ body: (DaemonProcess, DaemonProcess, String) async throws -> Void
+    ) async throws {
+        let database = try TestPostgres.createDatabase()
+        defer { TestPostgres.dropDatabase(database) }
+        let url = try TestPostgres.url(database: database)
+        let environment = ["COOPD_SEED": seed ? "yes" : "no", "COOPD_DATABASE": url]
+        let (dirA, dirB) = (try TemporaryDirectory(), try TemporaryDirectory())
+        defer { dirA.remove(); dirB.remove() }
+        async let startA = DaemonProcess.start(in: dirA, environment: environment)
+        async let startB = DaemonProcess.start(in: dirB, environment: environment)
+        let (a, b) = try await (startA, startB)
+        defer { a.kill(); b.kill() }
+        // Serving means the seed is in (coopd listens after loading it).
+        for daemon in [a, b] {
+            let status = try await withClient(daemon.socketPath) { client in try await client.health() }
+            #expect(status == .serving)
+        }
+        try await body(a, b, database)
+    }
+
+    @Test func twoDaemonsStartingTogetherOnAnEmptyDatabaseSeedItOnce() async throws {
+        try await withTwoDaemons(seed: true) { a, b, database in
+            // The change log of a seed into an embedded store is the reference: a second import would add to it.
+            let reference = try SQLiteStore.temporary()
+            try await reference.importSeedIfNeeded(progress: { _ in })
+            let store = try PostgresStore(location: try TestPostgres.location(database: database))
+            defer { store.close() }
+            #expect(try store.latestSequence() == (try reference.latestSequence()))
+            #expect(try store.appliedMigrations() == ["pg-v1-schema", "pg-v1-countries"])
+            try await withClient(a.socketPath) { clientA in
+                try await withClient(b.socketPath) { clientB in
+                    let summaryA = try await clientA.pairSummary("VN", "JP")
+                    let summaryB = try await clientB.pairSummary("VN", "JP")
+                    #expect(summaryA == summaryB)
+                    #expect(summaryA.indicators.contains { $0.indicator.code == "JP_MHLW_FOREIGN_WORKERS" })
+                }
+            }
+        }
+    }
+
+    @Test func aWriteAcknowledgedByOneDaemonIsReadByTheOtherThroughItsCache() async throws {
+        try await withTwoDaemons(seed: false) { a, b, _ in
+            try await withClient(a.socketPath) { clientA in
+                try await withClient(b.socketPath) { clientB in
+                    // B answers (and caches) the listing before A's write...
+                    let before = try await clientB.listSources()
+                    #expect(try await clientB.listSources() == before)
+                    for round in 0..<20 {
+                        let written = try await clientA.putSource(Self.source("shared-\(round)"))
+                        // ...and the next read on B after A's acknowledgement has it.
+                        let after = try await clientB.listSources()
+                        #expect(after.sources.contains { $0.id == written.id && $0.title == "shared-\(round)" })
+                    }
+                    let searched = try await clientB.search("shared")
+                    #expect(searched.count == 20)
+                }
+            }
+        }
+    }
+
+    @Test func watchChangesOnOneDaemonStreamsTheOthersWritesInOrderWithoutGaps() async throws {
+        try await withTwoDaemons(seed: false) { a, b, _ in
+            let watcher = CoopClient(socketPath: b.socketPath)
+            defer { Task { await watcher.close() } }
+            #expect(try await watcher.health() == .serving)
+            var changes = try watcher.watchChanges(fromSequence: 1, options: CallOptions(timeout: .seconds(60)))
+                .makeAsyncIterator()
+            // Writers on both daemons at once: every change arrives on B, once, in sequence order.
+            let perWriter = 15
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (name, socket) in [("a", a.socketPath), ("b", b.socketPath)] {
+                    for writer in 0..<2 {
+                        group.addTask {
+                            try await withClient(socket) { client in
+                                for n in 0..<perWriter {
+                                    _ = try await client.putSource(Self.source("\(name)\(writer)-\(n)"))
+                                }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            var sequences: [Int64] = []
+            var titles: Set<String> = []
+            while sequences.count < 4 * perWriter, let change = try await changes.next() {
+                sequences.append(change.sequence)
+                titles.insert(change.source.title)
+            }
+            #expect(sequences == Array(1...Int64(4 * perWriter)))
+            #expect(titles.count == 4 * perWriter)
+        }
+    }
+}
