@@ -124,14 +124,19 @@ public struct Daemon: Sendable {
 
         let current = LockedBox(configuration)
         let drain = Drain(server: server, store: store, health: health, current: current, logger: logger)
-        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        let databaseProblem = LockedBox<String?>(nil)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WatchdogService(group: group, store: store, logger: logger)),
             .init(service: ServingService(drain: drain)),
-            .init(service: StatusService(server: server, socket: socketDescription)),
+            .init(service: StatusService(server: server, socket: socketDescription, databaseProblem: databaseProblem)),
             .init(service: ReloadService(
                 hangups: hangups, load: load, current: current, server: server, writers: writers, logLevel: logLevel,
                 logger: logger)),
         ]
+        if store.readThreads != nil {
+            services.append(.init(service: DatabaseHealthService(
+                store: store, health: health, drain: drain, problem: databaseProblem, logger: logger)))
+        }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfiguration.logging.keys.serviceKey = "service"
@@ -245,6 +250,9 @@ final class Drain: Sendable {
     let logger: Logger
     private let started = Atomic<Bool>(false)
 
+    /// True once the stop sequence has begun.
+    var isStopping: Bool { started.load(ordering: .relaxed) }
+
     init(server: TTRPCServer, store: SQLStore, health: HealthState, current: LockedBox<DaemonConfiguration>, logger: Logger) {
         self.server = server
         self.store = store
@@ -336,6 +344,8 @@ struct WatchdogService: Service {
 struct StatusService: Service {
     let server: TTRPCServer
     let socket: String
+    /// Why the database cannot be used now, when it cannot (see `DatabaseHealthService`).
+    let databaseProblem: LockedBox<String?>
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
@@ -343,12 +353,53 @@ struct StatusService: Service {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(2))
                 let stats = server.stats
-                let line = "serving on \(socket): \(stats.connectionsOpen) connections, "
+                var line = "serving on \(socket): \(stats.connectionsOpen) connections, "
                     + "\(stats.callsTotal) calls served"
+                if let problem = databaseProblem.value {
+                    line = "not serving: the database is unavailable (\(problem)); retrying. " + line
+                }
                 if line != last {
                     Systemd.notify("STATUS=\(line)")
                     last = line
                 }
+            }
+        }
+    }
+}
+
+/// For a database server (PostgreSQL): asks it every second whether it answers. While it does not, health says
+/// NOT_SERVING and `STATUS=` says why; calls meanwhile fail with UNAVAILABLE, and the store connects again by
+/// itself. When it answers again, health says SERVING. (The watchdog does not depend on it: a database that is
+/// away is not a hung coopd.)
+struct DatabaseHealthService: Service {
+    let store: any CooperationStore
+    let health: HealthState
+    let drain: Drain
+    let problem: LockedBox<String?>
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let failure: String?
+                do {
+                    try await store.ping()
+                    failure = nil
+                } catch {
+                    failure = "\(error)"
+                }
+                guard !drain.isStopping else { return }
+                let previous = problem.value
+                if let failure, previous == nil {
+                    logger.error("the database is unavailable; not serving until it answers",
+                                 metadata: ["error": "\(failure)"])
+                    health.status = .notServing
+                } else if failure == nil, previous != nil {
+                    logger.notice("the database answers again; serving")
+                    health.status = .serving
+                }
+                problem.value = failure
+                try await Task.sleep(for: .seconds(1))
             }
         }
     }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoopTestSupport
 import Foundation
 
 /// A coopd process under test, in a per-test temporary directory.

@@ -4,6 +4,7 @@ import Glibc
 import CoopClient
 import CoopProto
 import CoopStore
+import CoopTestSupport
 import Foundation
 import Synchronization
 import Testing

@@ -4,6 +4,7 @@ import Glibc
 import CoopClient
 import CoopProto
 import CoopWire
+import CoopTestSupport
 import Foundation
 import NIOCore
 import Testing

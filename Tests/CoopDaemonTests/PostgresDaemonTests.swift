@@ -118,4 +118,90 @@ struct PostgresDaemonTests {
             #expect(titles.count == 4 * perWriter)
         }
     }
+
+    /// PostgreSQL stopped under a steady stream of writes, then started again: coopd keeps running, calls fail fast
+    /// with UNAVAILABLE (never INTERNAL), health says NOT_SERVING and then SERVING again by itself, and every
+    /// acknowledged write is there afterwards.
+    @Test func theDatabaseGoingAwayAndComingBackUnderLoadLosesNothingAcknowledged() async throws {
+        let server = try PrivatePostgresServer()
+        defer { server.remove() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = try await DaemonProcess.start(in: directory, environment: ["COOPD_DATABASE": server.url()])
+        defer { daemon.kill() }
+        try await withClient(daemon.socketPath) { client in
+            let acknowledged = Locked<[Int64]>([])
+            let otherFailures = Locked<[String]>([])
+            let unavailable = Locked(0)
+            let writing = Task {
+                var n = 0
+                while !Task.isCancelled {
+                    n += 1
+                    do {
+                        let source = try await client.putSource(Self.source("fault-\(n)"), requestID: "fault-\(n)")
+                        acknowledged.withLock { $0.append(source.id) }
+                    } catch let error as RPCError where error.code == .unavailable {
+                        unavailable.withLock { $0 += 1 }
+                        try? await Task.sleep(for: .milliseconds(20))
+                    } catch {
+                        // The end of the test cancels the call in flight; anything else is a failure.
+                        if Task.isCancelled { break }
+                        otherFailures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+            try await poll("some writes", timeout: .seconds(20), every: .milliseconds(100)) {
+                acknowledged.withLock { $0.count } >= 20 ? true : nil
+            }
+            try server.halt()
+            try await poll("health to say NOT_SERVING", timeout: .seconds(15), every: .milliseconds(100)) {
+                (try? await client.health()) == .notServing ? true : nil
+            }
+            // While it is away a read fails fast, and as UNAVAILABLE.
+            let started = ContinuousClock.now
+            let failed = await #expect(throws: RPCError.self) { _ = try await client.listSources() }
+            #expect(failed?.code == .unavailable)
+            #expect(ContinuousClock.now - started < .seconds(6))
+            try await poll("failed writes", timeout: .seconds(15), every: .milliseconds(100)) {
+                unavailable.withLock { $0 } >= 3 ? true : nil
+            }
+
+            try server.resume()
+            try await poll("health to say SERVING", timeout: .seconds(30), every: .milliseconds(100)) {
+                (try? await client.health()) == .serving ? true : nil
+            }
+            let before = acknowledged.withLock { $0.count }
+            try await poll("writes again", timeout: .seconds(30), every: .milliseconds(100)) {
+                acknowledged.withLock { $0.count } >= before + 20 ? true : nil
+            }
+            writing.cancel()
+            _ = await writing.result
+
+            #expect(otherFailures.withLock { $0 } == [])
+            var stored: Set<Int64> = []
+            var request = Coop_V1_ListSourcesRequest()
+            request.pageSize = 1000
+            while true {
+                let page = try await client.listSources(request)
+                stored.formUnion(page.sources.map(\.id))
+                if page.nextPageToken.isEmpty { break }
+                request.pageToken = page.nextPageToken
+            }
+            let missing = Set(acknowledged.withLock { $0 }).subtracting(stored)
+            #expect(missing.isEmpty, "acknowledged but not stored: \(missing.sorted())")
+        }
+        #expect(daemon.process.checkExited() == nil, "coopd must keep running")
+    }
+}
+
+/// A value behind a lock, for the test's tasks.
+private final class Locked<Value: Sendable>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CoopClient
+import CoopTestSupport
 import Foundation
 import Testing
 

@@ -23,18 +23,21 @@ public enum TestPostgres {
         guard let directory = socketDirectory else {
             throw StoreError(.unavailable, "no test PostgreSQL server (COOPD_TEST_POSTGRES)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", directory, "-U", "postgres", "-d", "postgres",
-                             "-c", sql]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw StoreError(.internalError, "psql failed: \(message)")
+        try run("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", directory, "-U", "postgres",
+                                  "-d", "postgres", "-c", sql])
+    }
+
+    /// Runs a command to its end, descriptors of this process not inherited (a server a script starts must not
+    /// keep them); throws with its output if it fails.
+    static func run(_ executable: String, _ arguments: [String]) throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("coopd-run-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let child = try ChildProcess(
+            executable, arguments, environment: ProcessInfo.processInfo.environment, stdout: output, stderr: output)
+        let termination = child.waitUntilExit()
+        guard termination == .exited(0) else {
+            let message = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            throw StoreError(.internalError, "\(executable) \(termination): \(message)")
         }
     }
 
@@ -78,3 +81,35 @@ private actor SeededTemplate {
     }
 }
 
+
+/// A PostgreSQL server of one test's own (Tests/lib/postgres.sh), for tests that stop and start it: the run's
+/// shared server must keep serving the other tests.
+public final class PrivatePostgresServer: Sendable {
+    /// The server's directory: its data and its Unix socket.
+    public let directory: String
+
+    public init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("coopd-pg-\(UUID().uuidString)").path
+        try Self.script("start", directory)
+    }
+
+    public func url(database: String = "postgres") -> String {
+        "postgresql://postgres@/\(database)?host=\(directory)"
+    }
+
+    /// Stops the server, keeping its data.
+    public func halt() throws { try Self.script("halt", directory) }
+
+    /// Starts it again on the same data.
+    public func resume() throws { try Self.script("start", directory) }
+
+    /// Stops it and removes its files.
+    public func remove() { try? Self.script("stop", directory) }
+
+    private static let scriptPath = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib/postgres.sh").path
+
+    private static func script(_ command: String, _ directory: String) throws {
+        try TestPostgres.run("/bin/sh", [scriptPath, command, directory])
+    }
+}

@@ -6,7 +6,9 @@
 #       starts a server, runs COMMAND with COOPD_TEST_POSTGRES set to its socket directory (connect as user
 #       "postgres", trust authentication, database "postgres"), then stops the server; exits with COMMAND's status.
 #   sh Tests/lib/postgres.sh start DIR    /    sh Tests/lib/postgres.sh stop DIR
-#       the same in two steps (the server's files and socket in DIR, which must not exist yet).
+#       the same in two steps (the server's files and socket in DIR, made by the first start).
+#   sh Tests/lib/postgres.sh halt DIR
+#       stops the server and keeps its files: `start DIR` starts it again on the same data (fault tests).
 #
 # Uses Debian's postgresql packages (installed by the Makefile's test-deps). As root the server runs as the
 # `postgres` user the package creates; otherwise as the calling user. If no server binaries can be found, `run`
@@ -32,30 +34,37 @@ as_owner() {
 start() {
   dir=$1
   bin=$(bindir) || { echo "postgres.sh: no PostgreSQL server binaries (apt-get install postgresql)" >&2; return 1; }
-  mkdir -p "$dir"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-  chmod 700 "$dir"
-  as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
-    --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+  if [ ! -d "$dir/data" ]; then
+    mkdir -p "$dir"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+    chmod 700 "$dir"
+    as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
+      --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+  fi
   # No TCP; the socket in DIR. fsync stays on: the tests check durability-related behaviour. A few more
   # connections than the default 100, for many coopd and test stores at once.
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=300 -c shared_buffers=64MB" \
-    start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
+    start </dev/null >/dev/null 2>>"$dir/pg_ctl.log" || { cat "$dir/pg_ctl.log" "$dir/server.log" >&2; return 1; }
 }
 
-stop() {
+halt() {
   dir=$1
   bin=$(bindir) || return 0
   if [ -f "$dir/data/postmaster.pid" ]; then
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
   fi
-  rm -rf "$dir"
+}
+
+stop() {
+  halt "$1"
+  rm -rf "$1"
 }
 
 case "${1:-}" in
   start) start "$2" ;;
   stop) stop "$2" ;;
+  halt) halt "$2" ;;
   run)
     shift
     if ! bindir >/dev/null; then

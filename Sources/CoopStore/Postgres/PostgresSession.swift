@@ -42,7 +42,7 @@ final class PostgresSession: @unchecked Sendable {
         do {
             let connection = try PostgresConnection.connect(
                 on: eventLoop, configuration: configuration, id: id, logger: logger
-            ).wait()
+            ).wait()  // bounded by the configuration's connect timeout
             return PostgresSession(connection: connection, logger: logger)
         } catch {
             throw StoreError.fromPostgres(error)
@@ -70,7 +70,7 @@ final class PostgresSession: @unchecked Sendable {
         let query = PostgresQuery(unsafeSQL: PostgresSQL.translate(sql), binds: bindings)
         let result: PostgresQueryResult
         do {
-            result = try connection.query(query, logger: logger).wait()
+            result = try Self.wait(for: connection.query(query, logger: logger), closing: connection)
         } catch {
             let mapped = StoreError.fromPostgres(error)
             if mapped.code == .unavailable || connection.isClosed { isUsable = false }
@@ -88,6 +88,31 @@ final class PostgresSession: @unchecked Sendable {
         let names = first.map(\.columnName)
         return Result(names: names, rows: result.rows.map { row in row.map(Self.value) })
     }
+
+    /// The longest a statement's answer is waited for. Past it the connection is closed (its statement fails) and
+    /// the caller hears UNAVAILABLE: a server that stopped answering must not hold a thread for ever.
+    static let answerTimeout: DispatchTimeInterval = .seconds(30)
+
+    private static func wait<Value: Sendable>(
+        for future: EventLoopFuture<Value>, closing connection: PostgresConnection
+    ) throws -> Value {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Locked<Swift.Result<Value, any Error>?>(nil)
+        future.whenComplete { result in
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        if done.wait(timeout: .now() + answerTimeout) == .timedOut {
+            connection.close().whenComplete { _ in }
+            done.wait()
+            _ = try outcome.withLock { $0 }?.get()
+            throw StoreError(.unavailable, "the database did not answer in time; retry")
+        }
+        return try outcome.withLock { $0 }!.get()
+    }
+
+    /// False once the connection is known to be gone (closed by the server, or failed).
+    var isAlive: Bool { isUsable && !(connection?.isClosed ?? true) }
 
     /// Ends a failed transaction; a session that cannot is not used again.
     func rollback() throws {

@@ -258,7 +258,12 @@ final class PostgresSessionPool: @unchecked Sendable {
         }
         available.wait()
         defer { available.signal() }
-        let session = try idle.withLock { $0.popLast() } ?? PostgresSession.connect(
+        // An idle connection the server has closed meanwhile (a restart) is dropped, not handed out to fail.
+        var reused: PostgresSession?
+        while reused == nil, let candidate = idle.withLock({ $0.popLast() }) {
+            if candidate.isAlive { reused = candidate } else { candidate.close() }
+        }
+        let session = try reused ?? PostgresSession.connect(
             configuration, on: eventLoop, id: nextID.add(1, ordering: .relaxed).newValue, logger: logger)
         defer {
             if session.isUsable && !closed.load(ordering: .relaxed) {
