@@ -3,8 +3,13 @@
 # nspawn_stop from its cleanup.
 #
 #   nspawn_unavailable     prints why the container cannot run here (not root, no nspawn, ...; nothing when it can)
-#   nspawn_boot ARGS...    boots systemd with systemd-nspawn ARGS (the root: `-D / --volatile=yes` or `-D DIR`, and
-#                          binds), waits until it is up and says so; sets NSPAWN (nspawn's pid), L (the container's init)
+#   nspawn_boot ARGS...    boots systemd with systemd-nspawn ARGS (the root, `-D / --volatile=yes`, and binds), waits
+#                          until it is up and says so; sets NSPAWN (nspawn's pid), L (the container's init)
+#   nspawn_boot --overlay-root ARGS...   the same on a writable copy of this machine's root: an overlay of / with a
+#                          tmpfs upper layer (where dpkg and apt-get can install), mounted in a mount namespace of
+#                          nspawn's own, so it goes away with the container. (nspawn's --volatile=overlay refuses
+#                          the host's root directory; --ephemeral would copy it.)
+#                          NSPAWN_INIT_ARGS: more arguments for the container's systemd (systemd.unit=...)
 #   in_ct COMMAND...       runs COMMAND in the container (all of its namespaces)
 #   nspawn_stop            halts the container (SIGTERM to nspawn; SIGKILL after 10 s)
 #   ok, skip, fail, wait_until SECONDS WHAT COMMAND...   reporting; fail prints the journal of coopd's units and the
@@ -61,10 +66,27 @@ nspawn_boot() {
     mkdir -p /run/systemd/nspawn
     mount -t tmpfs tmpfs /run/systemd/nspawn
   fi
+  overlay=""
+  if [ "$1" = --overlay-root ]; then
+    overlay=$T/overlay
+    shift
+  fi
+  set -- -q "$@" --bind="$T/machine-id":/etc/machine-id -M "coopd-test-$$" --boot --register=no --keep-unit \
+    --console=read-only -- systemd.mask=systemd-machine-id-commit.service ${NSPAWN_INIT_ARGS:-}
   boot=$(date +%s%N)
-  systemd-nspawn -q "$@" --bind="$T/machine-id":/etc/machine-id -M "coopd-test-$$" --boot \
-    --register=no --keep-unit --console=read-only \
-    -- systemd.mask=systemd-machine-id-commit.service </dev/null >"$T/console.log" 2>&1 &
+  if [ -n "$overlay" ]; then
+    mkdir "$overlay"
+    # unshare and sh exec: $! is nspawn's pid.
+    unshare --mount --propagation private sh -euc '
+      o=$1
+      shift
+      mount -t tmpfs -o mode=0755 coopd-test "$o"
+      mkdir "$o/upper" "$o/work" "$o/root"
+      mount -t overlay coopd-test -o lowerdir=/,upperdir="$o/upper",workdir="$o/work" "$o/root"
+      exec systemd-nspawn -D "$o/root" "$@"' sh "$overlay" "$@" </dev/null >"$T/console.log" 2>&1 &
+  else
+    systemd-nspawn "$@" </dev/null >"$T/console.log" 2>&1 &
+  fi
   NSPAWN=$!
   wait_until 30 "systemd to start in the container" nspawn_find_init
   wait_until 30 "the container's systemd to listen" test -S "/proc/$L/root/run/systemd/private"
