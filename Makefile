@@ -37,7 +37,7 @@ RELEASE_FLAGS    = -c release --static-swift-stdlib
 
 .PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
         check-dataset man clean \
-        install install-bin install-units install-man deb test-systemd test-systemd-release test-consumer \
+        install install-bin install-units install-man deb test-deb test-systemd test-systemd-release test-consumer \
         libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci test-python examples-go test-go
 
 all: build
@@ -70,6 +70,7 @@ test: test-deps check-generated check-dataset go-peer test-systemd
 	$(MAKE) test-go
 	$(MAKE) test-python
 	$(MAKE) test-consumer
+	$(MAKE) test-deb
 
 # Another package depends on this repository by version (a tagged clone of HEAD: what is committed) and calls a live
 # coopd through CoopClient; coopd's own linker flags must not reach it.
@@ -128,7 +129,8 @@ install-man:
 # coopd-dbgsym and libcoopclient0-dbgsym (the debug information the packaged binaries are stripped of). Staged with
 # make install (PREFIX=/usr, units in /lib/systemd/system as debhelper puts them on Debian 12, the library in the
 # multiarch directory), then packaged by Debian/build.sh; VERSION is Debian/changelog's, whose upstream part must be
-# what coopd --version prints.
+# what coopd --version prints. test-deb lints them, checks the stripping, and
+# installs, calls, removes and purges them with apt-get under a real systemd (Tests/deb/run.sh).
 DEB_BUILD    ?= .build-debian
 DEB_PACKAGES  = dpkg-dev lintian binutils
 DEB_STAGE     = $(abspath $(DEB_BUILD))/stage
@@ -142,6 +144,9 @@ deb: deps
 	  C_BUILD="$(DEB_BUILD)/c" CFLAGS="$$($(DEB_BUILDFLAGS) --get CFLAGS) $$($(DEB_BUILDFLAGS) --get CPPFLAGS)" \
 	  LDFLAGS="$$($(DEB_BUILDFLAGS) --get LDFLAGS)"
 	DEB_THREADS=$(JOBS) sh Debian/build.sh "$(DEB_STAGE)" "$(DEB_BUILD)"
+
+test-deb: test-deps deb
+	sh Tests/deb/run.sh "$(DEB_BUILD)"
 
 # The performance suite, side by side with Go ttrpc in the same run (see BENCHMARKS.md); REPS and DUR per case.
 REPS ?= 3
