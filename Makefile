@@ -1,12 +1,13 @@
 # coopd: build, run, test.
 #   make run    build and run the daemon on its defaults (per-user socket and state, no root needed)
 #   make test   run every test (unit, in-process, end to end against coopd and the Go ttrpc peer, the C client,
-#               and the systemd units under a real systemd in systemd-nspawn when root)
+#               the systemd units under a real systemd in systemd-nspawn when root, and the Debian packages)
 #   make fuzz [FUZZ_TIME=30]   build the libFuzzer targets (Fuzz/), run each FUZZ_TIME seconds; fails on a crash
 #   make install [PREFIX=/usr/local] [DESTDIR=]   coopd (static Swift stdlib), coopctl, units, sysusers, man pages,
 #               and the C client library
 #   make deb    Debian packages in .build-debian (DEB_BUILD): coopd_VERSION_amd64.deb (stripped binaries, units,
 #               sysusers entry, man pages, maintainer scripts), libcoopclient0, libcoopclient-dev, and their -dbgsym
+#   make test-deb   lintian on them, then apt-get install, a call, remove and purge under a real systemd (nspawn)
 #   make libcoopclient / install-c / test-c   the C client library (see "libcoopclient" below)
 #   make examples-go / test-go   the Go example (Examples/go) on containerd's ttrpc from Debian's packages
 # Both install missing Debian packages first (apt-get; via sudo when not root).
