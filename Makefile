@@ -1,10 +1,13 @@
 # coopd: build, run, test.
 #   make run    build and run the daemon on its defaults (per-user socket and state, no root needed)
 #   make test   run every test (unit, in-process, end to end against coopd and the Go ttrpc peer, the C client,
-#               and the systemd units under a real systemd in systemd-nspawn when root)
+#               the systemd units under a real systemd in systemd-nspawn when root, and the Debian packages)
 #   make fuzz [FUZZ_TIME=30]   build the libFuzzer targets (Fuzz/), run each FUZZ_TIME seconds; fails on a crash
 #   make install [PREFIX=/usr/local] [DESTDIR=]   coopd (static Swift stdlib), coopctl, units, sysusers, man pages,
 #               and the C client library
+#   make deb    Debian packages in .build-debian (DEB_BUILD): coopd_VERSION_amd64.deb (stripped binaries, units,
+#               sysusers entry, man pages, maintainer scripts), libcoopclient0, libcoopclient-dev, and their -dbgsym
+#   make test-deb   lintian on them, then apt-get install, a call, remove and purge under a real systemd (nspawn)
 #   make libcoopclient / install-c / test-c   the C client library (see "libcoopclient" below)
 #   make examples-go / test-go   the Go example (Examples/go) on containerd's ttrpc from Debian's packages
 # Both install missing Debian packages first (apt-get; via sudo when not root).
@@ -35,7 +38,7 @@ RELEASE_FLAGS    = -c release --static-swift-stdlib
 
 .PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
         check-dataset man clean \
-        install install-bin install-units install-man test-systemd test-systemd-release test-consumer \
+        install install-bin install-units install-man deb test-deb test-systemd test-systemd-release test-consumer \
         libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci test-python examples-go test-go
 
 all: build
@@ -72,6 +75,7 @@ test: test-deps check-generated check-dataset go-peer test-systemd
 	$(MAKE) test-go
 	$(MAKE) test-python
 	$(MAKE) test-consumer
+	$(MAKE) test-deb
 
 # Another package depends on this repository by version (a tagged clone of HEAD: what is committed) and calls a live
 # coopd through CoopClient; coopd's own linker flags must not reach it.
@@ -123,6 +127,31 @@ install-units:
 install-man:
 	@for f in $(MAN_PAGES); do s=$${f##*.}; echo "install $$f -> $(DESTDIR)$(MANDIR)/man$$s"; \
 	  install -d "$(DESTDIR)$(MANDIR)/man$$s" && install -m 644 "$$f" "$(DESTDIR)$(MANDIR)/man$$s/" || exit 1; done
+
+# Debian packages, in $(DEB_BUILD): coopd_VERSION_ARCH.deb (coopd, coopctl, units, sysusers entry, man pages; the
+# maintainer scripts enable and start coopd.socket, stop it on removal, and delete the database on purge),
+# libcoopclient0 and libcoopclient-dev (the C library, built with dpkg-buildflags, all hardening on), and
+# coopd-dbgsym and libcoopclient0-dbgsym (the debug information the packaged binaries are stripped of). Staged with
+# make install (PREFIX=/usr, units in /lib/systemd/system as debhelper puts them on Debian 12, the library in the
+# multiarch directory), then packaged by Debian/build.sh; VERSION is Debian/changelog's, whose upstream part must be
+# what coopd --version prints. test-deb lints them, checks the stripping, and
+# installs, calls, removes and purges them with apt-get under a real systemd (Tests/deb/run.sh).
+DEB_BUILD    ?= .build-debian
+DEB_PACKAGES  = dpkg-dev lintian binutils
+DEB_STAGE     = $(abspath $(DEB_BUILD))/stage
+DEB_BUILDFLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags
+
+deb: deps
+	@sh scripts/install-packages.sh $(DEB_PACKAGES)
+	rm -rf "$(DEB_STAGE)"
+	$(MAKE) install-bin install-units install-man DESTDIR="$(DEB_STAGE)" PREFIX=/usr UNITDIR=/lib/systemd/system
+	$(MAKE) install-c DESTDIR="$(DEB_STAGE)" PREFIX=/usr LIBDIR=/usr/lib/$$(dpkg-architecture -qDEB_HOST_MULTIARCH) \
+	  C_BUILD="$(DEB_BUILD)/c" CFLAGS="$$($(DEB_BUILDFLAGS) --get CFLAGS) $$($(DEB_BUILDFLAGS) --get CPPFLAGS)" \
+	  LDFLAGS="$$($(DEB_BUILDFLAGS) --get LDFLAGS)"
+	DEB_THREADS=$(JOBS) sh Debian/build.sh "$(DEB_STAGE)" "$(DEB_BUILD)"
+
+test-deb: test-deps deb
+	sh Tests/deb/run.sh "$(DEB_BUILD)"
 
 # The performance suite, side by side with Go ttrpc in the same run (see BENCHMARKS.md); REPS and DUR per case.
 REPS ?= 3
@@ -183,7 +212,7 @@ man: deps
 	sh scripts/generate-man.sh
 
 clean:
-	rm -rf .build $(C_BUILD) $(FUZZ_BUILD) $(GO_BUILD)
+	rm -rf .build $(C_BUILD) $(FUZZ_BUILD) $(GO_BUILD) $(DEB_BUILD)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # libcoopclient: the C client (Sources/CCoopClient), built with plain cc into $(C_BUILD); SwiftPM builds the same

@@ -28,52 +28,17 @@ CALL="python3 $ROOT/Tests/systemd/ttrpc-call.py"
 STARTED=$(date +%s)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/coopd-systemd.XXXXXX")
-NSPAWN=""
-L=""
+. "$ROOT/Tests/lib/nspawn.sh"
 cleanup() {
   status=$?
   trap - EXIT INT TERM
-  if [ -n "$NSPAWN" ] && kill -0 "$NSPAWN" 2>/dev/null; then
-    kill -TERM "$NSPAWN" 2>/dev/null || true   # nspawn asks the container to halt
-    i=0
-    while kill -0 "$NSPAWN" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-    if kill -0 "$NSPAWN" 2>/dev/null; then
-      echo "systemd-nspawn did not exit within 10 s; killing the container" >&2
-      [ -n "$L" ] && kill -KILL "$L" 2>/dev/null
-      kill -KILL "$NSPAWN" 2>/dev/null || true
-    fi
-    wait "$NSPAWN" 2>/dev/null || true
-  fi
+  nspawn_stop
   rm -rf "$T"
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { echo "ok   $*"; }
-skip() { echo "skip $*"; }
-fail() {
-  echo "FAIL $*" >&2
-  if [ -n "$L" ] && [ -d "/proc/$L" ]; then
-    echo "--- journal of coopd.service and coopd.socket:" >&2
-    in_ct journalctl --no-pager -o short-monotonic -u coopd.service -u coopd.socket 2>&1 | tail -n 60 >&2 || true
-  fi
-  if [ -s "$T/console.log" ]; then
-    echo "--- container console (last lines):" >&2
-    tail -n 15 "$T/console.log" >&2
-  fi
-  exit 1
-}
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s.
-wait_until() {
-  limit=$1 what=$2
-  shift 2
-  end=$(($(date +%s) + limit))
-  until "$@"; do
-    [ "$(date +%s)" -lt "$end" ] || fail "timed out after ${limit} s waiting for $what"
-    sleep 0.1
-  done
-}
 hex() { printf %s "$1" | od -An -tx1 -v | tr -d ' \n'; }
 # Protobuf in hex (field numbers under 16): pb_varint FIELD N, pb_string FIELD TEXT, pb_message FIELD HEX.
 varint() {
@@ -107,20 +72,7 @@ grep -q '^coop:' "$T/sysroot/etc/group" || fail "coopd.sysusers did not create g
 ok "coopd.sysusers creates group coop"
 
 echo "== under systemd as PID 1 (systemd-nspawn)"
-why=""
-if [ "${COOPD_TEST_NSPAWN:-1}" = 0 ]; then
-  why="COOPD_TEST_NSPAWN=0"
-elif [ "$(id -u)" -ne 0 ]; then
-  why="needs root (systemd-nspawn boots a container)"
-elif ! command -v systemd-nspawn >/dev/null 2>&1; then
-  why="systemd-nspawn is not installed (Debian package systemd-container)"
-elif ! command -v nsenter >/dev/null 2>&1 || ! command -v unshare >/dev/null 2>&1; then
-  why="nsenter/unshare are not installed (util-linux)"
-elif ! command -v python3 >/dev/null 2>&1; then
-  why="python3 is not installed (the test's ttrpc client)"
-elif ! unshare --mount --pid --fork true 2>/dev/null; then
-  why="this environment cannot create mount and PID namespaces"
-fi
+why=$(nspawn_unavailable)
 if [ -n "$why" ]; then
   skip "nspawn test: $why"
   echo "PASS systemd units (static checks only; nspawn test skipped: $why)"
@@ -148,31 +100,7 @@ for dir in $(printf '%s\n' "$libs" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'
 done
 [ -z "$LD_PATH" ] || echo "     (the binary needs libraries outside /usr: bound at $LD_PATH)"
 
-systemd-id128 new >"$T/machine-id"
-if ! mountpoint -q /run/systemd/nspawn; then   # nspawn fails at cleanup unless this is a tmpfs
-  mkdir -p /run/systemd/nspawn
-  mount -t tmpfs tmpfs /run/systemd/nspawn
-fi
-BOOT=$(date +%s%N)
-systemd-nspawn -q -D / --volatile=yes --bind="$T/machine-id":/etc/machine-id -M "coopd-test-$$" --boot \
-  --register=no --keep-unit --console=read-only "$@" \
-  -- systemd.mask=systemd-machine-id-commit.service </dev/null >"$T/console.log" 2>&1 &
-NSPAWN=$!
-find_init() {
-  kill -0 "$NSPAWN" 2>/dev/null || fail "systemd-nspawn exited early"
-  L=$(pgrep -P "$NSPAWN" -x systemd || true)
-  [ -n "$L" ]
-}
-wait_until 30 "systemd to start in the container" find_init
-wait_until 30 "the container's systemd to listen" test -S "/proc/$L/root/run/systemd/private"
-in_ct() { nsenter -t "$L" -a "$@"; }
-state=$(in_ct timeout 60 systemctl is-system-running --wait 2>&1 | tr -d "\r" || true)
-case $state in
-  running) ;;
-  degraded) echo "     (container degraded; failed units: $(in_ct systemctl --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' '))" ;;
-  *) fail "the container did not boot: is-system-running says '$state'" ;;
-esac
-ok "booted $(in_ct systemctl --version | head -n 1) as PID 1 in $((($(date +%s%N) - BOOT) / 1000000)) ms ($state)"
+nspawn_boot -D / --volatile=yes "$@"
 
 # The README's steps after `make install`, plus test drop-ins: a configuration file (for the reload check)
 # and, for a binary that needs one, the runtime library path.
