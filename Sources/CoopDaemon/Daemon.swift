@@ -69,9 +69,10 @@ public struct Daemon: Sendable {
         // The database, migrated, with the shipped dataset loaded once (a first start takes a moment:
         // systemd hears progress and gets its start timeout extended).
         let databasePath = configuration.stateDirectory + "/coop.sqlite"
+        let metrics = DaemonMetrics()
         let store: SQLiteStore
         do {
-            store = try SQLiteStore(path: databasePath)
+            store = try SQLiteStore(path: databasePath, metrics: metrics.factory)
             if configuration.seed {
                 // A status line per step would be hundreds of datagrams; a few a second tell as much.
                 var lastNotified: UInt64 = 0
@@ -96,7 +97,8 @@ public struct Daemon: Sendable {
         let server: TTRPCServer
         do {
             var router = try Router()
-            try router.register(try DiagnosticsService.definition(server: { serverBox.value }, info: info))
+            try router.register(
+                try DiagnosticsService.definition(server: { serverBox.value }, info: info, metrics: metrics))
             let cache = configuration.responseCacheBytes > 0
                 ? ResponseCache(maximumBytes: configuration.responseCacheBytes) : nil
             try router.register(
@@ -106,22 +108,35 @@ public struct Daemon: Sendable {
             names.value = router.serviceNames
             server = TTRPCServer(router: router, limits: configuration.limits, group: group, logger: logger)
             serverBox.value = server
+            metrics.attach(.init(stats: server.stats, cache: cache, watchSubscribers: { store.sequenceSubscriberCount }))
         } catch {
             return fail("cannot set up services: \(error)")
         }
 
         // Trap SIGHUP before announcing readiness: systemd counts death by SIGHUP as a clean exit.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        var metricsServer: MetricsHTTPServer?
+        if let listen = configuration.metricsListen {
+            do {
+                metricsServer = try await MetricsHTTPServer.start(
+                    listen, socketMode: configuration.socketMode, group: group, render: { metrics.render() })
+            } catch {
+                return fail("cannot serve metrics on \(listen) (--metrics-listen): \(error)")
+            }
+            logger.notice("serving metrics at \(metricsServer!.url)")
+        }
         do {
             try await server.start(address)
         } catch {
+            await metricsServer?.stop()
             return fail("cannot listen on \(socketDescription): \(error)")
         }
         Systemd.notify("READY=1\nSTATUS=serving on \(socketDescription)")
         logger.notice("coopd \(CoopdVersion.string) ready", metadata: ["socket": "\(socketDescription)", "pid": "\(getpid())"])
 
         let current = LockedBox(configuration)
-        let drain = Drain(server: server, store: store, health: health, current: current, logger: logger)
+        let drain = Drain(
+            server: server, metricsServer: metricsServer, store: store, health: health, current: current, logger: logger)
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WatchdogService(group: group, store: store, logger: logger)),
             .init(service: ServingService(drain: drain)),
@@ -214,14 +229,19 @@ struct ServingService: Service {
 /// before the group started its services).
 final class Drain: Sendable {
     let server: TTRPCServer
+    let metricsServer: MetricsHTTPServer?
     let store: SQLiteStore
     let health: HealthState
     let current: LockedBox<DaemonConfiguration>
     let logger: Logger
     private let started = Atomic<Bool>(false)
 
-    init(server: TTRPCServer, store: SQLiteStore, health: HealthState, current: LockedBox<DaemonConfiguration>, logger: Logger) {
+    init(
+        server: TTRPCServer, metricsServer: MetricsHTTPServer?, store: SQLiteStore, health: HealthState,
+        current: LockedBox<DaemonConfiguration>, logger: Logger
+    ) {
         self.server = server
+        self.metricsServer = metricsServer
         self.store = store
         self.health = health
         self.current = current
@@ -237,6 +257,7 @@ final class Drain: Sendable {
         // Health watchers learn NOT_SERVING before their streams end with UNAVAILABLE.
         try? await Task.sleep(for: .milliseconds(50))
         await server.shutdown(gracePeriod: current.value.shutdownGracePeriod)
+        await metricsServer?.stop()
         do {
             try store.close()
         } catch {
@@ -345,9 +366,10 @@ struct ReloadService: Service {
                     let fresh = try load()
                     let old = current.value
                     if fresh.socketPath != old.socketPath || fresh.stateDirectory != old.stateDirectory
-                        || fresh.responseCacheBytes != old.responseCacheBytes
+                        || fresh.responseCacheBytes != old.responseCacheBytes || fresh.metricsListen != old.metricsListen
                     {
-                        logger.warning("socket, state directory and response cache changes take effect on restart")
+                        logger.warning(
+                            "socket, state directory, response cache and metrics-listen changes take effect on restart")
                     }
                     logLevel.level = fresh.logLevel
                     server.limits = FileDescriptorLimit.fit(fresh.limits, raise: false, logger: logger)
