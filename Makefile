@@ -23,10 +23,12 @@ BENCH_BIN   ?= /tmp/ttrpc-anchor-bin
 SHARED      ?= $(shell sh "$(CURDIR)/scripts/shared-dir.sh")
 export BENCH_BIN
 
-# Build and runtime needs, then what the tests need (Go ttrpc peer, socket activation, valgrind).
+# Build and runtime needs, then what the tests need (Go ttrpc peer, socket activation, valgrind, and promtool for
+# the metrics' exposition: Debian ships it in `prometheus`, whose server unit `systemctl disable --now prometheus`
+# turns off where it is not wanted).
 BUILD_PACKAGES = libprotobuf-c-dev libsystemd-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config
 TEST_PACKAGES  = golang-go golang-github-containerd-ttrpc-dev systemd systemd-container gcc sqlite3 util-linux valgrind binutils \
-                 python3 python3-protobuf python3-pytest python3-pandas python3-pip python3-venv
+                 python3 python3-protobuf python3-pytest python3-pandas python3-pip python3-venv prometheus
 
 # Installed executables: coopd, and coopctl once Package.swift declares it. Man pages: man/*.[1-8].
 INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"' Package.swift && echo coopctl)
