@@ -153,7 +153,8 @@ final class DaemonMetrics: Sendable {
         return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
     }
 
-    /// The text with its metric families (a family's HELP, TYPE and samples stay together) ordered by name.
+    /// The text with its metric families (a family's HELP, TYPE and samples stay together) ordered by name, and
+    /// the samples of counters and gauges by their labels (a histogram's lines keep their order).
     static func sortedByFamily(_ text: [UInt8]) -> String {
         var families: [(name: Substring, lines: [Substring])] = []
         let all = String(decoding: text, as: UTF8.self)
@@ -169,7 +170,12 @@ final class DaemonMetrics: Sendable {
         var out = ""
         out.reserveCapacity(all.utf8.count + 1)
         for family in families.sorted(by: { $0.name < $1.name }) {
-            for line in family.lines {
+            var lines = family.lines
+            let header = lines.prefix { $0.hasPrefix("#") }.count
+            if !lines[..<header].contains(where: { $0.hasSuffix(" histogram") }) {
+                lines[header...].sort()
+            }
+            for line in lines {
                 out += line
                 out += "\n"
             }

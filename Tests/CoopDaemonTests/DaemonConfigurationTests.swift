@@ -119,7 +119,10 @@ import Testing
     }
 
     @Test func familiesAreOrderedByNameWithTheirSamples() {
-        let text = "# HELP b_total B.\n# TYPE b_total counter\nb_total 1\n# TYPE a gauge\na 2.0\n"
-        #expect(DaemonMetrics.sortedByFamily(Array(text.utf8)) == "# TYPE a gauge\na 2.0\n# HELP b_total B.\n# TYPE b_total counter\nb_total 1\n")
+        let text = "# HELP b_total B.\n# TYPE b_total counter\nb_total{x=\"2\"} 1\nb_total{x=\"1\"} 3\n# TYPE a gauge\na 2.0\n"
+            + "# TYPE h histogram\nh_bucket{le=\"5\"} 1\nh_bucket{le=\"10\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 5\nh_count 1\n"
+        #expect(DaemonMetrics.sortedByFamily(Array(text.utf8)) == "# TYPE a gauge\na 2.0\n"
+            + "# HELP b_total B.\n# TYPE b_total counter\nb_total{x=\"1\"} 3\nb_total{x=\"2\"} 1\n"
+            + "# TYPE h histogram\nh_bucket{le=\"5\"} 1\nh_bucket{le=\"10\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 5\nh_count 1\n")
     }
 }
