@@ -18,6 +18,14 @@ extension CoopClient {
             as: Coop_V1_ServerInfo.self, options: options)
     }
 
+    /// `coop.v1.Diagnostics/GetMetrics`: the daemon's metrics in the Prometheus text format (`text`).
+    public func metrics(options: CallOptions = .defaults) async throws -> Coop_V1_Metrics {
+        try await unary(
+            service: Coop_V1_DiagnosticsMethods.GetMetrics.service,
+            method: Coop_V1_DiagnosticsMethods.GetMetrics.name, request: Coop_V1_GetMetricsRequest(),
+            as: Coop_V1_Metrics.self, options: options)
+    }
+
     /// `grpc.health.v1.Health/Check` for the whole server (empty name) or one service.
     public func health(
         service: String = "", options: CallOptions = .defaults

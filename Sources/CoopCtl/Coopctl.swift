@@ -39,7 +39,7 @@ public struct Coopctl: AsyncParsableCommand {
         version: version,
         subcommands: [],
         groupedSubcommands: [
-            CommandGroup(name: "Daemon", subcommands: [Ping.self, Health.self, Info.self]),
+            CommandGroup(name: "Daemon", subcommands: [Ping.self, Health.self, Info.self, MetricsCommand.self]),
             CommandGroup(
                 name: "Reading",
                 subcommands: [

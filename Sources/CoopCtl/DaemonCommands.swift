@@ -158,3 +158,26 @@ struct Info: AsyncParsableCommand {
         return days > 0 ? "\(days)d \(text)" : text
     }
 }
+
+struct MetricsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "Print coopd's metrics in the Prometheus text format (Diagnostics/GetMetrics).",
+        discussion: "The same text a Prometheus server scrapes from coopd --metrics-listen: calls by service, method "
+            + "and status code, call durations, calls in flight, connections, bytes, write groups and commit "
+            + "durations, response cache, WatchChanges subscribers. --json prints the GetMetrics answer instead; "
+            + "--csv is not offered.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if output.format == .csv { throw ValidationError("metrics has no CSV form: use the text, or --json") }
+    }
+
+    func run() async throws {
+        let metrics = try await connection.run { client in try await client.metrics(options: connection.callOptions) }
+        if output.format == .json { return Console.out(try JSONOutput.message(metrics)) }
+        Console.out(metrics.text, terminator: "")
+    }
+}

@@ -31,6 +31,14 @@ struct Serve: AsyncParsableCommand {
             log-level = ...). Flags win over the environment, the environment over the file. \
             SIGHUP re-reads the file and applies the log level and limits; SIGTERM and SIGINT stop \
             accepting, let running calls finish (--shutdown-timeout), and exit 0.
+
+            Metrics (calls by method and status code, call durations, calls in flight, connections, bytes, \
+            write groups and commit durations, response cache, WatchChanges subscribers) are served in the \
+            Prometheus text format by coop.v1.Diagnostics/GetMetrics (coopctl metrics) and, with \
+            --metrics-listen, over HTTP at /metrics, on a loopback port or a Unix socket (bound with \
+            --socket-mode). The shipped coopd.service has no network and Unix sockets only \
+            (PrivateNetwork=yes, RestrictAddressFamilies=AF_UNIX, IPAddressDeny=any): a TCP port there needs a \
+            drop-in that lifts them (see the README, "Metrics").
             """
     )
 
@@ -94,6 +102,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "MiB of read answers kept for repeated requests between writes (default 8; 0 = off).")
     var responseCacheMib: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Also serve metrics over HTTP (GET /metrics, Prometheus text) on a loopback port (127.0.0.1:9464, "
+                + "[::1]:9464, localhost:9464) or a Unix socket path; no other address is accepted.",
+            valueName: "address"))
+    var metricsListen: String?
+
     @Flag(inversion: .prefixedNo, help: "Load the shipped Vietnam–Japan dataset into an empty database (default yes).")
     var seed: Bool?
 
@@ -125,6 +140,7 @@ struct Serve: AsyncParsableCommand {
             ("shutdown-timeout", shutdownTimeout), ("writer-uid", writerUid), ("writer-gid", writerGid),
             ("seed", seed.map { $0 ? "yes" : "no" }), ("response-cache-mib", responseCacheMib),
             ("database", database), ("database-password-file", databasePasswordFile),
+            ("metrics-listen", metricsListen),
         ]
     }
 }

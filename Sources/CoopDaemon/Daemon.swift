@@ -5,6 +5,7 @@ import CoopServer
 import Foundation
 import CoopStore
 import CoopWire
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
@@ -70,9 +71,11 @@ public struct Daemon: Sendable {
         // The database, migrated, with the shipped dataset loaded once (a first start takes a moment:
         // systemd hears progress and gets its start timeout extended).
         let location = configuration.database ?? .sqlite(path: configuration.stateDirectory + "/coop.sqlite")
+        let metrics = DaemonMetrics()
         let store: SQLStore
         do {
-            store = try Self.openStore(location, passwordFile: configuration.databasePasswordFile, logger: logger)
+            store = try Self.openStore(
+                location, passwordFile: configuration.databasePasswordFile, metrics: metrics.factory, logger: logger)
             logger.info("store open", metadata: ["database": "\(location)"])
             if configuration.seed {
                 // A status line per step would be hundreds of datagrams; a few a second tell as much.
@@ -98,7 +101,8 @@ public struct Daemon: Sendable {
         let server: TTRPCServer
         do {
             var router = try Router()
-            try router.register(try DiagnosticsService.definition(server: { serverBox.value }, info: info))
+            try router.register(
+                try DiagnosticsService.definition(server: { serverBox.value }, info: info, metrics: metrics))
             let cache = configuration.responseCacheBytes > 0
                 ? ResponseCache(maximumBytes: configuration.responseCacheBytes) : nil
             try router.register(
@@ -108,22 +112,35 @@ public struct Daemon: Sendable {
             names.value = router.serviceNames
             server = TTRPCServer(router: router, limits: configuration.limits, group: group, logger: logger)
             serverBox.value = server
+            metrics.attach(.init(stats: server.stats, cache: cache, watchSubscribers: { store.sequenceSubscriberCount }))
         } catch {
             return fail("cannot set up services: \(error)")
         }
 
         // Trap SIGHUP before announcing readiness: systemd counts death by SIGHUP as a clean exit.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        var metricsServer: MetricsHTTPServer?
+        if let listen = configuration.metricsListen {
+            do {
+                metricsServer = try await MetricsHTTPServer.start(
+                    listen, socketMode: configuration.socketMode, group: group, render: { metrics.render() })
+            } catch {
+                return fail("cannot serve metrics on \(listen) (--metrics-listen): \(error)")
+            }
+            logger.notice("serving metrics at \(metricsServer!.url)")
+        }
         do {
             try await server.start(address)
         } catch {
+            await metricsServer?.stop()
             return fail("cannot listen on \(socketDescription): \(error)")
         }
         Systemd.notify("READY=1\nSTATUS=serving on \(socketDescription)")
         logger.notice("coopd \(CoopdVersion.string) ready", metadata: ["socket": "\(socketDescription)", "pid": "\(getpid())"])
 
         let current = LockedBox(configuration)
-        let drain = Drain(server: server, store: store, health: health, current: current, logger: logger)
+        let drain = Drain(
+            server: server, metricsServer: metricsServer, store: store, health: health, current: current, logger: logger)
         let databaseProblem = LockedBox<String?>(nil)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WatchdogService(group: group, store: store, logger: logger)),
@@ -167,10 +184,12 @@ public struct Daemon: Sendable {
     /// Opens the store `location` names. A PostgreSQL URL without a password takes one from `passwordFile`, or
     /// from the systemd credential `database-password` when the unit loads one (`LoadCredential=`); without
     /// either, the server must trust the connection (peer authentication on its Unix socket).
-    static func openStore(_ location: DatabaseLocation, passwordFile: String?, logger: Logger) throws -> SQLStore {
+    static func openStore(
+        _ location: DatabaseLocation, passwordFile: String?, metrics: any MetricsFactory, logger: Logger
+    ) throws -> SQLStore {
         switch location {
         case .sqlite(let path):
-            return try SQLiteStore(path: path)
+            return try SQLiteStore(path: path, metrics: metrics)
         case .postgres(var postgres):
             if postgres.password == nil {
                 let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"].map {
@@ -183,7 +202,7 @@ public struct Daemon: Sendable {
                     postgres.password = text.trimmingCharacters(in: .newlines)
                 }
             }
-            return try PostgresStore(location: postgres, logger: logger)
+            return try PostgresStore(location: postgres, metrics: metrics, logger: logger)
         }
     }
 
@@ -244,6 +263,7 @@ struct ServingService: Service {
 /// before the group started its services).
 final class Drain: Sendable {
     let server: TTRPCServer
+    let metricsServer: MetricsHTTPServer?
     let store: SQLStore
     let health: HealthState
     let current: LockedBox<DaemonConfiguration>
@@ -253,8 +273,12 @@ final class Drain: Sendable {
     /// True once the stop sequence has begun.
     var isStopping: Bool { started.load(ordering: .relaxed) }
 
-    init(server: TTRPCServer, store: SQLStore, health: HealthState, current: LockedBox<DaemonConfiguration>, logger: Logger) {
+    init(
+        server: TTRPCServer, metricsServer: MetricsHTTPServer?, store: SQLStore, health: HealthState,
+        current: LockedBox<DaemonConfiguration>, logger: Logger
+    ) {
         self.server = server
+        self.metricsServer = metricsServer
         self.store = store
         self.health = health
         self.current = current
@@ -270,6 +294,7 @@ final class Drain: Sendable {
         // Health watchers learn NOT_SERVING before their streams end with UNAVAILABLE.
         try? await Task.sleep(for: .milliseconds(50))
         await server.shutdown(gracePeriod: current.value.shutdownGracePeriod)
+        await metricsServer?.stop()
         do {
             try store.closeStore()
         } catch {
@@ -423,9 +448,10 @@ struct ReloadService: Service {
                     let fresh = try load()
                     let old = current.value
                     if fresh.socketPath != old.socketPath || fresh.stateDirectory != old.stateDirectory
-                        || fresh.responseCacheBytes != old.responseCacheBytes
+                        || fresh.responseCacheBytes != old.responseCacheBytes || fresh.metricsListen != old.metricsListen
                     {
-                        logger.warning("socket, state directory and response cache changes take effect on restart")
+                        logger.warning(
+                            "socket, state directory, response cache and metrics-listen changes take effect on restart")
                     }
                     logLevel.level = fresh.logLevel
                     server.limits = FileDescriptorLimit.fit(fresh.limits, raise: false, logger: logger)

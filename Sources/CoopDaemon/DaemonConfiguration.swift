@@ -35,6 +35,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Bytes of read answers kept for repeated requests between writes (`ResponseCache`); 0 turns it off.
     /// Read at start.
     public var responseCacheBytes = 8 << 20
+    /// Where to serve metrics over HTTP (`GET /metrics`), besides `Diagnostics/GetMetrics`; nil: nowhere.
+    /// Read at start.
+    public var metricsListen: MetricsListenAddress?
 
     public init(socketPath: String, stateDirectory: String) {
         self.socketPath = socketPath
@@ -81,7 +84,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// `idle-timeout` (0 = never), `partial-frame-timeout`, `stream-stall-timeout`, `output-stall-timeout`,
     /// `shutdown-timeout` (durations in seconds, fractions allowed), `writer-uid`,
     /// `writer-gid` (comma-separated names or numbers), `seed` (yes or no), `response-cache-mib` (0 = off),
-    /// `database` (`sqlite:PATH` or `postgresql://…`), `database-password-file`.
+    /// `database` (`sqlite:PATH` or `postgresql://…`), `database-password-file`,
+    /// `metrics-listen` (a loopback HOST:PORT or an absolute Unix socket path; empty = off).
     public mutating func apply(key: String, value: String) throws {
         func seconds() throws -> TimeAmount {
             guard let s = Double(value), s >= 0, s < 1e9 else {
@@ -152,6 +156,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 throw ConfigurationError("response-cache-mib: expected 0 to 4096 MiB, got \"\(value)\"")
             }
             responseCacheBytes = mib << 20
+        case "metrics-listen":
+            metricsListen = value.isEmpty ? nil : try MetricsListenAddress(parsing: value)
         case "writer-uid": writers.writerUIDs = try WriterPolicy.parseUsers(value, field: key)
         case "writer-gid": writers.writerGIDs = try WriterPolicy.parseGroups(value, field: key)
         default:
@@ -164,7 +170,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "socket", "socket-mode", "state-directory", "log-level", "max-connections", "max-connections-per-uid",
         "max-calls-per-connection", "max-queued-output-kib", "idle-timeout", "partial-frame-timeout",
         "stream-stall-timeout", "output-stall-timeout", "shutdown-timeout", "writer-uid", "writer-gid", "seed",
-        "response-cache-mib", "database", "database-password-file",
+        "response-cache-mib", "database", "database-password-file", "metrics-listen",
     ]
 
     /// `COOPD_LOG_LEVEL` for `log-level`.

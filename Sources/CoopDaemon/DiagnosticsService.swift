@@ -4,12 +4,14 @@ import CoopStore
 import CoopWire
 import Foundation
 
-/// `coop.v1.Diagnostics`: Echo and the server's counters.
+/// `coop.v1.Diagnostics`: Echo, the server's counters and its metrics.
 enum DiagnosticsService {
     typealias Methods = Coop_V1_DiagnosticsMethods
     static let name = Methods.service
 
-    static func definition(server: @escaping @Sendable () -> TTRPCServer?, info: DaemonInfo) throws -> ServiceDefinition {
+    static func definition(
+        server: @escaping @Sendable () -> TTRPCServer?, info: DaemonInfo, metrics: DaemonMetrics
+    ) throws -> ServiceDefinition {
         var service = ServiceDefinition(name: name)
         try service.addInline(Methods.Echo.self) { (request: Coop_V1_EchoRequest, _) in
             Coop_V1_EchoResponse.with { $0.data = request.data }
@@ -37,6 +39,12 @@ enum DiagnosticsService {
                 }
             }
             return reply
+        }
+        try service.addInline(Methods.GetMetrics.self) { (_: Coop_V1_GetMetricsRequest, _) in
+            Coop_V1_Metrics.with {
+                $0.text = metrics.render()
+                $0.contentType = DaemonMetrics.contentType
+            }
         }
         try service.requireExactly(Methods.names)
         return service

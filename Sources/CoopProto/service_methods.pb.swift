@@ -200,7 +200,7 @@ public enum Coop_V1_CooperationMethods {
 public enum Coop_V1_DiagnosticsMethods {
     public static let service = "coop.v1.Diagnostics"
     /// Every method's name, in the order the .proto declares them.
-    public static let names = ["Echo", "GetServerInfo"]
+    public static let names = ["Echo", "GetServerInfo", "GetMetrics"]
 
     public enum Echo: ProtoMethod {
         public typealias Request = Coop_V1_EchoRequest
@@ -215,6 +215,14 @@ public enum Coop_V1_DiagnosticsMethods {
         public typealias Response = Coop_V1_ServerInfo
         public static let service = "coop.v1.Diagnostics"
         public static let name = "GetServerInfo"
+        public static let serverStreaming = false
+    }
+
+    public enum GetMetrics: ProtoMethod {
+        public typealias Request = Coop_V1_GetMetricsRequest
+        public typealias Response = Coop_V1_Metrics
+        public static let service = "coop.v1.Diagnostics"
+        public static let name = "GetMetrics"
         public static let serverStreaming = false
     }
 }

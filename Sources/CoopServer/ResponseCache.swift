@@ -23,6 +23,7 @@ public final class ResponseCache: Sendable {
         var bytes = 0
         var hits: UInt64 = 0
         var misses: UInt64 = 0
+        var evictions: UInt64 = 0
     }
 
     /// The most bytes the cache holds.
@@ -34,9 +35,20 @@ public final class ResponseCache: Sendable {
         self.maximumBytes = maximumBytes
     }
 
-    /// Hits and misses since start, and the bytes held now.
-    public var statistics: (hits: UInt64, misses: UInt64, bytes: Int) {
-        state.withLock { ($0.hits, $0.misses, $0.bytes) }
+    /// What the cache did since start, and what it holds now.
+    public struct Statistics: Sendable, Equatable {
+        public var hits: UInt64
+        public var misses: UInt64
+        /// Answers dropped to make room for another (not those dropped because a write changed the data).
+        public var evictions: UInt64
+        public var entries: Int
+        public var bytes: Int
+    }
+
+    public var statistics: Statistics {
+        state.withLock {
+            Statistics(hits: $0.hits, misses: $0.misses, evictions: $0.evictions, entries: $0.entries.count, bytes: $0.bytes)
+        }
     }
 
     /// The cached answer to `request` at data version `version`, or `compute`'s (stored if it fits).
@@ -48,7 +60,7 @@ public final class ResponseCache: Sendable {
         let cached = state.withLock { state -> ByteBuffer? in
             if state.version != version {
                 guard version > state.version else { return nil }
-                state = State(version: version, hits: state.hits, misses: state.misses)
+                state = State(version: version, hits: state.hits, misses: state.misses, evictions: state.evictions)
             }
             if let hit = state.entries[key] {
                 state.hits += 1
@@ -69,6 +81,7 @@ public final class ResponseCache: Sendable {
         state.withLock { state in
             guard state.version == version else { return }
             if state.bytes + size > maximumBytes {
+                state.evictions += UInt64(state.entries.count)
                 state.entries.removeAll(keepingCapacity: true)
                 state.bytes = 0
             }

@@ -26,6 +26,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     /// What a running call holds that is not a value: present exactly while the state machine lists the call.
     private struct CallHandles {
+        /// The method's router index and when the call started, for its counters.
+        var method: Int
+        var start: NIODeadline
         var task: Task<Void, Never>?
         var deadlineTimer: Scheduled<Void>?
 
@@ -91,8 +94,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         housekeeping?.cancel()
         housekeeping = nil
         for id in state.channelClosed() {
-            handles.removeValue(forKey: id)?.cancel()
-            stats.callEnded(.cancelled)
+            guard let call = handles.removeValue(forKey: id) else { continue }
+            call.cancel()
+            stats.callEnded(method: call.method, code: .cancelled, since: call.start)
         }
         failWritabilityWaiters()
         context.fireChannelInactive()
@@ -116,6 +120,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Self.unwrapInboundIn(data)
+        stats.received(bytes.readableBytes)
         inReadBatch = true
         if !state.bytesArrived(now: context.eventLoop.now) {
             // The rest of this read batch waits with what is already buffered (at most one batch).
@@ -244,8 +249,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             return answer(streamID, RPCError(.invalidArgument, "request envelope does not decode: \(error)"))
         }
         let handler: MethodHandler
+        let method: Int
         switch router.lookup(service: request.service, method: request.method) {
-        case .found(let h): handler = h
+        case .found(let h, let index): (handler, method) = (h, index)
         case .unknownService: return answer(streamID, RPCError(.unimplemented, "service \(request.service)"))
         case .unknownMethod: return answer(streamID, RPCError(.unimplemented, "method \(request.method)"))
         }
@@ -254,13 +260,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let callContext = CallContext(
             service: request.service, method: request.method, metadata: request.metadata, peer: peer,
             deadline: deadline)
-        stats.callStarted()
+        stats.callStarted(method: method)
+        let start = NIODeadline.now()
 
         switch handler {
         case .inline(let body):
             let result: Result<ByteBuffer, any Error>
             do { result = .success(try body(request.payload, callContext)) } catch { result = .failure(error) }
-            writeResult(streamID, result)
+            writeResult(streamID, result, method: method, start: start)
         case .unary(let body):
             let connection = onLoop
             let eventLoop = context.eventLoop
@@ -271,7 +278,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 do { result = .success(try await body(payload, callContext)) } catch { result = .failure(error) }
                 eventLoop.execute { connection.value.finishUnary(streamID, result) }
             }
-            startCall(streamID, task: task, deadline: deadline)
+            startCall(streamID, CallHandles(method: method, start: start, task: task), deadline: deadline)
         case .serverStreaming(let body):
             let connection = onLoop
             let eventLoop = context.eventLoop
@@ -283,12 +290,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 do { try await body(payload, callContext, stream) } catch { failure = error }
                 eventLoop.execute { [failure] in connection.value.finishStream(streamID, failure) }
             }
-            startCall(streamID, task: task, deadline: deadline)
+            startCall(streamID, CallHandles(method: method, start: start, task: task), deadline: deadline)
         }
     }
 
-    private func startCall(_ streamID: UInt32, task: Task<Void, Never>, deadline: NIODeadline?) {
-        var call = CallHandles(task: task)
+    private func startCall(_ streamID: UInt32, _ call: CallHandles, deadline: NIODeadline?) {
+        var call = call
         if let deadline {
             let connection = onLoop
             call.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
@@ -302,30 +309,31 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     /// Asks the state machine whether this end of a call is the one that answers it (see
     /// `ConnectionStateMachine.callEnded`); if so, releases its handles (cancelling its task when asked) and
-    /// returns whether to close once the answer is written.
-    private func end(_ streamID: UInt32, cancelTask: Bool) -> Bool? {
-        guard case .answer(let closeAfterFlush) = state.callEnded(streamID: streamID) else { return nil }
-        let call = handles.removeValue(forKey: streamID)
-        call?.deadlineTimer?.cancel()
-        if cancelTask { call?.task?.cancel() }
-        return closeAfterFlush
+    /// returns them, with whether to close once the answer is written.
+    private func end(_ streamID: UInt32, cancelTask: Bool) -> (call: CallHandles, closeAfterFlush: Bool)? {
+        guard case .answer(let closeAfterFlush) = state.callEnded(streamID: streamID),
+            let call = handles.removeValue(forKey: streamID)
+        else { return nil }
+        call.deadlineTimer?.cancel()
+        if cancelTask { call.task?.cancel() }
+        return (call, closeAfterFlush)
     }
 
     func finishUnary(_ streamID: UInt32, _ result: Result<ByteBuffer, any Error>) {
         // Dropped when the deadline already answered or the connection closed.
-        guard let closeAfterFlush = end(streamID, cancelTask: false) else { return }
-        writeResult(streamID, result)
+        guard let (call, closeAfterFlush) = end(streamID, cancelTask: false) else { return }
+        writeResult(streamID, result, method: call.method, start: call.start)
         if closeAfterFlush { self.closeAfterFlush() }
     }
 
     func finishStream(_ streamID: UInt32, _ failure: (any Error)?) {
-        guard let closeAfterFlush = end(streamID, cancelTask: false) else { return }
+        guard let (call, closeAfterFlush) = end(streamID, cancelTask: false) else { return }
         if let failure {
             let error = rpcError(failure)
-            stats.callEnded(error.code)
+            stats.callEnded(method: call.method, code: error.code, since: call.start)
             output.writeResponseFrame(streamID: streamID, error: error)
         } else {
-            stats.callEnded(.ok)
+            stats.callEnded(method: call.method, code: .ok, since: call.start)
             output.writeFrameHeader(length: 0, streamID: streamID, type: .data, flags: [.remoteClosed, .noData])
         }
         scheduleFlush()
@@ -333,8 +341,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func deadlinePassed(_ streamID: UInt32) {
-        guard let closeAfterFlush = end(streamID, cancelTask: true) else { return }
-        stats.callEnded(.deadlineExceeded)
+        guard let (call, closeAfterFlush) = end(streamID, cancelTask: true) else { return }
+        stats.callEnded(method: call.method, code: .deadlineExceeded, since: call.start)
         output.writeResponseFrame(streamID: streamID, error: RPCError(.deadlineExceeded, "deadline exceeded"))
         scheduleFlush()
         if closeAfterFlush { self.closeAfterFlush() }
@@ -367,8 +375,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         writabilityWaiters.removeAll { $0.futureResult === promise.futureResult }
         let error = RPCError(.resourceExhausted, "stream ended: the client is not reading")
         promise.fail(error)
-        guard let closeAfterFlush = end(streamID, cancelTask: true) else { return }
-        stats.callEnded(error.code)
+        guard let (call, closeAfterFlush) = end(streamID, cancelTask: true) else { return }
+        stats.callEnded(method: call.method, code: error.code, since: call.start)
         output.writeResponseFrame(streamID: streamID, error: error)
         scheduleFlush()
         if closeAfterFlush { self.closeAfterFlush() }
@@ -384,19 +392,21 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     /// Answers a frame that never became a call (protocol error, limit, unknown method).
     private func answer(_ streamID: UInt32, _ error: RPCError) {
-        stats.recordError(error.code)
+        stats.requestRejected(error.code)
         output.writeResponseFrame(streamID: streamID, error: error)
         scheduleFlush()
     }
 
-    private func writeResult(_ streamID: UInt32, _ result: Result<ByteBuffer, any Error>) {
+    private func writeResult(
+        _ streamID: UInt32, _ result: Result<ByteBuffer, any Error>, method: Int, start: NIODeadline
+    ) {
         switch result {
         case .success(let payload):
-            stats.callEnded(.ok)
+            stats.callEnded(method: method, code: .ok, since: start)
             output.writeResponseFrame(streamID: streamID, payload: payload)
         case .failure(let failure):
             let error = rpcError(failure)
-            stats.callEnded(error.code)
+            stats.callEnded(method: method, code: error.code, since: start)
             output.writeResponseFrame(streamID: streamID, error: error)
         }
         scheduleFlush()
@@ -430,6 +440,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         flushScheduled = false
         guard output.readableBytes > 0 || promise != nil, !state.closed else { return }
         let bytes = output
+        stats.sent(bytes.readableBytes)
         output = context.channel.allocator.buffer(capacity: max(1024, min(bytes.readableBytes, 64 << 10)))
         context.writeAndFlush(Self.wrapOutboundOut(bytes), promise: promise)
     }
@@ -469,8 +480,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func beginDrain() {
         let actions = state.drain()
         for id in actions.endStreams {
-            handles.removeValue(forKey: id)?.cancel()
-            stats.callEnded(.unavailable)
+            if let call = handles.removeValue(forKey: id) {
+                call.cancel()
+                stats.callEnded(method: call.method, code: .unavailable, since: call.start)
+            }
             output.writeResponseFrame(streamID: id, error: RPCError(.unavailable, "server is shutting down"))
         }
         flushOutput()

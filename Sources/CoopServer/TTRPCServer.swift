@@ -13,12 +13,12 @@ import Synchronization
 /// server-streaming calls send ttrpc 1.2 Data frames. Start it with ``start(_:)``, stop it with
 /// ``shutdown(gracePeriod:)``.
 public final class TTRPCServer: Sendable {
-    /// Counters for diagnostics and status lines.
-    public let stats = ServerStats()
+    /// Counters for diagnostics, metrics and status lines.
+    public let stats: ServerStats
 
     private struct State {
         var listener: (any Channel)?
-        var boundPath: (path: String, inode: UInt64)?
+        var boundPath: BoundUnixSocket?
         var connections: [ObjectIdentifier: any Channel] = [:]
         /// Open connections by peer uid, for `ServerLimits.maxConnectionsPerUID`.
         var connectionsByUID: [UInt32: Int] = [:]
@@ -38,6 +38,7 @@ public final class TTRPCServer: Sendable {
 
     public init(router: Router, limits: ServerLimits = .defaults, group: any EventLoopGroup, logger: Logger) {
         self.router = router
+        self.stats = ServerStats(methods: router.methods)
         self.group = group
         self.logger = logger
         self._limits = Mutex(limits)
@@ -68,23 +69,9 @@ public final class TTRPCServer: Sendable {
         let listener: any Channel
         switch address {
         case .path(let path, let mode):
-            try UnixSocketPath.prepare(path)
-            // Bind in a private directory of our own, set the mode there (nobody else can swap the path for a
-            // link) and rename into place: the socket is never visible at `path` with a looser mode.
-            let staging = try UnixSocketPath.makePrivateDirectory(in: UnixSocketPath.directory(of: path))
-            let temporary = staging + "/s"
-            defer { rmdir(staging) }
-            do {
-                listener = try await bootstrap.bind(unixDomainSocketPath: temporary).get()
-                try UnixSocketPath.chmod(temporary, mode)
-                try UnixSocketPath.rename(temporary, path)
-            } catch {
-                unlink(temporary)
-                throw error
-            }
-            var st = stat()
-            let inode = lstat(path, &st) == 0 ? UInt64(st.st_ino) : 0
-            state.withLock { $0.boundPath = (path, inode) }
+            let bound = try await UnixSocketListener.bind(bootstrap, path: path, mode: mode)
+            listener = bound.channel
+            state.withLock { $0.boundPath = bound }
         case .fileDescriptor(let fd, _):
             listener = try await bootstrap.withBoundSocket(fd).get()
         }
@@ -121,6 +108,7 @@ public final class TTRPCServer: Sendable {
     private func admit(_ channel: any Channel, peer: PeerCredentials, limits: ServerLimits) throws {
         let exempt = peer.uid == 0 || peer.uid == ownUID
         guard stats.connectionOpened(limit: limits.maxConnections) else {
+            stats.connectionRefused(.maxConnections)
             refusalLog.record { count in
                 self.logger.warning(
                     "connection refused: at the connection limit",
@@ -137,6 +125,7 @@ public final class TTRPCServer: Sendable {
         }
         guard admitted else {
             stats.connectionClosed()
+            stats.connectionRefused(.maxConnectionsPerUID)
             refusalLog.record { count in
                 self.logger.warning(
                     "connection refused: the peer's uid holds its share of connections",
@@ -164,11 +153,7 @@ public final class TTRPCServer: Sendable {
             return (state.listener, state.boundPath)
         }
         try? await listener?.close()
-        if let bound {
-            // Only our own socket file: another daemon may have taken the path since.
-            var st = stat()
-            if lstat(bound.path, &st) == 0, UInt64(st.st_ino) == bound.inode { unlink(bound.path) }
-        }
+        bound?.removeFile()
         let connections = state.withLock { Array($0.connections.values) }
         for connection in connections {
             connection.pipeline.fireUserInboundEventTriggered(DrainConnectionEvent())

@@ -4,11 +4,58 @@ import Glibc
 import Darwin
 #endif
 import CoopWire
+import NIOCore
+import NIOPosix
 
 /// Why a server cannot listen on a path.
 public struct ListenError: Error, CustomStringConvertible, Sendable {
     public var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A listening socket bound to a path by ``UnixSocketListener``.
+public struct BoundUnixSocket: Sendable {
+    public let channel: any Channel
+    public let path: String
+    let inode: UInt64
+
+    /// Removes the socket file, if the file at the path is still the one bound (another process may have
+    /// taken the path since).
+    public func removeFile() {
+        var st = stat()
+        if lstat(path, &st) == 0, UInt64(st.st_ino) == inode { unlink(path) }
+    }
+}
+
+/// Binds listening Unix sockets the careful way (the ttrpc socket and the metrics socket alike).
+public enum UnixSocketListener {
+    /// Binds `bootstrap` to `path`: the directory is created or checked and a stale socket replaced
+    /// (``UnixSocketPath/prepare(_:)``), and the socket is bound in a private directory of our own, given `mode`
+    /// there (nobody else can swap the path for a link) and renamed into place: it is never visible at `path`
+    /// with a looser mode.
+    public static func bind(_ bootstrap: ServerBootstrap, path: String, mode: UInt32) async throws -> BoundUnixSocket {
+        try UnixSocketPath.prepare(path)
+        let staging = try UnixSocketPath.makePrivateDirectory(in: UnixSocketPath.directory(of: path))
+        let temporary = staging + "/s"
+        defer { rmdir(staging) }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(unixDomainSocketPath: temporary).get()
+            do {
+                try UnixSocketPath.chmod(temporary, mode)
+                try UnixSocketPath.rename(temporary, path)
+            } catch {
+                try? await channel.close()
+                throw error
+            }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        var st = stat()
+        let inode = lstat(path, &st) == 0 ? UInt64(st.st_ino) : 0
+        return BoundUnixSocket(channel: channel, path: path, inode: inode)
+    }
 }
 
 /// Preparing a Unix socket path: its directory, and what to do with a file already there.

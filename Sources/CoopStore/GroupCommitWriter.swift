@@ -1,3 +1,5 @@
+import CoreMetrics
+
 /// The store's one writer. Write requests queue here and run on the store's writer connection, one drain at a
 /// time (GRDB's serial writer queue; a thread of the PostgreSQL store); every request that is waiting when the
 /// writer becomes free joins the same transaction (group commit), each inside its own savepoint, so a failing
@@ -7,6 +9,10 @@
 /// Each submission schedules one drain on the writer queue, and a drain takes up to `maximumBatch` waiting
 /// requests, so every request is run by some drain, in submission order. The queue is bounded: past
 /// `maximumPending` waiting requests, new ones fail fast with UNAVAILABLE.
+///
+/// Each group is measured through swift-metrics (the factory the store was given; none by default): how many
+/// requests it carried (`coopd_write_group_requests`) and how long its transaction took, from BEGIN to the end of
+/// the durable COMMIT (`coopd_commit_duration_seconds`, committed groups only).
 final class GroupCommitWriter: Sendable {
     /// One queued request. Created on the caller's task, then touched only on the writer queue.
     private final class Job: @unchecked Sendable {
@@ -35,13 +41,18 @@ final class GroupCommitWriter: Sendable {
     private let didCommit: @Sendable (SQL) -> Void
     /// Called on the writer queue after a group transaction failed as a whole.
     private let didRollBack: @Sendable () -> Void
+    private let groupSizes: Recorder
+    private let commitDurations: CoreMetrics.Timer
 
     init(
         schedule: @escaping @Sendable (@escaping @Sendable (SQL) -> Void) -> Void,
         maximumBatch: Int = 64, maximumPending: Int = 4096,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance,
         didRollBack: @escaping @Sendable () -> Void = {}, didCommit: @escaping @Sendable (SQL) -> Void
     ) {
         self.schedule = schedule
+        self.groupSizes = Recorder(label: Self.groupSizeLabel, aggregate: true, factory: metrics)
+        self.commitDurations = CoreMetrics.Timer(label: Self.commitDurationLabel, factory: metrics)
         self.didRollBack = didRollBack
         self.maximumBatch = maximumBatch
         self.maximumPending = maximumPending
@@ -80,6 +91,10 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
+    /// The swift-metrics labels of the group sizes (a Recorder) and the commit durations (a Timer).
+    static let groupSizeLabel = "coopd_write_group_requests"
+    static let commitDurationLabel = "coopd_commit_duration_seconds"
+
     var statistics: Statistics {
         counters.withLock { $0 }
     }
@@ -101,6 +116,8 @@ final class GroupCommitWriter: Sendable {
             $0.transactions += 1
             $0.requests += batch.count
         }
+        groupSizes.record(batch.count)
+        let start = ContinuousClock.now
 
         var errors = [Error?](repeating: nil, count: batch.count)
         var transactionError: Error?
@@ -132,6 +149,9 @@ final class GroupCommitWriter: Sendable {
             }
             return
         }
+        let elapsed = ContinuousClock.now - start
+        commitDurations.recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         if errors.contains(where: { $0 == nil }) {
             didCommit(db)
         }

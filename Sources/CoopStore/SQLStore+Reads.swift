@@ -153,6 +153,11 @@ extension SQLStore {
         broadcaster.subscribe()
     }
 
+    /// How many `sequenceUpdates()` streams are open (the live change feeds: WatchChanges calls).
+    public var sequenceSubscriberCount: Int {
+        broadcaster.subscriberCount
+    }
+
     /// A page from rows fetched with one extra (to know whether more follow); the token is the last key.
     private static func page<Item>(_ rows: [(Item, [PageToken.Value])], size: Int, listing: String) -> Page<Item> {
         var items: [Item] = []

@@ -1,4 +1,5 @@
 internal import CSQLiteSupport
+import CoreMetrics
 import Foundation
 internal import GRDB
 import Synchronization
@@ -20,9 +21,10 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
     /// Removed on deinit (see `temporary()`).
     private let temporaryDirectory: URL?
 
-    /// Opens (creating if needed, with its parent directory) and migrates the database at `path`.
-    public convenience init(path: String) throws {
-        try self.init(path: path, temporaryDirectory: nil)
+    /// Opens (creating if needed, with its parent directory) and migrates the database at `path`. The write groups
+    /// are measured through `metrics` (swift-metrics; see `GroupCommitWriter`), by default nowhere.
+    public convenience init(path: String, metrics: any MetricsFactory = NOOPMetricsHandler.instance) throws {
+        try self.init(path: path, temporaryDirectory: nil, metrics: metrics)
     }
 
     /// A store on a new database file in a fresh temporary directory, deleted when the store goes away:
@@ -30,10 +32,12 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
     public static func temporary() throws -> SQLiteStore {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("coopstore-\(UUID().uuidString)", isDirectory: true)
-        return try SQLiteStore(path: directory.appendingPathComponent("coop.sqlite").path, temporaryDirectory: directory)
+        return try SQLiteStore(
+            path: directory.appendingPathComponent("coop.sqlite").path, temporaryDirectory: directory,
+            metrics: NOOPMetricsHandler.instance)
     }
 
-    private init(path: String, temporaryDirectory: URL?) throws {
+    private init(path: String, temporaryDirectory: URL?, metrics: any MetricsFactory) throws {
         Self.configureSQLite
         self.path = path
         self.temporaryDirectory = temporaryDirectory
@@ -69,7 +73,7 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
         }
         let writer = GroupCommitWriter(
             schedule: { [pool] drain in pool.asyncWriteWithoutTransaction { db in drain(SQL(db)) } },
-            didRollBack: { indicators.removeAll() }
+            metrics: metrics, didRollBack: { indicators.removeAll() }
         ) { db in
             // Before any writer of this transaction resumes: a client that reads after its write
             // acknowledged must not be answered from a result cached before it.

@@ -70,3 +70,59 @@ import Testing
     }
 }
 
+
+/// `--metrics-listen`: loopback addresses and Unix socket paths, and nothing else.
+@Suite struct MetricsListenAddressTests {
+    @Test func loopbackAddressesAndSocketPathsAreAccepted() throws {
+        #expect(try MetricsListenAddress(parsing: "127.0.0.1:9464") == .tcp(host: "127.0.0.1", port: 9464))
+        #expect(try MetricsListenAddress(parsing: "127.1.2.3:0") == .tcp(host: "127.1.2.3", port: 0))
+        #expect(try MetricsListenAddress(parsing: "[::1]:9464") == .tcp(host: "::1", port: 9464))
+        #expect(try MetricsListenAddress(parsing: "localhost:9464") == .tcp(host: "127.0.0.1", port: 9464))
+        #expect(try MetricsListenAddress(parsing: "/run/coopd/metrics.sock") == .unix(path: "/run/coopd/metrics.sock"))
+        #expect(MetricsListenAddress.tcp(host: "::1", port: 1).description == "[::1]:1")
+    }
+
+    @Test func anythingElseIsRefusedWithTheReason() throws {
+        for (text, reason) in [
+            ("0.0.0.0:9464", "not a loopback address"), ("192.168.0.1:9464", "not a loopback address"),
+            ("[::]:9464", "not a loopback address"), ("example.org:9464", "not a loopback address"),
+            ("::1:9464", "in brackets"), ("127.0.0.1:65536", "port"), ("127.0.0.1:", "port"),
+            ("metrics.sock", "absolute Unix socket path"),
+        ] {
+            let error = #expect(throws: ConfigurationError.self) { try MetricsListenAddress(parsing: text) }
+            #expect(error?.description.hasPrefix("metrics-listen: ") == true, "\(text)")
+            #expect(error?.description.contains(reason) == true, "\(text): \(String(describing: error))")
+        }
+    }
+
+    @Test func theSettingComesFromTheFileAndAnEmptyValueTurnsItOff() throws {
+        var configuration = DaemonConfiguration(socketPath: "/s", stateDirectory: "/d")
+        #expect(configuration.metricsListen == nil)
+        try configuration.apply(fileContents: "metrics-listen = 127.0.0.1:9464\n", path: "coopd.conf")
+        #expect(configuration.metricsListen == .tcp(host: "127.0.0.1", port: 9464))
+        #expect(DaemonConfiguration.environmentName("metrics-listen") == "COOPD_METRICS_LISTEN")
+        #expect(DaemonConfiguration.keys.contains("metrics-listen"))
+        try configuration.apply(key: "metrics-listen", value: "")
+        #expect(configuration.metricsListen == nil)
+        #expect(throws: ConfigurationError.self) { try configuration.apply(key: "metrics-listen", value: "10.0.0.1:80") }
+    }
+}
+
+/// The text coopd writes beside the registry's: exact seconds, families in name order.
+@Suite struct MetricsTextTests {
+    @Test func secondsAreWrittenExactly() {
+        #expect(DaemonMetrics.seconds(nanoseconds: 10_000) == "0.00001")
+        #expect(DaemonMetrics.seconds(nanoseconds: 2_500_000_000) == "2.5")
+        #expect(DaemonMetrics.seconds(nanoseconds: 1_000_000_000) == "1")
+        #expect(DaemonMetrics.seconds(nanoseconds: 0) == "0")
+        #expect(DaemonMetrics.seconds(nanoseconds: 1_234_567_891) == "1.234567891")
+    }
+
+    @Test func familiesAreOrderedByNameWithTheirSamples() {
+        let text = "# HELP b_total B.\n# TYPE b_total counter\nb_total{x=\"2\"} 1\nb_total{x=\"1\"} 3\n# TYPE a gauge\na 2.0\n"
+            + "# TYPE h histogram\nh_bucket{le=\"5\"} 1\nh_bucket{le=\"10\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 5\nh_count 1\n"
+        #expect(DaemonMetrics.sortedByFamily(Array(text.utf8)) == "# TYPE a gauge\na 2.0\n"
+            + "# HELP b_total B.\n# TYPE b_total counter\nb_total{x=\"1\"} 3\nb_total{x=\"2\"} 1\n"
+            + "# TYPE h histogram\nh_bucket{le=\"5\"} 1\nh_bucket{le=\"10\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 5\nh_count 1\n")
+    }
+}

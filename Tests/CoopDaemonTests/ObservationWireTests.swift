@@ -132,6 +132,8 @@ import CoopServer
         }
         #expect(throws: RPCError.self) { try diagnostics.requireExactly(Coop_V1_DiagnosticsMethods.names) }
         try diagnostics.addInline(Coop_V1_DiagnosticsMethods.GetServerInfo.self) { _, _ in Coop_V1_ServerInfo() }
+        #expect(throws: RPCError.self) { try diagnostics.requireExactly(Coop_V1_DiagnosticsMethods.names) }
+        try diagnostics.addInline(Coop_V1_DiagnosticsMethods.GetMetrics.self) { _, _ in Coop_V1_Metrics() }
         try diagnostics.requireExactly(Coop_V1_DiagnosticsMethods.names)
         try diagnostics.addInline("Extra") { (_: Coop_V1_EchoRequest, _) in Coop_V1_EchoResponse() }
         #expect(throws: RPCError.self) { try diagnostics.requireExactly(Coop_V1_DiagnosticsMethods.names) }
@@ -150,7 +152,7 @@ import CoopServer
         // From Proto/coop/v1/*.proto, as protoc reads them (see Proto/methods.py).
         #expect(Coop_V1_CooperationMethods.names.count == 22)
         #expect(Coop_V1_CooperationMethods.WatchChanges.serverStreaming)
-        #expect(Coop_V1_DiagnosticsMethods.names == ["Echo", "GetServerInfo"])
+        #expect(Coop_V1_DiagnosticsMethods.names == ["Echo", "GetServerInfo", "GetMetrics"])
         #expect(Grpc_Health_V1_HealthMethods.names == ["Check", "Watch"])
     }
 }

@@ -27,8 +27,7 @@ struct PostgresDaemonTests {
     private func withTwoDaemons(
         seed: Bool, _ body: (DaemonProcess, DaemonProcess, String) async throws -> Void
     ) async throws {
-        let database = try TestPostgres.createDatabase()
-        defer { TestPostgres.dropDatabase(database) }
+        let database = try await TestPostgres.makeDatabase()
         let url = try TestPostgres.url(database: database)
         let environment = ["COOPD_SEED": seed ? "yes" : "no", "COOPD_DATABASE": url]
         let (dirA, dirB) = (try TemporaryDirectory(), try TemporaryDirectory())
@@ -37,12 +36,18 @@ struct PostgresDaemonTests {
         async let startB = DaemonProcess.start(in: dirB, environment: environment)
         let (a, b) = try await (startA, startB)
         defer { a.kill(); b.kill() }
+        var dropped = false
+        defer { if !dropped { TestPostgres.dropDatabase(database) } }
         // Serving means the seed is in (coopd listens after loading it).
         for daemon in [a, b] {
             let status = try await withClient(daemon.socketPath) { client in try await client.health() }
             #expect(status == .serving)
         }
         try await body(a, b, database)
+        a.kill()
+        b.kill()
+        await TestPostgres.removeDatabase(database)
+        dropped = true
     }
 
     @Test func twoDaemonsStartingTogetherOnAnEmptyDatabaseSeedItOnce() async throws {
@@ -50,7 +55,7 @@ struct PostgresDaemonTests {
             // The change log of a seed into an embedded store is the reference: a second import would add to it.
             let reference = try SQLiteStore.temporary()
             try await reference.importSeedIfNeeded(progress: { _ in })
-            let store = try PostgresStore(location: try TestPostgres.location(database: database))
+            let store = try await TestPostgres.openStore(database: database)
             defer { store.close() }
             #expect(try store.latestSequence() == (try reference.latestSequence()))
             #expect(try store.appliedMigrations() == ["pg-v1-schema", "pg-v1-countries"])
@@ -123,7 +128,7 @@ struct PostgresDaemonTests {
     /// with UNAVAILABLE (never INTERNAL), health says NOT_SERVING and then SERVING again by itself, and every
     /// acknowledged write is there afterwards.
     @Test func theDatabaseGoingAwayAndComingBackUnderLoadLosesNothingAcknowledged() async throws {
-        let server = try PrivatePostgresServer()
+        let server = try await PrivatePostgresServer.start()
         defer { server.remove() }
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -153,7 +158,7 @@ struct PostgresDaemonTests {
             try await poll("some writes", timeout: .seconds(20), every: .milliseconds(100)) {
                 acknowledged.withLock { $0.count } >= 20 ? true : nil
             }
-            try server.halt()
+            try await server.halt()
             try await poll("health to say NOT_SERVING", timeout: .seconds(15), every: .milliseconds(100)) {
                 (try? await client.health()) == .notServing ? true : nil
             }
@@ -166,7 +171,7 @@ struct PostgresDaemonTests {
                 unavailable.withLock { $0 } >= 3 ? true : nil
             }
 
-            try server.resume()
+            try await server.resume()
             try await poll("health to say SERVING", timeout: .seconds(30), every: .milliseconds(100)) {
                 (try? await client.health()) == .serving ? true : nil
             }

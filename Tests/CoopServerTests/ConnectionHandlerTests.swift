@@ -66,8 +66,9 @@ import Testing
         configure(&limits)
         let loop = EmbeddedEventLoop()
         let channel = EmbeddedChannel(loop: loop)
+        let router = try Router([service])
         let handler = ServerConnectionHandler(
-            router: try Router([service]), stats: ServerStats(), limits: limits,
+            router: router, stats: ServerStats(methods: router.methods), limits: limits,
             peer: PeerCredentials(pid: 1, uid: 1000, gid: 1000), logger: Logger(label: "test"),
             isDraining: { draining })
         try channel.pipeline.syncOperations.addHandler(handler)

@@ -35,11 +35,23 @@ func withSeededStore<T>(_ backend: Backend, _ body: (SQLStore) async throws -> T
 }
 
 private func withPostgresStore<T>(template: String?, _ body: (SQLStore) async throws -> T) async throws -> T {
-    let database = try TestPostgres.createDatabase(template: template)
-    defer { TestPostgres.dropDatabase(database) }
-    let store = try PostgresStore(location: try TestPostgres.location(database: database))
-    defer { store.close() }
-    return try await body(store)
+    let database = try await TestPostgres.makeDatabase(template: template)
+    let store: PostgresStore
+    do {
+        store = try await TestPostgres.openStore(database: database)
+    } catch {
+        await TestPostgres.removeDatabase(database)
+        throw error
+    }
+    let result: Result<T, any Error>
+    do {
+        result = .success(try await withTaskExecutorPreference(BlockingTaskExecutor.shared) { try await body(store) })
+    } catch {
+        result = .failure(error)
+    }
+    store.close()
+    await TestPostgres.removeDatabase(database)
+    return try result.get()
 }
 
 @Suite struct BackendTests {

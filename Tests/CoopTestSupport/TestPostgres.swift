@@ -15,7 +15,7 @@ public enum TestPostgres {
         guard let directory = socketDirectory else {
             throw StoreError(.unavailable, "no test PostgreSQL server (COOPD_TEST_POSTGRES)")
         }
-        return "postgresql://postgres@/\(database)?host=\(directory)"
+        return "postgresql://postgres@/\(database)?host=\(directory)&connections=2"
     }
 
     /// Runs SQL on the server's maintenance database with psql.
@@ -39,6 +39,29 @@ public enum TestPostgres {
             let message = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             throw StoreError(.internalError, "\(executable) \(termination): \(message)")
         }
+    }
+
+    /// Runs blocking work (psql, a server's start, a store's connections) on a thread of its own: the test
+    /// process's few concurrency threads must stay free for the tests running beside it.
+    public static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// ``createDatabase(template:)`` off the concurrency threads.
+    public static func makeDatabase(template: String? = nil) async throws -> String {
+        try await offload { try createDatabase(template: template) }
+    }
+
+    /// ``dropDatabase(_:)`` off the concurrency threads.
+    public static func removeDatabase(_ name: String) async {
+        _ = try? await offload { dropDatabase(name) }
+    }
+
+    /// A store on `database`, connected and migrated off the concurrency threads.
+    public static func openStore(database: String) async throws -> PostgresStore {
+        try await offload { try PostgresStore(location: try location(database: database)) }
     }
 
     /// A new empty database (or a copy of `template`); its name.
@@ -65,10 +88,12 @@ private actor SeededTemplate {
     func name() async throws -> String {
         if let made { return try await made.value }
         let task = Task<String, any Error> {
-            let name = try TestPostgres.createDatabase()
-            let store = try PostgresStore(location: try TestPostgres.location(database: name))
+            let name = try await TestPostgres.makeDatabase()
+            let store = try await TestPostgres.openStore(database: name)
             do {
-                try await store.importSeedIfNeeded(progress: { _ in })
+                try await withTaskExecutorPreference(BlockingTaskExecutor.shared) {
+                    try await store.importSeedIfNeeded(progress: { _ in })
+                }
             } catch {
                 store.close()
                 throw error
@@ -88,9 +113,15 @@ public final class PrivatePostgresServer: Sendable {
     /// The server's directory: its data and its Unix socket.
     public let directory: String
 
-    public init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("coopd-pg-\(UUID().uuidString)").path
-        try Self.script("start", directory)
+    private init(directory: String) {
+        self.directory = directory
+    }
+
+    /// Makes and starts a server (off the concurrency threads).
+    public static func start() async throws -> PrivatePostgresServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coopd-pg-\(UUID().uuidString)").path
+        try await TestPostgres.offload { try script("start", directory) }
+        return PrivatePostgresServer(directory: directory)
     }
 
     public func url(database: String = "postgres") -> String {
@@ -98,10 +129,16 @@ public final class PrivatePostgresServer: Sendable {
     }
 
     /// Stops the server, keeping its data.
-    public func halt() throws { try Self.script("halt", directory) }
+    public func halt() async throws {
+        let directory = self.directory
+        try await TestPostgres.offload { try Self.script("halt", directory) }
+    }
 
     /// Starts it again on the same data.
-    public func resume() throws { try Self.script("start", directory) }
+    public func resume() async throws {
+        let directory = self.directory
+        try await TestPostgres.offload { try Self.script("start", directory) }
+    }
 
     /// Stops it and removes its files.
     public func remove() { try? Self.script("stop", directory) }
@@ -111,5 +148,18 @@ public final class PrivatePostgresServer: Sendable {
 
     private static func script(_ command: String, _ directory: String) throws {
         try TestPostgres.run("/bin/sh", [scriptPath, command, directory])
+    }
+}
+
+/// Runs tasks on threads that may block (a global concurrent dispatch queue, which adds threads as they block).
+/// A test that calls the PostgreSQL store's synchronous reads runs under this preference, so that waiting for the
+/// server does not hold the test process's few concurrency threads from the tests running beside it.
+public final class BlockingTaskExecutor: TaskExecutor, @unchecked Sendable {
+    public static let shared = BlockingTaskExecutor()
+    private let queue = DispatchQueue(label: "coopd.tests.blocking", attributes: .concurrent)
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

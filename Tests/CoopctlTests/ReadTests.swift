@@ -34,6 +34,29 @@ import Testing
         }
     }
 
+    /// `coopctl metrics` prints GetMetrics' Prometheus text as is; each run is one call of its own, counted by the
+    /// next.
+    @Test func metricsPrintsThePrometheusText() async throws {
+        try await withDaemon(seeded: false) { daemon in
+            let s = daemon.socketPath
+            _ = try await ok(["ping", "-c", "2", "-i", "0"], socket: s)
+            let first = try await ok(["metrics"], socket: s)
+            #expect(first.stdout.hasPrefix("# HELP coopd_build_info "), "\(first)")
+            #expect(first.stdout.hasSuffix("\n") && !first.stdout.hasSuffix("\n\n"))
+            #expect(first.lines.contains("# TYPE coopd_calls_total counter"))
+            #expect(first.lines.contains(#"coopd_calls_total{service="coop.v1.Diagnostics",method="Echo",code="OK"} 2"#),
+                    "\(first)")
+            let second = try await ok(["metrics"], socket: s)
+            #expect(second.lines.contains(
+                #"coopd_calls_total{service="coop.v1.Diagnostics",method="GetMetrics",code="OK"} 1"#), "\(second)")
+            let json = try await ok(["metrics", "--json"], socket: s).object()
+            #expect(json.string("content_type") == "text/plain; version=0.0.4; charset=utf-8")
+            #expect(json.string("text")?.contains("# TYPE coopd_call_duration_seconds histogram\n") == true)
+            let csv = try await coopctl(["metrics", "--csv"], socket: s)
+            #expect(csv.status == 2, "\(csv)")
+        }
+    }
+
     /// The shell asks `coopctl ---completion SUBCOMMAND -- ARGUMENT INDEX CURSOR WORD…` (swift-argument-parser's
     /// custom completions): indicator and country codes come from the running coopd, and nothing (status 0) when
     /// it is not there.

@@ -65,6 +65,7 @@ void test_failed(const char *file, int line, const char *format, ...) {
     X(test_bad_arguments_are_invalid_argument_and_send_nothing, 0)                                                    \
     X(live_test_echo_returns_data_unchanged, 1)                                                                       \
     X(live_test_get_server_info, 1)                                                                                   \
+    X(live_test_get_metrics, 1)                                                                                       \
     X(live_test_health_check, 1)                                                                                      \
     X(live_test_unknown_method_and_service_are_unimplemented, 1)                                                      \
     X(live_test_stream_deadline_is_deadline_exceeded, 1)                                                              \

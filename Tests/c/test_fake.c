@@ -129,6 +129,7 @@ void test_every_typed_function_sends_its_service_and_method(void) {
 
     EXPECT_UNARY(coop_echo, Coop__V1__EchoResponse, coop__v1__echo_response__free_unpacked);
     EXPECT_UNARY(coop_get_server_info, Coop__V1__ServerInfo, coop__v1__server_info__free_unpacked);
+    EXPECT_UNARY(coop_get_metrics, Coop__V1__Metrics, coop__v1__metrics__free_unpacked);
     coop_serving_status serving = COOP_SERVING;
     CHECK_INT(coop_health_check(f.client, NULL, &quick, &serving, &status), 0);
     CHECK_INT(serving, COOP_SERVING_UNKNOWN); /* the empty answer: status 0 */
@@ -178,6 +179,7 @@ void test_every_typed_function_sends_its_service_and_method(void) {
     static const char *const expected[] = {
         "coop.v1.Diagnostics/Echo",
         "coop.v1.Diagnostics/GetServerInfo",
+        "coop.v1.Diagnostics/GetMetrics",
         "grpc.health.v1.Health/Check",
         "coop.v1.Cooperation/ListCountries",
         "coop.v1.Cooperation/GetPairSummary",

@@ -103,6 +103,24 @@ void live_test_get_server_info(void) {
     coop_client_close(client);
 }
 
+void live_test_get_metrics(void) {
+    coop_client *client = connect_live();
+    if (!client)
+        return;
+    coop_status status = COOP_STATUS_INIT;
+    Coop__V1__Metrics *metrics = NULL;
+    CHECK_INT(coop_get_metrics(client, NULL, &quick, &metrics, &status), 0);
+    if (metrics) {
+        CHECK_STR(metrics->content_type, "text/plain; version=0.0.4; charset=utf-8");
+        CHECK_CONTAINS(metrics->text, "# TYPE coopd_calls_total counter\n");
+        /* Taken while this very call runs. */
+        CHECK_CONTAINS(metrics->text, "coopd_calls_in_flight{service=\"coop.v1.Diagnostics\",method=\"GetMetrics\"} 1");
+        coop__v1__metrics__free_unpacked(metrics, NULL);
+    }
+    coop_status_clear(&status);
+    coop_client_close(client);
+}
+
 void live_test_health_check(void) {
     coop_client *client = connect_live();
     if (!client)

@@ -41,10 +41,12 @@ start() {
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
       --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
   fi
-  # No TCP; the socket in DIR. fsync stays on: the tests check durability-related behaviour. A few more
-  # connections than the default 100, for many coopd and test stores at once.
+  # No TCP; the socket in DIR. No fsync: the tests test coopd, not the disk (a crash of the machine is not among
+  # them), and hundreds of test databases made and dropped in parallel must not starve the other tests of I/O.
+  # More connections than the default 100, for many coopd and test stores at once.
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=300 -c shared_buffers=64MB" \
+    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=300 -c shared_buffers=64MB \
+        -c fsync=off -c full_page_writes=off" \
     start </dev/null >/dev/null 2>>"$dir/pg_ctl.log" || { cat "$dir/pg_ctl.log" "$dir/server.log" >&2; return 1; }
 }
 

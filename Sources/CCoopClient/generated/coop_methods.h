@@ -23,3 +23,4 @@ COOP_UNARY(coop_link_conflict, "coop.v1.Cooperation", "LinkConflict", Coop__V1__
 COOP_UNARY(coop_put_relationship, "coop.v1.Cooperation", "PutRelationship", Coop__V1__PutRelationshipRequest, coop__v1__put_relationship_request, Coop__V1__Relationship, coop__v1__relationship)
 COOP_UNARY(coop_echo, "coop.v1.Diagnostics", "Echo", Coop__V1__EchoRequest, coop__v1__echo_request, Coop__V1__EchoResponse, coop__v1__echo_response)
 COOP_UNARY(coop_get_server_info, "coop.v1.Diagnostics", "GetServerInfo", Coop__V1__GetServerInfoRequest, coop__v1__get_server_info_request, Coop__V1__ServerInfo, coop__v1__server_info)
+COOP_UNARY(coop_get_metrics, "coop.v1.Diagnostics", "GetMetrics", Coop__V1__GetMetricsRequest, coop__v1__get_metrics_request, Coop__V1__Metrics, coop__v1__metrics)

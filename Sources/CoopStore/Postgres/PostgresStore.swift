@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import NIOCore
@@ -35,7 +36,10 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// Connects, migrates the schema (under the advisory lock, so processes starting together migrate once) and
     /// starts watching the change log for other hosts' writes. Throws UNAVAILABLE if the database cannot be
     /// reached now.
-    public init(location: PostgresLocation, logger: Logger = Logger(label: "coopd.postgres")) throws {
+    public init(
+        location: PostgresLocation, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+        logger: Logger = Logger(label: "coopd.postgres")
+    ) throws {
         self.location = location
         self.logger = logger
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -59,7 +63,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
                     writerConnection.withSessionOrFailure { session in drain(SQL(session)) }
                 }
             },
-            didRollBack: { indicators.removeAll() }
+            metrics: metrics, didRollBack: { indicators.removeAll() }
         ) { db in
             if let latest = try? ChangeTable.latest(db) {
                 broadcaster.publish(latest)

@@ -28,6 +28,14 @@ def test_echo(client: coopclient.Client) -> None:
     assert client.echo(data=b"xin ch\xc3\xa0o").data == b"xin ch\xc3\xa0o"
 
 
+def test_get_metrics_is_prometheus_text(client: coopclient.Client) -> None:
+    client.echo(data=b"counted")
+    metrics = client.get_metrics()
+    assert metrics.content_type == "text/plain; version=0.0.4; charset=utf-8"
+    assert "# TYPE coopd_calls_total counter\n" in metrics.text
+    assert 'coopd_calls_total{service="coop.v1.Diagnostics",method="Echo",code="OK"} ' in metrics.text
+
+
 def test_every_rpc_is_a_method() -> None:
     names = {f"{m.service}/{m.name}" for m in coopclient.METHODS.values()}
     assert "coop.v1.Cooperation/GetSeries" in names and "grpc.health.v1.Health/Watch" in names

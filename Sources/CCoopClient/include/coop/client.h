@@ -90,10 +90,10 @@ extern "C" {
 /* Version */
 
 #define COOP_VERSION_MAJOR 0
-#define COOP_VERSION_MINOR 2
+#define COOP_VERSION_MINOR 3
 #define COOP_VERSION_PATCH 0
 /* The version of this header, as a string and as MAJOR*1000000 + MINOR*1000 + PATCH. */
-#define COOP_VERSION "0.2.0"
+#define COOP_VERSION "0.3.0"
 #define COOP_VERSION_NUMBER (COOP_VERSION_MAJOR * 1000000 + COOP_VERSION_MINOR * 1000 + COOP_VERSION_PATCH)
 
 /* The version of the library linked at run time, e.g. "0.1.0" (static string, never NULL, never freed). */
@@ -289,6 +289,10 @@ int coop_echo(coop_client *client, const Coop__V1__EchoRequest *request, const c
 /* GetServerInfo: version, start time, uptime, pid, socket, connection and call counters, errors by code. */
 int coop_get_server_info(coop_client *client, const Coop__V1__GetServerInfoRequest *request,
                          const coop_call_options *options, Coop__V1__ServerInfo **response, coop_status *status);
+
+/* GetMetrics: the daemon's metrics as Prometheus text (response->text, format response->content_type). Since 0.3. */
+int coop_get_metrics(coop_client *client, const Coop__V1__GetMetricsRequest *request, const coop_call_options *options,
+                     Coop__V1__Metrics **response, coop_status *status);
 
 /* ---------------------------------------------------------------------------------------------------------------- */
 /* grpc.health.v1.Health (the health messages stay internal: results come as a coop_serving_status) */

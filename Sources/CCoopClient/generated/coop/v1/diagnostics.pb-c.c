@@ -232,6 +232,96 @@ void   coop__v1__server_info__free_unpacked
   assert(message->base.descriptor == &coop__v1__server_info__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   coop__v1__get_metrics_request__init
+                     (Coop__V1__GetMetricsRequest         *message)
+{
+  static const Coop__V1__GetMetricsRequest init_value = COOP__V1__GET_METRICS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t coop__v1__get_metrics_request__get_packed_size
+                     (const Coop__V1__GetMetricsRequest *message)
+{
+  assert(message->base.descriptor == &coop__v1__get_metrics_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__get_metrics_request__pack
+                     (const Coop__V1__GetMetricsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__get_metrics_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__get_metrics_request__pack_to_buffer
+                     (const Coop__V1__GetMetricsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__get_metrics_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__GetMetricsRequest *
+       coop__v1__get_metrics_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__GetMetricsRequest *)
+     protobuf_c_message_unpack (&coop__v1__get_metrics_request__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__get_metrics_request__free_unpacked
+                     (Coop__V1__GetMetricsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__get_metrics_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   coop__v1__metrics__init
+                     (Coop__V1__Metrics         *message)
+{
+  static const Coop__V1__Metrics init_value = COOP__V1__METRICS__INIT;
+  *message = init_value;
+}
+size_t coop__v1__metrics__get_packed_size
+                     (const Coop__V1__Metrics *message)
+{
+  assert(message->base.descriptor == &coop__v1__metrics__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__metrics__pack
+                     (const Coop__V1__Metrics *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__metrics__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__metrics__pack_to_buffer
+                     (const Coop__V1__Metrics *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__metrics__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__Metrics *
+       coop__v1__metrics__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__Metrics *)
+     protobuf_c_message_unpack (&coop__v1__metrics__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__metrics__free_unpacked
+                     (Coop__V1__Metrics *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__metrics__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor coop__v1__echo_request__field_descriptors[1] =
 {
   {
@@ -558,13 +648,84 @@ const ProtobufCMessageDescriptor coop__v1__server_info__descriptor =
   (ProtobufCMessageInit) coop__v1__server_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor coop__v1__diagnostics__method_descriptors[2] =
+#define coop__v1__get_metrics_request__field_descriptors NULL
+#define coop__v1__get_metrics_request__field_indices_by_name NULL
+#define coop__v1__get_metrics_request__number_ranges NULL
+const ProtobufCMessageDescriptor coop__v1__get_metrics_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.GetMetricsRequest",
+  "GetMetricsRequest",
+  "Coop__V1__GetMetricsRequest",
+  "coop.v1",
+  sizeof(Coop__V1__GetMetricsRequest),
+  0,
+  coop__v1__get_metrics_request__field_descriptors,
+  coop__v1__get_metrics_request__field_indices_by_name,
+  0,  coop__v1__get_metrics_request__number_ranges,
+  (ProtobufCMessageInit) coop__v1__get_metrics_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor coop__v1__metrics__field_descriptors[2] =
+{
+  {
+    "text",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__Metrics, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "content_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__Metrics, content_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__metrics__field_indices_by_name[] = {
+  1,   /* field[1] = content_type */
+  0,   /* field[0] = text */
+};
+static const ProtobufCIntRange coop__v1__metrics__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor coop__v1__metrics__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.Metrics",
+  "Metrics",
+  "Coop__V1__Metrics",
+  "coop.v1",
+  sizeof(Coop__V1__Metrics),
+  2,
+  coop__v1__metrics__field_descriptors,
+  coop__v1__metrics__field_indices_by_name,
+  1,  coop__v1__metrics__number_ranges,
+  (ProtobufCMessageInit) coop__v1__metrics__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor coop__v1__diagnostics__method_descriptors[3] =
 {
   { "Echo", &coop__v1__echo_request__descriptor, &coop__v1__echo_response__descriptor },
   { "GetServerInfo", &coop__v1__get_server_info_request__descriptor, &coop__v1__server_info__descriptor },
+  { "GetMetrics", &coop__v1__get_metrics_request__descriptor, &coop__v1__metrics__descriptor },
 };
 const unsigned coop__v1__diagnostics__method_indices_by_name[] = {
   0,        /* Echo */
+  2,        /* GetMetrics */
   1         /* GetServerInfo */
 };
 const ProtobufCServiceDescriptor coop__v1__diagnostics__descriptor =
@@ -574,7 +735,7 @@ const ProtobufCServiceDescriptor coop__v1__diagnostics__descriptor =
   "Diagnostics",
   "Coop__V1__Diagnostics",
   "coop.v1",
-  2,
+  3,
   coop__v1__diagnostics__method_descriptors,
   coop__v1__diagnostics__method_indices_by_name
 };
@@ -593,6 +754,14 @@ void coop__v1__diagnostics__get_server_info(ProtobufCService *service,
 {
   assert(service->descriptor == &coop__v1__diagnostics__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void coop__v1__diagnostics__get_metrics(ProtobufCService *service,
+                                        const Coop__V1__GetMetricsRequest *input,
+                                        Coop__V1__Metrics_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &coop__v1__diagnostics__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__diagnostics__init (Coop__V1__Diagnostics_Service *service,
                                   Coop__V1__Diagnostics_ServiceDestroy destroy)

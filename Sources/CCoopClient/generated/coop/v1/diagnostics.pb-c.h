@@ -20,6 +20,8 @@ typedef struct Coop__V1__EchoResponse Coop__V1__EchoResponse;
 typedef struct Coop__V1__GetServerInfoRequest Coop__V1__GetServerInfoRequest;
 typedef struct Coop__V1__StatusCount Coop__V1__StatusCount;
 typedef struct Coop__V1__ServerInfo Coop__V1__ServerInfo;
+typedef struct Coop__V1__GetMetricsRequest Coop__V1__GetMetricsRequest;
+typedef struct Coop__V1__Metrics Coop__V1__Metrics;
 
 
 /* --- enums --- */
@@ -111,6 +113,37 @@ struct  Coop__V1__ServerInfo
 #define COOP__V1__SERVER_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__server_info__descriptor) \
     , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Coop__V1__GetMetricsRequest
+{
+  ProtobufCMessage base;
+};
+#define COOP__V1__GET_METRICS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__get_metrics_request__descriptor) \
+     }
+
+
+/*
+ * The daemon's metrics, as a Prometheus server scrapes them from `coopd --metrics-listen`.
+ */
+struct  Coop__V1__Metrics
+{
+  ProtobufCMessage base;
+  /*
+   * The Prometheus text exposition format, version 0.0.4: a "# HELP" and a "# TYPE" line, then the samples, for
+   * each metric (calls by method and status code, call durations, calls in flight, connections, bytes, write
+   * groups and commit durations, response cache, WatchChanges subscribers), ordered by name.
+   */
+  char *text;
+  /*
+   * The format's media type: "text/plain; version=0.0.4; charset=utf-8".
+   */
+  char *content_type;
+};
+#define COOP__V1__METRICS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__metrics__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /* Coop__V1__EchoRequest methods */
@@ -208,6 +241,44 @@ Coop__V1__ServerInfo *
 void   coop__v1__server_info__free_unpacked
                      (Coop__V1__ServerInfo *message,
                       ProtobufCAllocator *allocator);
+/* Coop__V1__GetMetricsRequest methods */
+void   coop__v1__get_metrics_request__init
+                     (Coop__V1__GetMetricsRequest         *message);
+size_t coop__v1__get_metrics_request__get_packed_size
+                     (const Coop__V1__GetMetricsRequest   *message);
+size_t coop__v1__get_metrics_request__pack
+                     (const Coop__V1__GetMetricsRequest   *message,
+                      uint8_t             *out);
+size_t coop__v1__get_metrics_request__pack_to_buffer
+                     (const Coop__V1__GetMetricsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__GetMetricsRequest *
+       coop__v1__get_metrics_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__get_metrics_request__free_unpacked
+                     (Coop__V1__GetMetricsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Coop__V1__Metrics methods */
+void   coop__v1__metrics__init
+                     (Coop__V1__Metrics         *message);
+size_t coop__v1__metrics__get_packed_size
+                     (const Coop__V1__Metrics   *message);
+size_t coop__v1__metrics__pack
+                     (const Coop__V1__Metrics   *message,
+                      uint8_t             *out);
+size_t coop__v1__metrics__pack_to_buffer
+                     (const Coop__V1__Metrics   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__Metrics *
+       coop__v1__metrics__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__metrics__free_unpacked
+                     (Coop__V1__Metrics *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Coop__V1__EchoRequest_Closure)
@@ -225,6 +296,12 @@ typedef void (*Coop__V1__StatusCount_Closure)
 typedef void (*Coop__V1__ServerInfo_Closure)
                  (const Coop__V1__ServerInfo *message,
                   void *closure_data);
+typedef void (*Coop__V1__GetMetricsRequest_Closure)
+                 (const Coop__V1__GetMetricsRequest *message,
+                  void *closure_data);
+typedef void (*Coop__V1__Metrics_Closure)
+                 (const Coop__V1__Metrics *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -240,6 +317,10 @@ struct Coop__V1__Diagnostics_Service
                           const Coop__V1__GetServerInfoRequest *input,
                           Coop__V1__ServerInfo_Closure closure,
                           void *closure_data);
+  void (*get_metrics)(Coop__V1__Diagnostics_Service *service,
+                      const Coop__V1__GetMetricsRequest *input,
+                      Coop__V1__Metrics_Closure closure,
+                      void *closure_data);
 };
 typedef void (*Coop__V1__Diagnostics_ServiceDestroy)(Coop__V1__Diagnostics_Service *);
 void coop__v1__diagnostics__init (Coop__V1__Diagnostics_Service *service,
@@ -249,7 +330,8 @@ void coop__v1__diagnostics__init (Coop__V1__Diagnostics_Service *service,
 #define COOP__V1__DIAGNOSTICS__INIT(function_prefix__) \
     { COOP__V1__DIAGNOSTICS__BASE_INIT,\
       function_prefix__ ## echo,\
-      function_prefix__ ## get_server_info  }
+      function_prefix__ ## get_server_info,\
+      function_prefix__ ## get_metrics  }
 void coop__v1__diagnostics__echo(ProtobufCService *service,
                                  const Coop__V1__EchoRequest *input,
                                  Coop__V1__EchoResponse_Closure closure,
@@ -258,6 +340,10 @@ void coop__v1__diagnostics__get_server_info(ProtobufCService *service,
                                             const Coop__V1__GetServerInfoRequest *input,
                                             Coop__V1__ServerInfo_Closure closure,
                                             void *closure_data);
+void coop__v1__diagnostics__get_metrics(ProtobufCService *service,
+                                        const Coop__V1__GetMetricsRequest *input,
+                                        Coop__V1__Metrics_Closure closure,
+                                        void *closure_data);
 
 /* --- descriptors --- */
 
@@ -266,6 +352,8 @@ extern const ProtobufCMessageDescriptor coop__v1__echo_response__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__get_server_info_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__status_count__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__server_info__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__get_metrics_request__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__metrics__descriptor;
 extern const ProtobufCServiceDescriptor coop__v1__diagnostics__descriptor;
 
 PROTOBUF_C__END_DECLS

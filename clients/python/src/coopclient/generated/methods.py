@@ -49,6 +49,7 @@ LINK_CONFLICT = Method("coop.v1.Cooperation", "LinkConflict", coop_v1_cooperatio
 PUT_RELATIONSHIP = Method("coop.v1.Cooperation", "PutRelationship", coop_v1_cooperation_pb2.PutRelationshipRequest, coop_v1_cooperation_pb2.Relationship, False)
 ECHO = Method("coop.v1.Diagnostics", "Echo", coop_v1_diagnostics_pb2.EchoRequest, coop_v1_diagnostics_pb2.EchoResponse, False)
 GET_SERVER_INFO = Method("coop.v1.Diagnostics", "GetServerInfo", coop_v1_diagnostics_pb2.GetServerInfoRequest, coop_v1_diagnostics_pb2.ServerInfo, False)
+GET_METRICS = Method("coop.v1.Diagnostics", "GetMetrics", coop_v1_diagnostics_pb2.GetMetricsRequest, coop_v1_diagnostics_pb2.Metrics, False)
 HEALTH_CHECK = Method("grpc.health.v1.Health", "Check", grpc_health_v1_health_pb2.HealthCheckRequest, grpc_health_v1_health_pb2.HealthCheckResponse, False)
 HEALTH_WATCH = Method("grpc.health.v1.Health", "Watch", grpc_health_v1_health_pb2.HealthCheckRequest, grpc_health_v1_health_pb2.HealthCheckResponse, True)
 
@@ -78,6 +79,7 @@ METHODS = {
     "put_relationship": PUT_RELATIONSHIP,
     "echo": ECHO,
     "get_server_info": GET_SERVER_INFO,
+    "get_metrics": GET_METRICS,
     "health_check": HEALTH_CHECK,
     "health_watch": HEALTH_WATCH,
 }
@@ -234,6 +236,12 @@ class Methods:
         """coop.v1.Diagnostics/GetServerInfo.
         Fields: (none)."""
         return self._call(GET_SERVER_INFO, request, fields, timeout, metadata)
+
+    def get_metrics(self, request: Optional[coop_v1_diagnostics_pb2.GetMetricsRequest] = None, *, timeout: Optional[float] = None,
+            metadata: Any = None, **fields: Any) -> coop_v1_diagnostics_pb2.Metrics:
+        """coop.v1.Diagnostics/GetMetrics.
+        Fields: (none)."""
+        return self._call(GET_METRICS, request, fields, timeout, metadata)
 
     def health_check(self, request: Optional[grpc_health_v1_health_pb2.HealthCheckRequest] = None, *, timeout: Optional[float] = None,
             metadata: Any = None, **fields: Any) -> grpc_health_v1_health_pb2.HealthCheckResponse:
