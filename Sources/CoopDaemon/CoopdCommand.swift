@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import CoopStore
+import CoreMetrics
 
 /// `coopd`: the command line of the daemon. Serving is the default subcommand, so `coopd --socket …` serves.
 public struct CoopdCommand: AsyncParsableCommand {
@@ -9,7 +10,7 @@ public struct CoopdCommand: AsyncParsableCommand {
         commandName: "coopd",
         abstract: "Serve bilateral cooperation data over ttrpc on a Unix socket.",
         version: CoopdVersion.string,
-        subcommands: [Serve.self, Backup.self],
+        subcommands: [Serve.self, Backup.self, CopyStore.self],
         defaultSubcommand: Serve.self
     )
 
@@ -142,6 +143,55 @@ struct Serve: AsyncParsableCommand {
             ("database", database), ("database-password-file", databasePasswordFile),
             ("metrics-listen", metricsListen),
         ]
+    }
+}
+
+/// `coopd copy-store --from URL --to URL`: moves a deployment between stores (SQLite to PostgreSQL, or back).
+struct CopyStore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy-store",
+        abstract: "Copy every entity from one store into a new, empty one, with ids, links, vintages and the change log.",
+        discussion: """
+            For moving a deployment: coopd copy-store --from sqlite:/var/lib/coopd/coop.sqlite \
+            --to postgresql:///coop?host=/run/postgresql. The destination is migrated, must hold no data yet \
+            (no seed), and is written in one transaction: a failed copy leaves it empty. Stop the coopd writing \
+            to the source first, or writes made during the copy are left behind. Prints the rows copied per table.
+            """)
+
+    @Option(help: ArgumentHelp("The store to copy: sqlite:PATH or postgresql://…", valueName: "url"))
+    var from: String
+
+    @Option(help: ArgumentHelp("The store to fill: sqlite:PATH or postgresql://…, holding no data.", valueName: "url"))
+    var to: String
+
+    @Option(help: "File holding the PostgreSQL password, for a URL without one.")
+    var databasePasswordFile: String?
+
+    func run() async throws {
+        let logger = Logger(label: "coopd.copy-store")
+        func open(_ text: String, mustExist: Bool) throws -> SQLStore {
+            let location = try DatabaseLocation(parsing: text)
+            if mustExist, case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
+                throw ValidationError("--from: no database at \(path)")
+            }
+            return try Daemon.openStore(
+                location, passwordFile: databasePasswordFile, metrics: NOOPMetricsHandler.instance, logger: logger)
+        }
+        do {
+            let source = try open(from, mustExist: true)
+            let destination = try open(to, mustExist: false)
+            let report = try await StoreCopy.copy(from: source, to: destination)
+            try destination.closeStore()
+            try source.closeStore()
+            for (table, count) in report.rows {
+                print("\(table): \(count)")
+            }
+            print("copied \(try DatabaseLocation(parsing: from)) to \(try DatabaseLocation(parsing: to)); "
+                + "change log up to \(report.latestSequence)")
+        } catch let error as StoreError {
+            FileHandle.standardError.write(Data("coopd copy-store: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

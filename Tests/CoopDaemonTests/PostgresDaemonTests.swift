@@ -124,6 +124,40 @@ struct PostgresDaemonTests {
         }
     }
 
+    /// `coopd copy-store` moves a deployment: a seeded SQLite file into an empty PostgreSQL database, which a coopd
+    /// then serves; a second copy into it is refused and changes nothing.
+    @Test func copyStoreMovesAnSQLiteDeploymentThatACoopdOnPostgreSQLThenServes() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("old.sqlite")
+        let old = try SQLiteStore(path: path)
+        try await old.importSeedIfNeeded(progress: { _ in })
+        let expected = try old.latestSequence()
+        try old.close()
+        let database = try await TestPostgres.makeDatabase()
+        let url = try TestPostgres.url(database: database)
+        let copied = try await runToCompletion(
+            try TestBinaries.coopd(), ["copy-store", "--from", "sqlite:\(path)", "--to", url], in: directory)
+        #expect(copied.termination == .exited(0), "\(copied.stderr)")
+        #expect(copied.stdout.contains("observations: "))
+        #expect(copied.stdout.contains("change log up to \(expected)"))
+
+        let again = try await runToCompletion(
+            try TestBinaries.coopd(), ["copy-store", "--from", "sqlite:\(path)", "--to", url], in: directory)
+        #expect(again.termination == .exited(1))
+        #expect(again.stderr.contains("already holds data"))
+
+        try await withDaemon(environment: ["COOPD_DATABASE": url]) { daemon in
+            try await withClient(daemon.socketPath) { client in
+                let summary = try await client.pairSummary("VN", "JP")
+                #expect(summary.relationship.established == "1973-09-21")
+                #expect(summary.indicators.contains { $0.indicator.code == "JP_MHLW_FOREIGN_WORKERS" })
+                #expect(!(try await client.search("Dao Ngoc Dung")).isEmpty)
+            }
+        }
+        await TestPostgres.removeDatabase(database)
+    }
+
     /// PostgreSQL stopped under a steady stream of writes, then started again: coopd keeps running, calls fail fast
     /// with UNAVAILABLE (never INTERNAL), health says NOT_SERVING and then SERVING again by itself, and every
     /// acknowledged write is there afterwards.

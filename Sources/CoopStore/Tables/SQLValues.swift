@@ -304,6 +304,20 @@ struct ParameterBinder {
         bound(sqlite3_bind_int64(statement, index, Int64(value)))
     }
 
+    mutating func value(_ value: SQLValue) {
+        switch value {
+        case .null: null()
+        case .integer(let integer): self.integer(integer)
+        case .text(let text): self.text(text)
+        case .real(let real):
+            guard let statement else {
+                collected.append(.real(real))
+                return
+            }
+            bound(sqlite3_bind_double(statement, index, real))
+        }
+    }
+
     /// NULL for 0 (an absent reference).
     mutating func reference(_ id: Int64) {
         if id == 0 { null() } else { integer(id) }
@@ -365,6 +379,17 @@ struct ColumnReader {
 
     func bool(_ index: Int32) -> Bool {
         int64(index) != 0
+    }
+
+    /// The column as either store holds it: integers stay integers and text stays text (for copying rows).
+    func value(_ index: Int32) -> SQLValue {
+        guard let statement else { return values[Int(index)] }
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, index))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, index))
+        default: return .text(text(index))
+        }
     }
 }
 

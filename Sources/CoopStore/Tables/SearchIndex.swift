@@ -108,6 +108,11 @@ enum SearchIndex {
     /// Re-indexes every event, agreement, statement and source when the index was written by another format.
     static func rebuildIfStale(_ db: SQL) throws {
         guard try MetaTable.value(db, "search_index_format") != format else { return }
+        try rebuild(db)
+    }
+
+    /// Indexes every event, agreement, statement and source again, from nothing.
+    static func rebuild(_ db: SQL) throws {
         try db.run("DELETE FROM search_index")
         for row in try db.rows("SELECT \(EventTable.columns) FROM events e ORDER BY e.id") {
             try put(db, Entry(try EventTable.decode(row)))
