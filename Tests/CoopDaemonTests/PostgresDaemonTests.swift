@@ -124,6 +124,21 @@ struct PostgresDaemonTests {
         }
     }
 
+    /// A password in the URL is used and never shown: coopd's log names the database with "***".
+    @Test func thePasswordInTheDatabaseURLNeverReachesTheLog() async throws {
+        let database = try await TestPostgres.makeDatabase()
+        let url = try TestPostgres.url(database: database)
+            .replacingOccurrences(of: "postgresql://postgres@", with: "postgresql://postgres:Hunter2Secret@")
+        try await withDaemon(environment: ["COOPD_DATABASE": url, "COOPD_LOG_LEVEL": "debug"]) { daemon in
+            let status = try await withClient(daemon.socketPath) { client in try await client.health() }
+            #expect(status == .serving)
+            let log = try await daemon.waitForStderr(containing: "store open")
+            #expect(log.contains("postgres:***@"))
+            #expect(!log.contains("Hunter2Secret"))
+        }
+        await TestPostgres.removeDatabase(database)
+    }
+
     /// `coopd copy-store` moves a deployment: a seeded SQLite file into an empty PostgreSQL database, which a coopd
     /// then serves; a second copy into it is refused and changes nothing.
     @Test func copyStoreMovesAnSQLiteDeploymentThatACoopdOnPostgreSQLThenServes() async throws {
