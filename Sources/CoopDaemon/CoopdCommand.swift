@@ -158,10 +158,10 @@ struct CopyStore: AsyncParsableCommand {
             to the source first, or writes made during the copy are left behind. Prints the rows copied per table.
             """)
 
-    @Option(help: ArgumentHelp("The store to copy: sqlite:PATH or postgresql://…", valueName: "url"))
+    @Option(help: ArgumentHelp("The store to copy: sqlite:PATH or postgresql://USER@HOST/DATABASE.", valueName: "url"))
     var from: String
 
-    @Option(help: ArgumentHelp("The store to fill: sqlite:PATH or postgresql://…, holding no data.", valueName: "url"))
+    @Option(help: ArgumentHelp("The store to fill, holding no data: sqlite:PATH or postgresql://USER@HOST/DATABASE.", valueName: "url"))
     var to: String
 
     @Option(help: "File holding the PostgreSQL password, for a URL without one.")
