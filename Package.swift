@@ -209,6 +209,7 @@ let package = Package(
         .testTarget(
             name: "CoopctlTests",
             dependencies: [
+                "CoopTestSupport",
                 "CoopCtl",
                 "CoopFormats",
                 "CoopClient",

@@ -26,12 +26,12 @@ public final class ChildProcess: Sendable {
     private let termination = Mutex<Termination?>(nil)
 
     /// The environment a child starts from: this process's, less everything that would make coopd
-    /// think it runs under systemd or change its configuration.
+    /// think it runs under systemd or change its configuration, or point coopctl at another daemon.
     public static func cleanEnvironment() -> [String: String] {
         ProcessInfo.processInfo.environment.filter { key, _ in
             !(key.hasPrefix("COOPD_") || key.hasPrefix("LISTEN_") || key.hasPrefix("WATCHDOG_")
-                || ["NOTIFY_SOCKET", "JOURNAL_STREAM", "RUNTIME_DIRECTORY", "STATE_DIRECTORY",
-                    "XDG_RUNTIME_DIR", "XDG_STATE_HOME", "INVOCATION_ID"].contains(key))
+                || ["COOP_SOCKET", "COLUMNS", "NOTIFY_SOCKET", "JOURNAL_STREAM", "RUNTIME_DIRECTORY",
+                    "STATE_DIRECTORY", "XDG_RUNTIME_DIR", "XDG_STATE_HOME", "INVOCATION_ID"].contains(key))
         }
     }
 

@@ -1,3 +1,4 @@
+import CoopTestSupport
 import Foundation
 import Testing
 

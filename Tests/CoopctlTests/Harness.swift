@@ -1,27 +1,16 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoopTestSupport
 import Foundation
 import Synchronization
 
-// The few pieces of Tests/CoopDaemonTests' harness these tests need (trimmed): a child process started with
-// posix_spawn and reaped only by its owner, a coopd in a temporary directory, and polling.
+// The few pieces of Tests/CoopDaemonTests' harness these tests need (trimmed): a coopd in a temporary directory and
+// polling; child processes are CoopTestSupport's.
 
 struct HarnessError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-enum Termination: Equatable, CustomStringConvertible {
-    case exited(Int32)
-    case signalled(Int32)
-
-    var description: String {
-        switch self {
-        case .exited(let code): "exited with status \(code)"
-        case .signalled(let signal): "killed by signal \(signal)"
-        }
-    }
 }
 
 /// The binaries next to this test bundle (`<scratch>/debug/coopd`, `…/coopctl`), or `$COOPD_BIN` / `$COOPCTL_BIN`.
@@ -59,88 +48,10 @@ final class TemporaryDirectory: Sendable {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// A child process: stdin /dev/null, stdout and stderr to files, no other descriptors, default signals.
-final class ChildProcess: Sendable {
-    let pid: pid_t
-    private let termination = Mutex<Termination?>(nil)
-
-    /// This process's environment less what would point a child at another daemon or configure it.
-    static func cleanEnvironment() -> [String: String] {
-        ProcessInfo.processInfo.environment.filter { key, _ in
-            !(key.hasPrefix("COOPD_") || key.hasPrefix("LISTEN_") || key.hasPrefix("WATCHDOG_")
-                || ["COOP_SOCKET", "COLUMNS", "NOTIFY_SOCKET", "JOURNAL_STREAM", "RUNTIME_DIRECTORY",
-                    "STATE_DIRECTORY", "XDG_RUNTIME_DIR", "XDG_STATE_HOME", "INVOCATION_ID"].contains(key))
-        }
-    }
-
-    init(_ executable: String, _ arguments: [String], environment: [String: String], stdout: String, stderr: String)
-        throws
-    {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
-            typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-            _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, 3)
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw HarnessError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
-        self.pid = pid
-    }
-
-    func signal(_ signal: Int32) {
-        termination.withLock { ended in
-            if ended == nil { _ = Glibc.kill(pid, signal) }
-        }
-    }
-
-    /// The termination if the process has ended (reaping it), else nil.
-    func checkExited() -> Termination? {
-        termination.withLock { ended in
-            if let ended { return ended }
-            var status: Int32 = 0
-            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-            ended = status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
-            return ended
-        }
-    }
-
+extension ChildProcess {
     func waitForExit(timeout: Duration = .seconds(30)) async throws -> Termination {
         try await poll("pid \(pid) to exit", timeout: timeout) { checkExited() }
     }
-
-    func kill() {
-        guard checkExited() == nil else { return }
-        signal(SIGKILL)
-        termination.withLock { ended in
-            guard ended == nil else { return }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            ended = .signalled(SIGKILL)
-        }
-    }
-
-    deinit { kill() }
 }
 
 /// A coopd on `DIR/coopd.sock` with its state in `DIR/state`, empty unless `seeded` (COOPD_SEED).
