@@ -183,8 +183,8 @@ struct CopyStore: AsyncParsableCommand {
             let report = try await StoreCopy.copy(from: source, to: destination)
             try destination.closeStore()
             try source.closeStore()
-            for (table, count) in report.rows {
-                print("\(table): \(count)")
+            for table in report.tables {
+                print("\(table.name): \(table.rows)")
             }
             print("copied \(try DatabaseLocation(parsing: from)) to \(try DatabaseLocation(parsing: to)); "
                 + "change log up to \(report.latestSequence)")

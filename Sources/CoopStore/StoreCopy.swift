@@ -6,24 +6,16 @@ import Foundation
 public enum StoreCopy {
     /// What a copy wrote: rows by table, in the order copied.
     public struct Report: Sendable, Hashable, CustomStringConvertible {
-        public var rows: [(table: String, count: Int)] = []
+        public struct Table: Sendable, Hashable {
+            public var name: String
+            public var rows: Int
+        }
+
+        public var tables: [Table] = []
         public var latestSequence: Int64 = 0
 
-        public static func == (a: Report, b: Report) -> Bool {
-            a.latestSequence == b.latestSequence && a.rows.map(\.table) == b.rows.map(\.table)
-                && a.rows.map(\.count) == b.rows.map(\.count)
-        }
-
-        public func hash(into hasher: inout Hasher) {
-            hasher.combine(latestSequence)
-            for row in rows {
-                hasher.combine(row.table)
-                hasher.combine(row.count)
-            }
-        }
-
         public var description: String {
-            rows.map { "\($0.table) \($0.count)" }.joined(separator: ", ") + "; change log up to \(latestSequence)"
+            tables.map { "\($0.name) \($0.rows)" }.joined(separator: ", ") + "; change log up to \(latestSequence)"
         }
     }
 
@@ -119,7 +111,7 @@ public enum StoreCopy {
                         for value in row { binder.value(value) }
                     }
                 }
-                report.rows.append((batch.table, batch.rows.count))
+                report.tables.append(Report.Table(name: batch.table, rows: batch.rows.count))
             }
             for (id, by) in revisions {
                 try db.run("UPDATE observations SET superseded_by_id = ? WHERE id = ?", [by, id])

@@ -181,35 +181,45 @@ struct PostgresDaemonTests {
         defer { server.remove() }
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let daemon = try await DaemonProcess.start(in: directory, environment: ["COOPD_DATABASE": server.url()])
+        let listener = try NotifyListener(path: directory.file("notify.sock"))
+        let daemon = try await DaemonProcess.start(
+            in: directory, environment: listener.environment.merging(["COOPD_DATABASE": server.url()]) { $1 })
         defer { daemon.kill() }
         try await withClient(daemon.socketPath) { client in
-            let acknowledged = Locked<[Int64]>([])
-            let otherFailures = Locked<[String]>([])
-            let unavailable = Locked(0)
-            let writing = Task {
+            let acknowledgedCount = Counter()
+            let unavailable = Counter()
+            // The writer's acknowledged ids and any failure other than UNAVAILABLE, handed over when it ends.
+            let writing = Task { () -> (acknowledged: [Int64], otherFailures: [String]) in
+                var acknowledged: [Int64] = []
+                var otherFailures: [String] = []
                 var n = 0
                 while !Task.isCancelled {
                     n += 1
                     do {
                         let source = try await client.putSource(Self.source("fault-\(n)"), requestID: "fault-\(n)")
-                        acknowledged.withLock { $0.append(source.id) }
+                        acknowledged.append(source.id)
+                        acknowledgedCount.increment()
                     } catch let error as RPCError where error.code == .unavailable {
-                        unavailable.withLock { $0 += 1 }
+                        unavailable.increment()
                         try? await Task.sleep(for: .milliseconds(20))
                     } catch {
                         // The end of the test cancels the call in flight; anything else is a failure.
                         if Task.isCancelled { break }
-                        otherFailures.withLock { $0.append("\(error)") }
+                        otherFailures.append("\(error)")
                     }
                 }
+                return (acknowledged, otherFailures)
             }
             try await poll("some writes", timeout: .seconds(20), every: .milliseconds(100)) {
-                acknowledged.withLock { $0.count } >= 20 ? true : nil
+                acknowledgedCount.value >= 20 ? true : nil
             }
             try await server.halt()
             try await poll("health to say NOT_SERVING", timeout: .seconds(15), every: .milliseconds(100)) {
                 (try? await client.health()) == .notServing ? true : nil
+            }
+            // systemd hears why.
+            _ = try await listener.waitFor("STATUS= naming the database", timeout: .seconds(10)) {
+                notificationFields($0)["STATUS"]?.contains("the database is unavailable") == true
             }
             // While it is away a read fails fast, and as UNAVAILABLE.
             let started = ContinuousClock.now
@@ -217,21 +227,21 @@ struct PostgresDaemonTests {
             #expect(failed?.code == .unavailable)
             #expect(ContinuousClock.now - started < .seconds(6))
             try await poll("failed writes", timeout: .seconds(15), every: .milliseconds(100)) {
-                unavailable.withLock { $0 } >= 3 ? true : nil
+                unavailable.value >= 3 ? true : nil
             }
 
             try await server.resume()
             try await poll("health to say SERVING", timeout: .seconds(30), every: .milliseconds(100)) {
                 (try? await client.health()) == .serving ? true : nil
             }
-            let before = acknowledged.withLock { $0.count }
+            let before = acknowledgedCount.value
             try await poll("writes again", timeout: .seconds(30), every: .milliseconds(100)) {
-                acknowledged.withLock { $0.count } >= before + 20 ? true : nil
+                acknowledgedCount.value >= before + 20 ? true : nil
             }
             writing.cancel()
-            _ = await writing.result
+            let (acknowledged, otherFailures) = await writing.value
 
-            #expect(otherFailures.withLock { $0 } == [])
+            #expect(otherFailures == [])
             var stored: Set<Int64> = []
             var request = Coop_V1_ListSourcesRequest()
             request.pageSize = 1000
@@ -241,21 +251,9 @@ struct PostgresDaemonTests {
                 if page.nextPageToken.isEmpty { break }
                 request.pageToken = page.nextPageToken
             }
-            let missing = Set(acknowledged.withLock { $0 }).subtracting(stored)
+            let missing = Set(acknowledged).subtracting(stored)
             #expect(missing.isEmpty, "acknowledged but not stored: \(missing.sorted())")
         }
         #expect(daemon.process.checkExited() == nil, "coopd must keep running")
-    }
-}
-
-/// A value behind a lock, for the test's tasks.
-private final class Locked<Value: Sendable>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

@@ -51,7 +51,7 @@ struct StoreCopyTests {
                     try await StoreCopy.copy(from: sqlite, to: postgres)
                 }
                 #expect(report.latestSequence == (try sqlite.latestSequence()))
-                #expect(report.rows.first { $0.table == "observations" }?.count ?? 0 > 100)
+                #expect(report.tables.first { $0.name == "observations" }?.rows ?? 0 > 100)
                 let copied = try await withTaskExecutorPreference(BlockingTaskExecutor.shared) {
                     try await everything(postgres)
                 }

@@ -159,22 +159,13 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         let lock = PostgresSessionPool(
             configuration: Self.configuration(location), eventLoop: group.next(), size: 1, logger: logger)
         defer { lock.close() }
+        let key: [SQLValue] = [.integer(PostgresSchema.advisoryLock)]
         try await threads.runIfActive {
-            try lock.withSession { session in
-                _ = try session.query("SELECT pg_advisory_lock(?)", [.integer(PostgresSchema.advisoryLock)])
-            }
+            try lock.withSession { session in _ = try session.query("SELECT pg_advisory_lock(?)", key) }
         }
-        do {
-            try await body()
-        } catch {
-            try? lock.withSession { session in
-                _ = try session.query("SELECT pg_advisory_unlock(?)", [.integer(PostgresSchema.advisoryLock)])
-            }
-            throw error
-        }
-        try lock.withSession { session in
-            _ = try session.query("SELECT pg_advisory_unlock(?)", [.integer(PostgresSchema.advisoryLock)])
-        }
+        // Released when the session closes too (a failed body, a lost connection): this is for the others' sake.
+        defer { try? lock.withSession { session in _ = try session.query("SELECT pg_advisory_unlock(?)", key) } }
+        try await body()
     }
 
     // MARK: Schema

@@ -342,28 +342,14 @@ struct ColumnReader {
     }
 
     func text(_ index: Int32) -> String {
-        guard let statement else {
-            switch values[Int(index)] {
-            case .text(let text): return text
-            case .integer(let integer): return String(integer)
-            case .real(let real): return String(real)
-            case .null: return ""
-            }
-        }
+        guard let statement else { return String.read(values[Int(index)]) }
         guard let bytes = sqlite3_column_text(statement, index) else { return "" }
         let count = Int(sqlite3_column_bytes(statement, index))
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
     func int64(_ index: Int32) -> Int64 {
-        guard let statement else {
-            switch values[Int(index)] {
-            case .integer(let integer): return integer
-            case .real(let real): return Int64(real)
-            case .text(let text): return Int64(text) ?? 0
-            case .null: return 0
-            }
-        }
+        guard let statement else { return Int64.read(values[Int(index)]) }
         return sqlite3_column_int64(statement, index)
     }
 
