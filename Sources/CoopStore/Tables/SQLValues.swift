@@ -32,12 +32,6 @@ struct SQL {
         }
     }
 
-    /// The SQLite connection, for what only SQLite has (FTS5 maintenance, pragmas).
-    var sqlite: Database? {
-        if case .sqlite(let db) = backend { return db }
-        return nil
-    }
-
     /// Rows of a statement, by column name.
     func rows(_ sql: String, _ values: SQLValues = []) throws -> [SQLRow] {
         switch backend {
