@@ -168,6 +168,7 @@ let package = Package(
         .testTarget(
             name: "CoopServerTests",
             dependencies: [
+                "CoopTestSupport",
                 "CoopServer",
                 "CoopClient",
                 "CoopWire",

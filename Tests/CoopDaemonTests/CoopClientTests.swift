@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CoopClient
 import CoopProto
+import CoopTestSupport
 import Foundation
 import NIOCore
 import Testing

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CoopProto
 import CoopWire
+import CoopTestSupport
 import Foundation
 import NIOCore
 import Synchronization

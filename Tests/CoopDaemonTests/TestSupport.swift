@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CoopClient
+import CoopTestSupport
 import Foundation
 import Synchronization
 
@@ -103,16 +104,6 @@ func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
         thread.stackSize = 1 << 20
         thread.start()
     }
-}
-
-/// How many times longer than usual tests wait for something to happen: `COOP_TEST_PATIENCE` (default 1), set by
-/// `make test-tsan`, whose instrumented test process and daemons run several times slower. Waiting longer for the
-/// same outcome changes no assertion.
-let patience: Double = ProcessInfo.processInfo.environment["COOP_TEST_PATIENCE"].flatMap(Double.init) ?? 1
-
-extension Duration {
-    /// This wait, stretched by ``patience``.
-    var patient: Duration { patience == 1 ? self : self * patience }
 }
 
 /// Polls `condition` every few milliseconds until it holds; throws with `what` after `timeout`.

@@ -4,6 +4,7 @@ import Glibc
 import CoopClient
 import CoopProto
 import CoopServer
+import CoopTestSupport
 import CoopWire
 import Foundation
 import Logging
@@ -129,10 +130,10 @@ extension CoopClient {
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
+/// Polls `condition` until it holds or `timeout` (stretched by ``patience``) passes.
 func eventually(timeout: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
     let clock = ContinuousClock()
-    let end = clock.now + timeout
+    let end = clock.now + timeout.patient
     while clock.now < end {
         if condition() { return true }
         try? await Task.sleep(for: .milliseconds(10))
