@@ -58,6 +58,12 @@ struct Serve: AsyncParsableCommand {
         valueName: "url"))
     var database: String?
 
+    @Option(help: ArgumentHelp(
+        "A streaming standby of the PostgreSQL database that serves reads; this coopd's own writes stay visible "
+            + "(a read waits up to replay_wait_ms=100 for the standby to replay them, else asks the primary).",
+        valueName: "url"))
+    var databaseRead: String?
+
     @Option(help: "File holding the PostgreSQL password (default: the systemd credential database-password).")
     var databasePasswordFile: String?
 
@@ -140,7 +146,7 @@ struct Serve: AsyncParsableCommand {
             ("stream-stall-timeout", streamStallTimeout), ("output-stall-timeout", outputStallTimeout),
             ("shutdown-timeout", shutdownTimeout), ("writer-uid", writerUid), ("writer-gid", writerGid),
             ("seed", seed.map { $0 ? "yes" : "no" }), ("response-cache-mib", responseCacheMib),
-            ("database", database), ("database-password-file", databasePasswordFile),
+            ("database", database), ("database-read", databaseRead), ("database-password-file", databasePasswordFile),
             ("metrics-listen", metricsListen),
         ]
     }

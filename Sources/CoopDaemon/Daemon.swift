@@ -75,8 +75,11 @@ public struct Daemon: Sendable {
         let store: SQLStore
         do {
             store = try Self.openStore(
-                location, passwordFile: configuration.databasePasswordFile, metrics: metrics.factory, logger: logger)
-            logger.info("store open", metadata: ["database": "\(location)"])
+                location, readLocation: configuration.databaseRead, passwordFile: configuration.databasePasswordFile,
+                metrics: metrics.factory, logger: logger)
+            logger.info("store open", metadata: [
+                "database": "\(location)", "database_read": "\(configuration.databaseRead.map { "\($0)" } ?? "none")",
+            ])
             if configuration.seed {
                 // A status line per step would be hundreds of datagrams; a few a second tell as much.
                 var lastNotified: UInt64 = 0
@@ -183,15 +186,21 @@ public struct Daemon: Sendable {
 
     /// Opens the store `location` names. A PostgreSQL URL without a password takes one from `passwordFile`, or
     /// from the systemd credential `database-password` when the unit loads one (`LoadCredential=`); without
-    /// either, the server must trust the connection (peer authentication on its Unix socket).
+    /// either, the server must trust the connection (peer authentication on its Unix socket). A standby
+    /// (`readLocation`) without a password of its own takes the same one.
     static func openStore(
-        _ location: DatabaseLocation, passwordFile: String?, metrics: any MetricsFactory, logger: Logger
+        _ location: DatabaseLocation, readLocation: PostgresLocation? = nil, passwordFile: String?,
+        metrics: any MetricsFactory, logger: Logger
     ) throws -> SQLStore {
         switch location {
         case .sqlite(let path):
+            guard readLocation == nil else {
+                throw ConfigurationError("--database-read needs a PostgreSQL --database (a standby of it)")
+            }
             return try SQLiteStore(path: path, metrics: metrics)
         case .postgres(var postgres):
-            if postgres.password == nil {
+            var standby = readLocation
+            if postgres.password == nil || (standby != nil && standby?.password == nil) {
                 let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"].map {
                     $0 + "/database-password"
                 }
@@ -199,10 +208,25 @@ public struct Daemon: Sendable {
                     guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                         throw ConfigurationError("cannot read the database password file \(file)")
                     }
-                    postgres.password = text.trimmingCharacters(in: .newlines)
+                    let password = text.trimmingCharacters(in: .newlines)
+                    if postgres.password == nil { postgres.password = password }
+                    if standby != nil && standby?.password == nil { standby?.password = password }
                 }
             }
-            return try PostgresStore(location: postgres, metrics: metrics, logger: logger)
+            let store = try PostgresStore(location: postgres, readLocation: standby, metrics: metrics, logger: logger)
+            if let standby {
+                // Not fatal: reads go to the primary while the standby cannot be reached.
+                do {
+                    if try store.readLocationIsStandby() == false {
+                        logger.warning("--database-read is not a standby (not in recovery); reads go to it all the same",
+                                       metadata: ["database_read": "\(standby)"])
+                    }
+                } catch {
+                    logger.warning("the standby cannot be reached now; reads go to the primary until it can",
+                                   metadata: ["database_read": "\(standby)", "error": "\(error)"])
+                }
+            }
+            return store
         }
     }
 

@@ -21,6 +21,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// The store: nil for the embedded SQLite file in the state directory; `--database` names another file or a
     /// PostgreSQL database shared by many coopd. Read at start.
     public var database: DatabaseLocation?
+    /// A streaming standby of the PostgreSQL `database` that serves reads (`--database-read`). Read at start.
+    public var databaseRead: PostgresLocation?
     /// A file holding the PostgreSQL password, when the URL has none (default: the systemd credential
     /// `database-password`, `$CREDENTIALS_DIRECTORY/database-password`, if present). Read at start.
     public var databasePasswordFile: String?
@@ -84,7 +86,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// `idle-timeout` (0 = never), `partial-frame-timeout`, `stream-stall-timeout`, `output-stall-timeout`,
     /// `shutdown-timeout` (durations in seconds, fractions allowed), `writer-uid`,
     /// `writer-gid` (comma-separated names or numbers), `seed` (yes or no), `response-cache-mib` (0 = off),
-    /// `database` (`sqlite:PATH` or `postgresql://…`), `database-password-file`,
+    /// `database` (`sqlite:PATH` or `postgresql://…`), `database-read`, `database-password-file`,
     /// `metrics-listen` (a loopback HOST:PORT or an absolute Unix socket path; empty = off).
     public mutating func apply(key: String, value: String) throws {
         func seconds() throws -> TimeAmount {
@@ -142,6 +144,18 @@ public struct DaemonConfiguration: Sendable, Equatable {
             } catch {
                 throw ConfigurationError("\(error)")
             }
+        case "database-read":
+            guard !value.isEmpty else { throw ConfigurationError("database-read: empty") }
+            let parsed: DatabaseLocation
+            do {
+                parsed = try DatabaseLocation(parsing: value)
+            } catch {
+                throw ConfigurationError("database-read: \(error)")
+            }
+            guard case .postgres(let location) = parsed else {
+                throw ConfigurationError("database-read: expected a postgresql:// URL of a standby")
+            }
+            databaseRead = location
         case "database-password-file":
             guard value.hasPrefix("/") else { throw ConfigurationError("database-password-file: expected an absolute path") }
             databasePasswordFile = value
@@ -170,7 +184,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "socket", "socket-mode", "state-directory", "log-level", "max-connections", "max-connections-per-uid",
         "max-calls-per-connection", "max-queued-output-kib", "idle-timeout", "partial-frame-timeout",
         "stream-stall-timeout", "output-stall-timeout", "shutdown-timeout", "writer-uid", "writer-gid", "seed",
-        "response-cache-mib", "database", "database-password-file", "metrics-listen",
+        "response-cache-mib", "database", "database-read", "database-password-file", "metrics-listen",
     ]
 
     /// `COOPD_LOG_LEVEL` for `log-level`.

@@ -256,4 +256,71 @@ struct PostgresDaemonTests {
         }
         #expect(daemon.process.checkExited() == nil, "coopd must keep running")
     }
+
+    /// `--database-read`: reads go to a streaming standby. What this coopd acknowledged, it reads back at once (it
+    /// waits for the standby to replay its write, or asks the primary); another host's write shows once replayed.
+    @Test func readsFromAStandbySeeTheirOwnWritesAtOnceAndOtherHostsWritesOnceReplayed() async throws {
+        let primary = try await PrivatePostgresServer.start()
+        defer { primary.remove() }
+        let standby = try await primary.startStandby()
+        defer { standby.remove() }
+        let (dirA, dirB) = (try TemporaryDirectory(), try TemporaryDirectory())
+        defer { dirA.remove(); dirB.remove() }
+        // A reads from the standby; B, on the primary only, stands for another host.
+        let a = try await DaemonProcess.start(in: dirA, environment: [
+            "COOPD_SEED": "no", "COOPD_DATABASE": primary.url(),
+            "COOPD_DATABASE_READ": standby.url() + "&replay_wait_ms=300",
+        ])
+        defer { a.kill() }
+        let b = try await DaemonProcess.start(
+            in: dirB, environment: ["COOPD_SEED": "no", "COOPD_DATABASE": primary.url()])
+        defer { b.kill() }
+
+        func titles(_ client: CoopClient) async throws -> Set<String> {
+            Set(try await client.listSources().sources.map(\.title))
+        }
+        /// Waits until the standby has replayed everything the primary has written so far.
+        func standbyCaughtUp() async throws {
+            let target = try await primary.psql("SELECT pg_current_wal_lsn()").trimmingCharacters(in: .whitespacesAndNewlines)
+            try await poll("the standby to replay up to \(target)", timeout: .seconds(20), every: .milliseconds(20)) {
+                try await standby.psql("SELECT pg_last_wal_replay_lsn() >= '\(target)'").hasPrefix("t") ? true : nil
+            }
+        }
+
+        try await withClient(a.socketPath) { clientA in
+            try await withClient(b.socketPath) { clientB in
+                // Read-your-writes on A, round after round, with the standby replaying as it goes.
+                for round in 0..<20 {
+                    _ = try await clientA.putSource(Self.source("a-\(round)"))
+                    #expect(try await titles(clientA).contains("a-\(round)"), "round \(round)")
+                }
+
+                // Replay paused: B's write is on the primary only, and A, reading the standby, does not have it yet.
+                try await standbyCaughtUp()
+                _ = try await standby.psql("SELECT pg_wal_replay_pause()")
+                _ = try await clientB.putSource(Self.source("b-paused"))
+                #expect(try await titles(clientB).contains("b-paused"))
+                #expect(try await !titles(clientA).contains("b-paused"), "A's reads come from the standby")
+
+                // A's own write while replay is paused: the standby cannot have it, so A's next read asks the primary
+                // (after waiting replay_wait_ms) and has it, and B's too.
+                _ = try await clientA.putSource(Self.source("a-paused"))
+                let afterOwnWrite = try await titles(clientA)
+                #expect(afterOwnWrite.contains("a-paused"))
+                #expect(afterOwnWrite.contains("b-paused"))
+
+                // Replay resumed: the standby catches up and serves both.
+                _ = try await standby.psql("SELECT pg_wal_replay_resume()")
+                try await standbyCaughtUp()
+                let replayed = try await titles(clientA)
+                #expect(replayed.isSuperset(of: ["a-paused", "b-paused"]))
+                // And A's reads are the standby's again: paused once more, B's next write stays out of A's answers.
+                _ = try await standby.psql("SELECT pg_wal_replay_pause()")
+                _ = try await clientB.putSource(Self.source("b-paused-again"))
+                #expect(try await !titles(clientA).contains("b-paused-again"))
+                _ = try await standby.psql("SELECT pg_wal_replay_resume()")
+            }
+        }
+        #expect(a.process.checkExited() == nil)
+    }
 }

@@ -44,4 +44,13 @@ import Testing
             #expect(location.description.contains("***"))
         }
     }
+
+    @Test func coopdsOwnParametersAreReadAndChecked() throws {
+        let location = try PostgresLocation(url: "postgresql:///coop?host=/run/postgresql&connections=3&replay_wait_ms=250")
+        #expect(location.readConnections == 3)
+        #expect(location.replayWait == .milliseconds(250))
+        #expect(try PostgresLocation(url: "postgresql:///coop").replayWait == .milliseconds(100))
+        #expect(throws: StoreError.self) { try PostgresLocation(url: "postgresql:///coop?replay_wait_ms=-1") }
+        #expect(throws: StoreError.self) { try PostgresLocation(url: "postgresql:///coop?replay_wait_ms=soon") }
+    }
 }

@@ -30,15 +30,21 @@ public enum TestPostgres {
     /// Runs a command to its end, descriptors of this process not inherited (a server a script starts must not
     /// keep them); throws with its output if it fails.
     static func run(_ executable: String, _ arguments: [String]) throws {
+        _ = try output(executable, arguments)
+    }
+
+    /// ``run(_:_:)``, returning what the command printed (stdout and stderr).
+    static func output(_ executable: String, _ arguments: [String]) throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("coopd-run-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try ChildProcess(
             executable, arguments, environment: ProcessInfo.processInfo.environment, stdout: output, stderr: output)
         let termination = child.waitUntilExit()
+        let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         guard termination == .exited(0) else {
-            let message = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            throw StoreError(.internalError, "\(executable) \(termination): \(message)")
+            throw StoreError(.internalError, "\(executable) \(termination): \(printed)")
         }
+        return printed
     }
 
     /// Runs blocking work (psql, a server's start, a store's connections) on a thread of its own: the test
@@ -142,6 +148,25 @@ public final class PrivatePostgresServer: Sendable {
 
     /// Stops it and removes its files.
     public func remove() { try? Self.script("stop", directory) }
+
+    /// A streaming standby of this server (pg_basebackup -R), started, with its own directory and socket.
+    public func startStandby() async throws -> PrivatePostgresServer {
+        let primary = self.directory
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coopd-pg-\(UUID().uuidString)").path
+        try await TestPostgres.offload {
+            try TestPostgres.run("/bin/sh", [Self.scriptPath, "standby", primary, directory])
+        }
+        return PrivatePostgresServer(directory: directory)
+    }
+
+    /// Runs SQL on this server's `database` with psql; returns what it printed (unaligned, tuples only).
+    public func psql(_ sql: String, database: String = "postgres") async throws -> String {
+        let directory = self.directory
+        return try await TestPostgres.offload {
+            try TestPostgres.output("/usr/bin/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory,
+                                                      "-U", "postgres", "-d", database, "-c", sql])
+        }
+    }
 
     private static let scriptPath = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib/postgres.sh").path

@@ -9,6 +9,9 @@
 #       the same in two steps (the server's files and socket in DIR, made by the first start).
 #   sh Tests/lib/postgres.sh halt DIR
 #       stops the server and keeps its files: `start DIR` starts it again on the same data (fault tests).
+#   sh Tests/lib/postgres.sh standby PRIMARY_DIR DIR
+#       makes a streaming standby of the server in PRIMARY_DIR with pg_basebackup -R and starts it, its files and
+#       socket in DIR (stopped and removed by `stop DIR`).
 #
 # Uses Debian's postgresql packages (installed by the Makefile's test-deps). As root the server runs as the
 # `postgres` user the package creates; otherwise as the calling user. If no server binaries can be found, `run`
@@ -50,6 +53,19 @@ start() {
     start </dev/null >/dev/null 2>>"$dir/pg_ctl.log" || { cat "$dir/pg_ctl.log" "$dir/server.log" >&2; return 1; }
 }
 
+standby() {
+  primary=$1
+  dir=$2
+  bin=$(bindir) || { echo "postgres.sh: no PostgreSQL server binaries (apt-get install postgresql)" >&2; return 1; }
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+  chmod 700 "$dir"
+  # initdb's trust rules include replication over the local socket; -R writes primary_conninfo and standby.signal.
+  as_owner "$bin/pg_basebackup" -h "$primary" -U postgres -D "$dir/data" -R -X stream --no-sync \
+    >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; return 1; }
+  start "$dir"
+}
+
 halt() {
   dir=$1
   bin=$(bindir) || return 0
@@ -67,6 +83,7 @@ case "${1:-}" in
   start) start "$2" ;;
   stop) stop "$2" ;;
   halt) halt "$2" ;;
+  standby) standby "$2" "$3" ;;
   run)
     shift
     if ! bindir >/dev/null; then
@@ -83,7 +100,7 @@ case "${1:-}" in
     exit $status
     ;;
   *)
-    echo "usage: $0 run COMMAND... | start DIR | stop DIR" >&2
+    echo "usage: $0 run COMMAND... | start DIR | stop DIR | halt DIR | standby PRIMARY_DIR DIR" >&2
     exit 64
     ;;
 esac

@@ -32,7 +32,8 @@ public enum DatabaseLocation: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A PostgreSQL server and database, from a libpq-style URL:
-/// `postgresql://[USER[:PASSWORD]@][HOST][:PORT][/DATABASE][?host=/run/postgresql&user=…&password=…&port=…]`.
+/// `postgresql://[USER[:PASSWORD]@][HOST][:PORT][/DATABASE][?host=/run/postgresql&user=…&password=…&port=…]`,
+/// and coopd's own parameters `connections` (read connections) and `replay_wait_ms` (standby reads).
 /// A host that starts with "/" is the directory of the server's Unix socket (as libpq has it); no host at all
 /// means `/run/postgresql`. The user defaults to the one coopd runs as (peer authentication on the local socket).
 public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
@@ -43,6 +44,9 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     public var database: String
     /// How many connections serve reads (and how many threads wait on them).
     public var readConnections: Int = 8
+    /// For a standby (`--database-read`): how long a read waits for it to replay this coopd's latest write
+    /// before it asks the primary instead (`replay_wait_ms`, default 100).
+    public var replayWait: Duration = .milliseconds(100)
 
     public init(url: String) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme,
@@ -79,6 +83,12 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
                 throw StoreError.invalid("database", "connections: 1 to 256")
             }
             readConnections = number
+        }
+        if let wait = query["replay_wait_ms"] {
+            guard let number = Int(wait), (0...60_000).contains(number) else {
+                throw StoreError.invalid("database", "replay_wait_ms: 0 to 60000")
+            }
+            replayWait = .milliseconds(number)
         }
     }
 

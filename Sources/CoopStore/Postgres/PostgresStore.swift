@@ -19,9 +19,15 @@ import Synchronization
 /// - The data version is that counter, read from the database: a write acknowledged by any host moves it
 ///   before its answer, so an answer cached under the old version is never served after it.
 ///
+/// - With a standby (`readLocation`, `--database-read`), reads go to it once it has replayed this coopd's
+///   acknowledged writes, else to the primary (see `StandbyReads`).
+///
 /// A database that cannot be reached fails calls with UNAVAILABLE; connections are made again on the next call.
 public final class PostgresStore: SQLStore, @unchecked Sendable {
     public let location: PostgresLocation
+    /// The streaming standby that serves reads, if any.
+    public var readLocation: PostgresLocation? { standby?.location }
+    private let standby: StandbyReads?
     private let group: MultiThreadedEventLoopGroup
     private let threads: NIOThreadPool
     private let readers: PostgresSessionPool
@@ -37,8 +43,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// starts watching the change log for other hosts' writes. Throws UNAVAILABLE if the database cannot be
     /// reached now.
     public init(
-        location: PostgresLocation, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
-        logger: Logger = Logger(label: "coopd.postgres")
+        location: PostgresLocation, readLocation: PostgresLocation? = nil,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger = Logger(label: "coopd.postgres")
     ) throws {
         self.location = location
         self.logger = logger
@@ -48,6 +54,10 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         threads.start()
         self.threads = threads
         let configuration = Self.configuration(location)
+        let standby = readLocation.map {
+            StandbyReads(location: $0, configuration: Self.configuration($0), eventLoop: group.next(), logger: logger)
+        }
+        self.standby = standby
         readers = PostgresSessionPool(
             configuration: configuration, eventLoop: group.next(), size: location.readConnections, logger: logger)
         let writerConnection = PostgresSessionPool(
@@ -65,6 +75,13 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             },
             metrics: metrics, didRollBack: { indicators.removeAll() }
         ) { db in
+            // Before any request of the group is acknowledged: reads through this coopd then wait for the standby
+            // to replay this commit. Should the position not be known, nothing may be read from the standby.
+            do {
+                try standby?.noteCommit(db)
+            } catch {
+                standby?.noteUnknownCommit()
+            }
             if let latest = try? ChangeTable.latest(db) {
                 broadcaster.publish(latest)
             }
@@ -121,6 +138,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         }
         writerQueue.sync {}
         readers.close()
+        standby?.close()
         writerConnection.close()
         try? threads.syncShutdownGracefully()
         try? group.syncShutdownGracefully()
@@ -130,10 +148,23 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     override func read<Value>(_ body: (SQL) throws -> Value) throws -> Value {
         do {
-            return try readers.withSession { session in try body(SQL(session)) }
+            if let standby, let answer = try standby.read(body) { return answer }
+            return try readPrimary(body)
         } catch {
             throw StoreError.from(error)
         }
+    }
+
+    private func readPrimary<Value>(_ body: (SQL) throws -> Value) throws -> Value {
+        try readers.withSession { session in try body(SQL(session)) }
+    }
+
+    /// Reads the primary answered because the standby was behind, unreachable or refused (0 without a standby).
+    public var standbyFallbacks: Int { standby?.primaryFallbacks ?? 0 }
+
+    /// Whether the read location is a server in recovery (a standby); nil without one. Throws if it cannot be reached.
+    public func readLocationIsStandby() throws -> Bool? {
+        try standby.map { try $0.isStandby() }
     }
 
     override public var readThreads: NIOThreadPool? { threads }

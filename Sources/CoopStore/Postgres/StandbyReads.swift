@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+import NIOCore
+internal import PostgresNIO
+import Synchronization
+
+/// Reads sent to a streaming standby (`--database-read`), with this coopd's own writes always visible.
+///
+/// After each commit the writer notes the primary's WAL position (``noteCommit(_:)``), before any request of
+/// the group is acknowledged. A read goes to the standby only once the standby has replayed up to the highest
+/// position noted so far; until then it waits for replay, up to ``PostgresLocation/replayWait``, and past that
+/// reads the primary. So every read through this coopd sees every write this coopd acknowledged (whoever made
+/// it), and a write acknowledged by another coopd is seen once the standby has replayed it (its replication lag).
+/// A standby that cannot be reached, or cancels a read for a conflict with replay, sends the read to the primary.
+final class StandbyReads: @unchecked Sendable {
+    let location: PostgresLocation
+    private let sessions: PostgresSessionPool
+    private let logger: Logger
+    /// The highest WAL position (bytes from 0/0) of a commit this coopd acknowledged or is about to.
+    private let required = Atomic<Int64>(0)
+    /// The highest position the standby was seen to have replayed.
+    private let replayed = Atomic<Int64>(0)
+    private let fallbacks = Atomic<Int>(0)
+    /// When a read last gave up waiting for replay.
+    private let behindSince = Mutex<ContinuousClock.Instant?>(nil)
+    private let problems = RateLimitedWarning(interval: .seconds(10))
+
+    /// The position of the last byte of WAL written, on the primary; and the last replayed, on a standby (NULL
+    /// on a server that is not one: it has everything it will ever have, as far as this coopd can tell).
+    static let primaryPosition = "SELECT CAST(pg_current_wal_lsn() - '0/0' AS BIGINT)"
+    static let replayPosition = "SELECT CAST(pg_last_wal_replay_lsn() - '0/0' AS BIGINT)"
+
+    init(
+        location: PostgresLocation, configuration: PostgresConnection.Configuration, eventLoop: any EventLoop,
+        logger: Logger
+    ) {
+        self.location = location
+        self.logger = logger
+        sessions = PostgresSessionPool(
+            configuration: configuration, eventLoop: eventLoop, size: location.readConnections, logger: logger)
+    }
+
+    /// Called on the writer's connection right after a COMMIT.
+    func noteCommit(_ db: SQL) throws {
+        guard let position = try db.int64(Self.primaryPosition) else { return }
+        required.max(position)
+        // After a commit of unknown position, the next known one covers it (positions only grow).
+        if required.load(ordering: .relaxed) == .max - 1 { required.store(position, ordering: .relaxed) }
+    }
+
+    /// A commit whose position could not be read: no read goes to the standby until one is known again.
+    func noteUnknownCommit() {
+        required.max(.max - 1)
+    }
+
+    /// Reads served by the primary because the standby was behind, unreachable or refused.
+    var primaryFallbacks: Int { fallbacks.load(ordering: .relaxed) }
+
+    /// `body`'s answer from the standby once it has replayed this coopd's acknowledged writes; nil when the
+    /// primary must answer instead (the standby behind past the wait, unreachable, or refusing).
+    func read<Value>(_ body: (SQL) throws -> Value) throws -> Value? {
+        let need = required.load(ordering: .relaxed)
+        do {
+            let answer: Value? = try sessions.withSession { session in
+                guard try caughtUp(to: need, session) else { return nil }
+                return .some(try body(SQL(session)))
+            }
+            if let answer { return .some(answer) }
+        } catch let error as StoreError where error.code == .unavailable {
+            problems.warn(logger, "reading from the primary: the standby is unavailable", error)
+        }
+        fallbacks.add(1, ordering: .relaxed)
+        return nil
+    }
+
+    /// Whether the standby has replayed up to `need`, waiting for it up to the location's replay wait.
+    private func caughtUp(to need: Int64, _ session: PostgresSession) throws -> Bool {
+        if replayed.load(ordering: .relaxed) >= need { return true }
+        if need == .max - 1 { return false }  // a commit of unknown position: only the primary surely has it
+        let clock = ContinuousClock()
+        let now = clock.now
+        // Once a wait has run out, the reads right behind it (the same call's next statement, the other callers)
+        // look once and go to the primary: a standby that far behind is not waited for by every read in turn.
+        let lastTimeout = behindSince.withLock { $0 }
+        let deadline = lastTimeout.map { now - $0 < location.replayWait } == true ? now : now + location.replayWait
+        while true {
+            guard let position = try SQL(session).int64(Self.replayPosition) else {
+                replayed.max(.max)
+                return true
+            }
+            replayed.max(position)
+            if position >= need { return true }
+            if clock.now >= deadline {
+                behindSince.withLock { $0 = clock.now }
+                return false
+            }
+            // Replay of a commit a moment old takes well under a millisecond on a healthy standby.
+            usleep(500)
+        }
+    }
+
+    /// Whether the standby answers (for start-up diagnostics).
+    func isStandby() throws -> Bool {
+        try sessions.withSession { session in
+            try SQL(session).int64("SELECT CAST(pg_is_in_recovery() AS INTEGER)") == 1
+        }
+    }
+
+    func close() {
+        sessions.close()
+    }
+}
+
+extension Atomic where Value == Int64 {
+    /// Raises the value to `candidate` if that is larger.
+    fileprivate func max(_ candidate: Int64) {
+        var current = load(ordering: .relaxed)
+        while candidate > current {
+            let (exchanged, original) = compareExchange(
+                expected: current, desired: candidate, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+}
+
+/// A warning logged at most once per interval, however often its cause repeats.
+final class RateLimitedWarning: Sendable {
+    private let interval: Duration
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(interval: Duration) { self.interval = interval }
+
+    func warn(_ logger: Logger, _ message: Logger.Message, _ error: any Error) {
+        let now = ContinuousClock.now
+        let due = last.withLock { last in
+            if let previous = last, now - previous < interval { return false }
+            last = now
+            return true
+        }
+        if due { logger.warning(message, metadata: ["error": "\(error)"]) }
+    }
+}
