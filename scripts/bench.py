@@ -7,9 +7,12 @@ Runs (each case REPS times, interleaved so machine noise hits both servers alike
   3. coop-bench against coopd on the shipped data: ListObservations VN->JP page of 20 (8 in flight; with the
      response cache, and without it), durable writes (8 conns x 8 in flight), with coopd's CPU per call.
   4. coopd RSS idle, under the 64-in-flight load, and READY=1 time after exec on an existing database.
+  5. The cases of 3 with the store on PostgreSQL (a private server from Debian's packages, fsync on, over its Unix
+     socket), beside the same on SQLite, with coopd's and PostgreSQL's CPU per call; and PostgreSQL alone answering
+     the same ListObservations question (pgbench, prepared, 8 clients) as the reference.
 Writes a markdown table to $BENCH_OUT/coopd-<stamp>.md and prints it.
 
-Usage: scripts/bench.py [--reps 3] [--dur 5] [--skip-anchor]
+Usage: scripts/bench.py [--reps 3] [--dur 5] [--skip-anchor] [--skip-postgres] [--only-postgres]
 Needs: release coopd and coop-bench (`swift build -c release`), Go anchors ($BENCH_BIN, `make go-peer`).
 """
 import argparse, datetime, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
@@ -55,10 +58,10 @@ def wait_socket(path, timeout=30):
 
 
 class Server:
-    def __init__(self, argv, sock, env=None):
+    def __init__(self, argv, sock, env=None, timeout=30):
         self.sock = sock
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        wait_socket(sock)
+        wait_socket(sock, timeout)
 
     def stop(self):
         self.proc.terminate()
@@ -82,6 +85,66 @@ def measured(server, bench, args, dur):
     result["cpu_us_per_call"] = cpu * 1e6 / max(1, result["calls"] * (dur + 0.5) / dur)
     result["rss_kib"] = rss_kib(server.proc.pid)
     return result
+
+
+PG_SCRIPT = os.path.join(ROOT, "Tests", "lib", "postgres.sh")
+
+
+class Postgres:
+    """A private PostgreSQL server (Tests/lib/postgres.sh), fsync on, its Unix socket in its directory."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "pg")
+        subprocess.run(["sh", PG_SCRIPT, "start", self.dir], check=True, env=dict(os.environ, PG_DURABLE="1"))
+
+    def psql(self, sql, database="postgres"):
+        return subprocess.run(self.as_owner(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.dir,
+                                             "-U", "postgres", "-d", database, "-c", sql]),
+                              check=True, capture_output=True, text=True).stdout
+
+    @staticmethod
+    def as_owner(argv):
+        return (["runuser", "-u", "postgres", "--"] + argv) if os.geteuid() == 0 else argv
+
+    def fresh(self, name):
+        self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.psql(f"CREATE DATABASE {name}")
+        return f"postgresql://postgres@/{name}?host={self.dir}"
+
+    def cpu_seconds(self):
+        """CPU of the postmaster and every process it started (backends, WAL writer, checkpointer)."""
+        with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+            master = int(f.readline())
+        total = 0.0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry) == master or int(fields[1]) == master:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def stop(self):
+        subprocess.run(["sh", PG_SCRIPT, "stop", self.dir], check=False)
+
+
+def pgbench_listing(pg, database, dur):
+    """PostgreSQL alone on coopd's ListObservations VN→JP page of 20 (the statement coopd sends), 8 clients, prepared."""
+    sql = os.path.join(pg.dir, "listing.sql")
+    with open(sql, "w") as f:
+        f.write(LISTING_SQL)
+    os.chmod(sql, 0o644)
+    r = subprocess.run(pg.as_owner(["pgbench", "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", str(int(dur)),
+                                    "-h", pg.dir, "-U", "postgres", "-f", sql, database]),
+                       capture_output=True, text=True, check=True)
+    for line in r.stdout.splitlines():
+        if line.startswith("tps"):
+            return float(line.split("=")[1].split()[0])
+    raise RuntimeError(f"pgbench: no tps in {r.stdout}")
 
 
 def ready_time(coopd, state, sock):
@@ -118,6 +181,67 @@ def go_best_calls(table):
     return best
 
 
+# coopd's statement for ListObservations VN→JP, page of 20, latest vintage (from PostgreSQL's statement log).
+LISTING_SQL = """SELECT o.id, o.indicator, o.origin, o.destination, o.breakdown, o.period_start, o.period_end,
+  o.period_from, o.vintage_from, o.value, o.value_high, o.unit_multiplier, o.unit, o.qualifier, o.status, o.source_id,
+  o.locator, o.vintage, o.supersedes_id, o.superseded_by_id, o.note, o.retracted, o.retraction_reason,
+  o.recorded_sequence, o.conflicts FROM observations o WHERE o.origin = 'VN' AND o.destination = 'JP'
+  AND o.breakdown = '' AND o.retracted = 0
+  AND NOT EXISTS (SELECT 1 FROM observations r WHERE r.supersedes_id = o.id AND r.retracted = 0)
+  AND o.indicator NOT IN (SELECT code FROM indicators WHERE measure = 'claim')
+  ORDER BY o.indicator, o.origin, o.destination, o.breakdown, o.period_from, o.vintage_from, o.id LIMIT 21;
+"""
+
+
+def postgres_cases(coopd, bench, work, a):
+    """The shipped-data cases on SQLite and on PostgreSQL, interleaved, with both processes' CPU per call."""
+    pg = Postgres(work)
+    sock = os.path.join(work, "pg.sock")
+    lines = ["## The store on PostgreSQL, beside SQLite", "",
+             "| case | store | calls/s | p50 µs | p99 µs | coopd CPU µs/call | PostgreSQL CPU µs/call |",
+             "|---|---|---|---|---|---|---|"]
+    try:
+        for label, args, extra in (
+                ("ListObservations VN→JP, page 20, 8 in flight", ["--workload", "query", "-c", "8"], []),
+                ("the same, response cache off", ["--workload", "query", "-c", "8"], ["--response-cache-mib", "0"]),
+                ("AddObservations (durable), 8 conns x 8 in flight", ["--workload", "write", "--conns", "8", "-c", "8"],
+                 [])):
+            results = {"SQLite": [], "PostgreSQL": []}
+            for _ in range(a.reps):
+                fresh = os.path.join(work, "fresh")
+                shutil.rmtree(fresh, ignore_errors=True)
+                s = Server([coopd, "--socket", sock, "--state-directory", fresh] + extra, sock)
+                r = measured(s, bench, args, a.dur); s.stop()
+                r["pg_cpu_us_per_call"] = None
+                results["SQLite"].append(r)
+
+                url = pg.fresh("bench")
+                s = Server([coopd, "--socket", sock, "--state-directory", fresh, "--database", url] + extra, sock,
+                           timeout=120)
+                pg0 = pg.cpu_seconds()
+                r = measured(s, bench, args, a.dur)
+                r["pg_cpu_us_per_call"] = (pg.cpu_seconds() - pg0) * 1e6 / max(1, r["calls"] * (a.dur + 0.5) / a.dur)
+                s.stop()
+                results["PostgreSQL"].append(r)
+            for store, rs in results.items():
+                pg_cpu = "" if store == "SQLite" else f"{med([r['pg_cpu_us_per_call'] for r in rs]):.1f}"
+                lines.append(f"| {label} | {store} | {med([r['calls_per_s'] for r in rs]):,.0f} | "
+                             f"{med([r['p50_us'] for r in rs]):.0f} | {med([r['p99_us'] for r in rs]):.0f} | "
+                             f"{med([r['cpu_us_per_call'] for r in rs]):.1f} | {pg_cpu} |")
+            ratio = med([r['calls_per_s'] for r in results["PostgreSQL"]]) / med([r['calls_per_s'] for r in results["SQLite"]])
+            lines.append(f"| | PostgreSQL / SQLite | {ratio:.2f}x | | | | |")
+        # PostgreSQL alone, on the seeded database the last case left.
+        url = pg.fresh("bench")
+        s = Server([coopd, "--socket", sock, "--state-directory", os.path.join(work, "fresh"), "--database", url], sock,
+                   timeout=120)
+        s.stop()
+        tps = med([pgbench_listing(pg, "bench", a.dur) for _ in range(a.reps)])
+        lines += ["", f"PostgreSQL alone on the same listing statement (pgbench -M prepared, 8 clients): {tps:,.0f}/s", ""]
+    finally:
+        pg.stop()
+    return lines
+
+
 def med(values):
     return statistics.median(values) if values else float("nan")
 
@@ -127,6 +251,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--dur", type=float, default=5)
     ap.add_argument("--skip-anchor", action="store_true", help="skip ../shared/bench/bench.py")
+    ap.add_argument("--skip-postgres", action="store_true", help="skip the cases on PostgreSQL")
+    ap.add_argument("--only-postgres", action="store_true", help="only the cases on PostgreSQL")
     a = ap.parse_args()
     coopd, bench = release_bin("coopd"), release_bin("coop-bench")
     go_server = os.path.join(BIN, "ttrpc-echo-server")
@@ -136,62 +262,66 @@ def main():
     lines = [f"# coopd performance suite {stamp}", "",
              f"host: {os.uname().nodename}, {os.cpu_count()} CPUs, kernel {os.uname().release}; reps {a.reps} x {a.dur} s, medians", ""]
 
-    if not a.skip_anchor:
-        anchor = subprocess.run(
-            [sys.executable, os.path.join(SHARED, "bench", "bench.py"), "--only", "ttrpc", "--reps", str(a.reps),
-             "--dur", str(a.dur), "--cases", "c64-64B$|c1-64B-cpu0|c16-4KiB",
-             "--server", f"coopd={coopd} --socket {{sock}} --state-directory {state}",
-             "--target", "coop.v1.Diagnostics/Echo"], capture_output=True, text=True)
-        lines += ["## Echo through Go's load generator (../shared/bench/bench.py)", ""]
-        table = [l for l in anchor.stdout.splitlines() if l.startswith("|")]
-        lines += table + [""]
-        go_best = go_best_calls(table)
+    if not a.only_postgres:
+        if not a.skip_anchor:
+            anchor = subprocess.run(
+                [sys.executable, os.path.join(SHARED, "bench", "bench.py"), "--only", "ttrpc", "--reps", str(a.reps),
+                 "--dur", str(a.dur), "--cases", "c64-64B$|c1-64B-cpu0|c16-4KiB",
+                 "--server", f"coopd={coopd} --socket {{sock}} --state-directory {state}",
+                 "--target", "coop.v1.Diagnostics/Echo"], capture_output=True, text=True)
+            lines += ["## Echo through Go's load generator (../shared/bench/bench.py)", ""]
+            table = [l for l in anchor.stdout.splitlines() if l.startswith("|")]
+            lines += table + [""]
+            go_best = go_best_calls(table)
 
-    else:
-        go_best = None
-    sock = os.path.join(work, "s.sock")
-    go, ours = [], []
-    for _ in range(a.reps):
-        s = Server([go_server, "-socket", sock], sock)
-        go.append(measured(s, bench, ["--workload", "echo", "--echo-service", "bench.v1.Bench", "-c", "64"], a.dur)); s.stop()
-        s = Server([coopd, "--socket", sock, "--state-directory", state], sock)
-        ours.append(measured(s, bench, ["--workload", "echo", "-c", "64"], a.dur)); s.stop()
-    lines += ["## Echo 64 B, 1 conn x 64 in flight, coop-bench against both", "",
-              "| server | calls/s | p50 µs | p99 µs | server CPU µs/call | RSS KiB |", "|---|---|---|---|---|---|"]
-    for name, rs in (("Go ttrpc", go), ("coopd", ours)):
-        lines.append(f"| {name} | {med([r['calls_per_s'] for r in rs]):,.0f} | {med([r['p50_us'] for r in rs]):.0f} | "
-                     f"{med([r['p99_us'] for r in rs]):.0f} | {med([r['cpu_us_per_call'] for r in rs]):.2f} | "
-                     f"{med([r['rss_kib'] for r in rs]):,.0f} |")
-    ratio = med([r['calls_per_s'] for r in ours]) / med([r['calls_per_s'] for r in go])
-    cpu_ratio = med([r['cpu_us_per_call'] for r in ours]) / med([r['cpu_us_per_call'] for r in go])
-    lines += ["", f"coopd / Go: {ratio:.2f}x calls/s, {cpu_ratio:.2f}x server CPU per call"]
-    if go_best:
-        lines += [f"coopd with coop-bench / Go's best 64 B case with its own load generator ({go_best:,.0f} calls/s): "
-                  f"{med([r['calls_per_s'] for r in ours]) / go_best:.2f}x"]
-    lines += [""]
-
-    lines += ["## coopd on the shipped data", "",
-              "| case | calls/s | p50 µs | p99 µs | server CPU µs/call |", "|---|---|---|---|---|"]
-    for label, args, extra in (
-            ("ListObservations VN→JP, page 20, 8 in flight", ["--workload", "query", "-c", "8"], []),
-            ("the same, response cache off", ["--workload", "query", "-c", "8"], ["--response-cache-mib", "0"]),
-            ("AddObservations (durable), 8 conns x 8 in flight", ["--workload", "write", "--conns", "8", "-c", "8"], [])):
-        rs = []
+        else:
+            go_best = None
+        sock = os.path.join(work, "s.sock")
+        go, ours = [], []
         for _ in range(a.reps):
-            fresh = os.path.join(work, "fresh")
-            shutil.rmtree(fresh, ignore_errors=True)
-            s = Server([coopd, "--socket", sock, "--state-directory", fresh] + extra, sock)
-            rs.append(measured(s, bench, args, a.dur)); s.stop()
-        lines.append(f"| {label} | {med([r['calls_per_s'] for r in rs]):,.0f} | {med([r['p50_us'] for r in rs]):.0f} | "
-                     f"{med([r['p99_us'] for r in rs]):.0f} | {med([r['cpu_us_per_call'] for r in rs]):.1f} |")
+            s = Server([go_server, "-socket", sock], sock)
+            go.append(measured(s, bench, ["--workload", "echo", "--echo-service", "bench.v1.Bench", "-c", "64"], a.dur)); s.stop()
+            s = Server([coopd, "--socket", sock, "--state-directory", state], sock)
+            ours.append(measured(s, bench, ["--workload", "echo", "-c", "64"], a.dur)); s.stop()
+        lines += ["## Echo 64 B, 1 conn x 64 in flight, coop-bench against both", "",
+                  "| server | calls/s | p50 µs | p99 µs | server CPU µs/call | RSS KiB |", "|---|---|---|---|---|---|"]
+        for name, rs in (("Go ttrpc", go), ("coopd", ours)):
+            lines.append(f"| {name} | {med([r['calls_per_s'] for r in rs]):,.0f} | {med([r['p50_us'] for r in rs]):.0f} | "
+                         f"{med([r['p99_us'] for r in rs]):.0f} | {med([r['cpu_us_per_call'] for r in rs]):.2f} | "
+                         f"{med([r['rss_kib'] for r in rs]):,.0f} |")
+        ratio = med([r['calls_per_s'] for r in ours]) / med([r['calls_per_s'] for r in go])
+        cpu_ratio = med([r['cpu_us_per_call'] for r in ours]) / med([r['cpu_us_per_call'] for r in go])
+        lines += ["", f"coopd / Go: {ratio:.2f}x calls/s, {cpu_ratio:.2f}x server CPU per call"]
+        if go_best:
+            lines += [f"coopd with coop-bench / Go's best 64 B case with its own load generator ({go_best:,.0f} calls/s): "
+                      f"{med([r['calls_per_s'] for r in ours]) / go_best:.2f}x"]
+        lines += [""]
 
-    s = Server([coopd, "--socket", sock, "--state-directory", state], sock)
-    time.sleep(1)
-    idle = rss_kib(s.proc.pid)
-    s.stop()
-    ready = med([ready_time(coopd, state, sock) for _ in range(a.reps)])
-    lines += ["", f"coopd RSS idle {idle:,} KiB; under Echo c=64 {med([r['rss_kib'] for r in ours]):,.0f} KiB; "
-              f"READY=1 {ready * 1000:.0f} ms after exec on an existing database", ""]
+        lines += ["## coopd on the shipped data", "",
+                  "| case | calls/s | p50 µs | p99 µs | server CPU µs/call |", "|---|---|---|---|---|"]
+        for label, args, extra in (
+                ("ListObservations VN→JP, page 20, 8 in flight", ["--workload", "query", "-c", "8"], []),
+                ("the same, response cache off", ["--workload", "query", "-c", "8"], ["--response-cache-mib", "0"]),
+                ("AddObservations (durable), 8 conns x 8 in flight", ["--workload", "write", "--conns", "8", "-c", "8"], [])):
+            rs = []
+            for _ in range(a.reps):
+                fresh = os.path.join(work, "fresh")
+                shutil.rmtree(fresh, ignore_errors=True)
+                s = Server([coopd, "--socket", sock, "--state-directory", fresh] + extra, sock)
+                rs.append(measured(s, bench, args, a.dur)); s.stop()
+            lines.append(f"| {label} | {med([r['calls_per_s'] for r in rs]):,.0f} | {med([r['p50_us'] for r in rs]):.0f} | "
+                         f"{med([r['p99_us'] for r in rs]):.0f} | {med([r['cpu_us_per_call'] for r in rs]):.1f} |")
+
+        s = Server([coopd, "--socket", sock, "--state-directory", state], sock)
+        time.sleep(1)
+        idle = rss_kib(s.proc.pid)
+        s.stop()
+        ready = med([ready_time(coopd, state, sock) for _ in range(a.reps)])
+        lines += ["", f"coopd RSS idle {idle:,} KiB; under Echo c=64 {med([r['rss_kib'] for r in ours]):,.0f} KiB; "
+                  f"READY=1 {ready * 1000:.0f} ms after exec on an existing database", ""]
+
+    if not a.skip_postgres:
+        lines += postgres_cases(coopd, bench, work, a)
 
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, f"coopd-{stamp}.md")

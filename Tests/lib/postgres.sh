@@ -46,10 +46,13 @@ start() {
   fi
   # No TCP; the socket in DIR. No fsync: the tests test coopd, not the disk (a crash of the machine is not among
   # them), and hundreds of test databases made and dropped in parallel must not starve the other tests of I/O.
-  # More connections than the default 100, for many coopd and test stores at once.
+  # (PG_DURABLE=1 keeps fsync on, for benchmarks of durable writes.) More connections than the default 100, for
+  # many coopd and test stores at once.
+  durability="-c fsync=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-0}" = 1 ] && durability=""
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=300 -c shared_buffers=64MB \
-        -c fsync=off -c full_page_writes=off" \
+        $durability" \
     start </dev/null >/dev/null 2>>"$dir/pg_ctl.log" || { cat "$dir/pg_ctl.log" "$dir/server.log" >&2; return 1; }
 }
 

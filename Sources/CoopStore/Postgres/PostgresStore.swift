@@ -37,6 +37,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// Versions handed out while the database could not be read: never a counter value, never twice.
     private let unknownVersions = Atomic<UInt64>(0)
     private let poller: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let versions = SharedRead<Int64?>()
     private let isShutDown = Atomic<Bool>(false)
 
     /// Connects, migrates the schema (under the advisory lock, so processes starting together migrate once) and
@@ -169,10 +170,12 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     override public var readThreads: NIOThreadPool? { threads }
 
-    /// The change counter, as committed. Read from the database on each call, so it is right for writes of
-    /// every host; while the database cannot be read, a value no answer was ever cached under.
+    /// The change counter, as committed. Read from the database for each call (callers arriving together share
+    /// one query that started after all of them), so it is right for writes of every host; while the database
+    /// cannot be read, a value no answer was ever cached under.
     override public var dataVersion: UInt64 {
-        if let last = try? read({ db in try db.int64("SELECT last FROM change_counter") }) {
+        let last = try? versions.value { try read { db in try db.int64("SELECT last FROM change_counter") } }
+        if let last = last ?? nil {
             return UInt64(max(0, last))
         }
         return (1 << 63) | unknownVersions.add(1, ordering: .relaxed).newValue
