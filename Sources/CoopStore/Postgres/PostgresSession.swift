@@ -7,8 +7,10 @@ internal import PostgresNIO
 /// server answers (never an event loop, see `CooperationStore.readThreads`). The connection's I/O runs on its own
 /// event loop; the calling thread waits for the answer.
 ///
-/// Statements run as unnamed extended-protocol statements (parse, bind, execute in one round trip), in the
-/// SQLite dialect the table helpers are written in, rewritten once per statement text by `PostgresSQL`.
+/// Statements are written in the SQLite dialect the table helpers use, rewritten once per statement text by
+/// `PostgresSQL`. Queries and row changes are prepared on first use on each connection (`PREPARE`, with the
+/// parameter types of that use) and then run as `EXECUTE`: the server plans each statement once per connection
+/// instead of on every call. Everything else runs as an unnamed statement.
 final class PostgresSession: @unchecked Sendable {
     struct Result {
         var names: [String]
@@ -21,6 +23,16 @@ final class PostgresSession: @unchecked Sendable {
     private let failure: StoreError?
     /// False once the connection failed: the pool closes it instead of handing it out again.
     private(set) var isUsable = true
+    /// The `EXECUTE` text of each statement prepared on this connection, by statement text and parameter types.
+    private var prepared: [PreparedKey: String] = [:]
+
+    private struct PreparedKey: Hashable {
+        var sql: String
+        var types: [UInt8]
+    }
+
+    /// More distinct statements than this on one connection run unprepared (the helpers build a bounded set).
+    static let maximumPrepared = 1_000
 
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
@@ -54,6 +66,34 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
+        let translated = PostgresSQL.translate(sql)
+        guard PostgresSQL.isPreparable(translated), let arguments = PostgresSQL.literals(values) else {
+            return try run(translated, values)
+        }
+        let key = PreparedKey(sql: translated, types: values.map(\.typeTag))
+        let name: String
+        if let known = prepared[key] {
+            name = known
+        } else {
+            guard prepared.count < Self.maximumPrepared else { return try run(translated, values) }
+            name = "coop_\(prepared.count + 1)"
+            let types = values.map(\.postgresType).joined(separator: ", ")
+            _ = try run("PREPARE \(name)\(values.isEmpty ? "" : " (\(types))") AS \(translated)", [], logging: translated)
+            prepared[key] = name
+        }
+        do {
+            // EXECUTE takes no bind parameters: its arguments are literals (see `PostgresSQL.literals`).
+            return try run("EXECUTE \(name)" + (values.isEmpty ? "" : "(\(arguments))"), [], logging: translated)
+        } catch let error as StoreError where error.code == .unavailable && isUsable {
+            // A statement the server no longer has (a pooler between, DISCARD ALL): prepared again next time.
+            prepared.removeAll()
+            throw error
+        }
+    }
+
+    /// One statement (already in PostgreSQL's dialect) as an unnamed extended-protocol statement. A failure is
+    /// logged with `logging` in place of the statement (an EXECUTE's text holds the values).
+    private func run(_ sql: String, _ values: [SQLValue], logging: String? = nil) throws -> Result {
         guard let connection, isUsable, !connection.isClosed else {
             isUsable = false
             throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
@@ -67,7 +107,7 @@ final class PostgresSession: @unchecked Sendable {
             case .text(let text): bindings.append(text)
             }
         }
-        let query = PostgresQuery(unsafeSQL: PostgresSQL.translate(sql), binds: bindings)
+        let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         let result: PostgresQueryResult
         do {
             result = try Self.wait(for: connection.query(query, logger: logger), closing: connection)
@@ -79,7 +119,7 @@ final class PostgresSession: @unchecked Sendable {
                 logger.error("a database statement failed", metadata: [
                     "sqlstate": "\(error.serverInfo?[.sqlState] ?? "")",
                     "error": "\(error.serverInfo?[.message] ?? "\(error.code)")",
-                    "statement": "\(query.sql.prefix(300))",
+                    "statement": "\((logging ?? sql).prefix(300))",
                 ])
             }
             throw mapped
@@ -177,6 +217,45 @@ enum PostgresSQL {
         ("+o.breakdown", "o.breakdown"),
     ]
 
+    /// Whether a (translated) statement can be prepared: queries and row changes, not transaction control or DDL.
+    static func isPreparable(_ sql: String) -> Bool {
+        let head = sql.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }).prefix(7)
+        let word = String(decoding: head, as: UTF8.self).uppercased()
+        return word.hasPrefix("SELECT") || word.hasPrefix("INSERT") || word.hasPrefix("UPDATE")
+            || word.hasPrefix("DELETE") || word.hasPrefix("WITH")
+    }
+
+    /// `values` as EXECUTE's argument list of SQL literals; nil if one cannot be written as a literal (a string
+    /// with a NUL, which PostgreSQL text cannot hold anyway: the statement then runs unprepared and fails as before).
+    ///
+    /// Safe for any text because every connection sets `standard_conforming_strings = on` (see
+    /// `PostgresStore.configuration`): in a standard string literal only the quote is special, and it is doubled.
+    static func literals(_ values: [SQLValue]) -> String? {
+        var out = ""
+        for (index, value) in values.enumerated() {
+            if index > 0 { out += ", " }
+            switch value {
+            case .null:
+                out += "NULL"
+            case .integer(let integer):
+                out += String(integer)
+            case .real(let real):
+                // Shortest round-trip form; the special values as float8 spells them.
+                if real.isNaN {
+                    out += "'NaN'"
+                } else if real.isInfinite {
+                    out += real < 0 ? "'-Infinity'" : "'Infinity'"
+                } else {
+                    out += "'\(real)'"
+                }
+            case .text(let text):
+                if text.utf8.contains(0) { return nil }
+                out += "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+            }
+        }
+        return out
+    }
+
     static func rewrite(_ sql: String) -> String {
         var text = sql
         for (from, to) in replacements where text.contains(from) {
@@ -230,6 +309,28 @@ extension StoreError {
                 return StoreError(.unavailable, "the database is unavailable; retry")
             }
             return StoreError(.internalError, "internal storage error (SQLSTATE \(state))")
+        }
+    }
+}
+
+extension SQLValue {
+    /// Distinguishes statements prepared for different parameter types.
+    fileprivate var typeTag: UInt8 {
+        switch self {
+        case .null: 0
+        case .integer: 1
+        case .real: 2
+        case .text: 3
+        }
+    }
+
+    /// The parameter's type in `PREPARE`: what the unnamed statement would have bound; a NULL's is inferred.
+    fileprivate var postgresType: String {
+        switch self {
+        case .null: "unknown"
+        case .integer: "int8"
+        case .real: "float8"
+        case .text: "text"
         }
     }
 }

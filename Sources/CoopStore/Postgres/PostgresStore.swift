@@ -113,10 +113,11 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
                 database: location.database, tls: .disable)
         }
         configuration.options.connectTimeout = .seconds(5)
-        // Durable before acknowledged, whatever the server's default; and the application's name for
-        // pg_stat_activity.
+        // Durable before acknowledged, whatever the server's default; string literals as the SQL standard has
+        // them (the prepared statements' arguments rely on it, see `PostgresSQL.literals`); and the application's
+        // name for pg_stat_activity.
         configuration.options.additionalStartupParameters = [
-            ("synchronous_commit", "on"), ("application_name", "coopd"),
+            ("synchronous_commit", "on"), ("standard_conforming_strings", "on"), ("application_name", "coopd"),
         ]
         return configuration
     }

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+@testable import CoopStore
+
+/// PostgreSQL runs the helpers' statements prepared, with EXECUTE's arguments written as SQL literals: whatever a
+/// caller's text holds, it is stored and read back exactly, and it is never SQL.
+@Suite struct PostgresStatementTests {
+    @Test func literalsDoubleOnlyTheQuoteAndRefuseWhatTextCannotHold() {
+        #expect(PostgresSQL.literals([.text("it's"), .integer(-5), .null, .real(1.5)]) == "'it''s', -5, NULL, '1.5'")
+        #expect(PostgresSQL.literals([.text(#"back\slash \' $$ E'\x41'"#)]) == #"'back\slash \'' $$ E''\x41'''"#)
+        #expect(PostgresSQL.literals([.real(.nan), .real(-.infinity)]) == "'NaN', '-Infinity'")
+        #expect(PostgresSQL.literals([.text("nul\u{0}byte")]) == nil)
+        #expect(PostgresSQL.literals([]) == "")
+    }
+
+    @Test func onlyQueriesAndRowChangesArePrepared() {
+        for sql in ["SELECT 1", "  \nINSERT INTO t VALUES ($1)", "update t set a = 1", "DELETE FROM t", "WITH x AS (SELECT 1) SELECT * FROM x"] {
+            #expect(PostgresSQL.isPreparable(sql), "\(sql)")
+        }
+        for sql in ["BEGIN", "COMMIT", "SAVEPOINT request", "RELEASE SAVEPOINT request", "CREATE TABLE t (a TEXT)", "PREPARE p AS SELECT 1"] {
+            #expect(!PostgresSQL.isPreparable(sql), "\(sql)")
+        }
+    }
+
+    @Test(arguments: Backend.all) func textThatLooksLikeSQLIsStoredAndReadBackExactly(_ backend: Backend) async throws {
+        let hostile = [
+            "it's", "''", "'; DROP TABLE sources; --", #"back\slash"#, #"\'"#, "$$dollar$$", "$1 $2 ?", #"E'\x41'"#,
+            "line\nbreak\ttab", "Đào Ngọc Dung 技能実習", "🙂", "",
+        ]
+        try await withStore(backend) { store in
+            var ids: [Int64] = []
+            for (index, text) in hostile.enumerated() {
+                let source = try await store.putSource(
+                    Source(title: "title \(index): \(text)", publisher: "publisher \(text)", note: text), context())
+                ids.append(source.id)
+            }
+            let stored = try store.sources(ids: ids)
+            #expect(stored.map(\.note) == hostile)
+            #expect(stored.map(\.publisher) == hostile.map { "publisher \($0)" })
+            #expect(stored.map(\.title) == hostile.enumerated().map { "title \($0): \($1)" })
+            // Read twice more: later runs of a statement on a connection are the prepared ones.
+            #expect(try store.sources(ids: ids) == stored)
+            #expect(try store.sources(ids: ids) == stored)
+            #expect(try store.sources(page: PageRequest(size: 100, token: "")).items.count == hostile.count)
+        }
+    }
+}
