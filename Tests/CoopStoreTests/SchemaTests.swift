@@ -1,4 +1,5 @@
 import CoopStore
+import CoopTestSupport
 import Foundation
 import Testing
 
@@ -130,6 +131,25 @@ import Testing
             let dung = try #require(try store.search("Dao Ngoc Dung", limit: 20).first { $0.entityKind == "statement" })
             #expect(dung.nativeNames == ["Đào Ngọc Dung"])
         }
+    }
+
+    @Test(.enabled(if: TestPostgres.socketDirectory != nil, "needs the test PostgreSQL server"))
+    func aPostgreSQLIndexWrittenInAnotherFormatIsWrittenAgainAtStart() async throws {
+        let database = try await TestPostgres.makeDatabase(template: try await TestPostgres.seededTemplate())
+        defer { TestPostgres.dropDatabase(database) }
+        let before = try await TestPostgres.openStore(database: database)
+        let hits = try await TestPostgres.offload { try before.search("ベトナム", limit: 50).count }
+        #expect(hits > 5)
+        before.close()
+        // As an earlier coopd would have left it: other tokens (here, none), another format.
+        try await TestPostgres.offload {
+            try TestPostgres.psql(
+                "DELETE FROM search_index; UPDATE meta SET value = '1-words' WHERE key = 'search_index_format'",
+                database: database)
+        }
+        let after = try await TestPostgres.openStore(database: database)
+        defer { after.close() }
+        #expect(try await TestPostgres.offload { try after.search("ベトナム", limit: 50).count } == hits)
     }
 
     private func sqlite(_ path: String, _ sql: String) throws {

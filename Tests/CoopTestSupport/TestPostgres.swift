@@ -18,13 +18,13 @@ public enum TestPostgres {
         return "postgresql://postgres@/\(database)?host=\(directory)&connections=2"
     }
 
-    /// Runs SQL on the server's maintenance database with psql.
-    public static func psql(_ sql: String) throws {
+    /// Runs SQL with psql on `database` (default: the server's maintenance database).
+    public static func psql(_ sql: String, database: String = "postgres") throws {
         guard let directory = socketDirectory else {
             throw StoreError(.unavailable, "no test PostgreSQL server (COOPD_TEST_POSTGRES)")
         }
         try run("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", directory, "-U", "postgres",
-                                  "-d", "postgres", "-c", sql])
+                                  "-d", database, "-c", sql])
     }
 
     /// Runs a command to its end, descriptors of this process not inherited (a server a script starts must not

@@ -205,8 +205,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     // MARK: Schema
 
-    /// Applies the migrations this database lacks, in order, each in its own transaction, holding the advisory
-    /// lock throughout.
+    /// Applies the migrations this database lacks, in order, each in its own transaction, then re-indexes search
+    /// if the index's format moved, holding the advisory lock throughout.
     private func migrate() throws {
         try writerConnection.withSession { session in
             _ = try session.query("SELECT pg_advisory_lock(?)", [.integer(PostgresSchema.advisoryLock)])
@@ -232,6 +232,9 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
                     _ = try session.query("INSERT INTO coop_migrations (name) VALUES (?)", [.text(migration.name)])
                 }
             }
+            // As on SQLite: the search index is written again when coopd tokenises differently from whoever wrote it.
+            let db = SQL(session)
+            try db.transaction { try SearchIndex.rebuildIfStale(db) }
         }
     }
 
