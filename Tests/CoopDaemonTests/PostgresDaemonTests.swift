@@ -139,6 +139,50 @@ struct PostgresDaemonTests {
         await TestPostgres.removeDatabase(database)
     }
 
+    /// A server that asks for a password (scram-sha-256): coopd takes it from `--database-password-file` or from the
+    /// systemd credential `database-password`; a wrong one stops the start with the server's reason, and the password
+    /// is never in the log.
+    @Test func thePasswordComesFromAFileOrASystemdCredential() async throws {
+        let server = try await PrivatePostgresServer.start()
+        defer { server.remove() }
+        _ = try await server.psql("CREATE ROLE coop_pw LOGIN PASSWORD 'Corr3ct-Horse'")
+        _ = try await server.psql("CREATE DATABASE coop_pw OWNER coop_pw")
+        try await server.requirePassword(user: "coop_pw")
+        let url = "postgresql://coop_pw@/coop_pw?host=\(server.directory)"
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let credentials = directory.file("credentials")
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+        try "Corr3ct-Horse\n".write(toFile: credentials + "/database-password", atomically: true, encoding: .utf8)
+        try "Wr0ng-Horse\n".write(toFile: directory.file("wrong"), atomically: true, encoding: .utf8)
+
+        // From a file named on the command line.
+        try await withDaemon(
+            arguments: ["--database-password-file", credentials + "/database-password"],
+            environment: ["COOPD_DATABASE": url, "COOPD_LOG_LEVEL": "debug"]
+        ) { daemon in
+            let written = try await withClient(daemon.socketPath) { client in
+                try await client.putSource(Self.source("with a password"))
+            }
+            #expect(written.id > 0)
+            #expect(!daemon.stderr.contains("Corr3ct-Horse"))
+        }
+        // From the credential systemd hands over (LoadCredential=database-password:…).
+        try await withDaemon(environment: ["COOPD_DATABASE": url, "CREDENTIALS_DIRECTORY": credentials]) { daemon in
+            let sources = try await withClient(daemon.socketPath) { client in try await client.listSources() }
+            #expect(sources.sources.map(\.title) == ["with a password"])
+        }
+        // A wrong password: coopd does not start, says why, and shows no password.
+        let wrong = try await DaemonProcess.start(
+            in: directory, arguments: ["--database-password-file", directory.file("wrong")],
+            environment: ["COOPD_DATABASE": url], waitUntilServing: false)
+        defer { wrong.kill() }
+        let ended = try await poll("coopd to give up", timeout: .seconds(20)) { wrong.process.checkExited() }
+        #expect(ended != .exited(0))
+        #expect(wrong.stderr.contains("cannot open the database"), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("Wr0ng-Horse") && !wrong.stderr.contains("Corr3ct-Horse"))
+    }
+
     /// `coopd copy-store` moves a deployment: a seeded SQLite file into an empty PostgreSQL database, which a coopd
     /// then serves; a second copy into it is refused and changes nothing.
     @Test func copyStoreMovesAnSQLiteDeploymentThatACoopdOnPostgreSQLThenServes() async throws {

@@ -159,6 +159,14 @@ public final class PrivatePostgresServer: Sendable {
         return PrivatePostgresServer(directory: directory)
     }
 
+    /// Makes the server ask `user` for a password (scram-sha-256) on its socket; everyone else stays trusted.
+    public func requirePassword(user: String) async throws {
+        let file = directory + "/data/pg_hba.conf"
+        let rules = try String(contentsOfFile: file, encoding: .utf8)
+        try ("local all \(user) scram-sha-256\n" + rules).write(toFile: file, atomically: false, encoding: .utf8)
+        _ = try await psql("SELECT pg_reload_conf()")
+    }
+
     /// Runs SQL on this server's `database` with psql; returns what it printed (unaligned, tuples only).
     public func psql(_ sql: String, database: String = "postgres") async throws -> String {
         let directory = self.directory
