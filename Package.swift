@@ -148,6 +148,7 @@ let package = Package(
         .executableTarget(
             name: "coop-bench",
             dependencies: [
+                "CoopClient",
                 "CoopWire",
                 "CoopProto",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,29 +1,40 @@
 import ArgumentParser
+import CoopClient
 import CoopProto
 import CoopWire
 import Foundation
 import NIOCore
 import NIOPosix
 
-/// `coop-bench`: a pipelined load generator for coopd (or any ttrpc server for `echo`).
+/// `coop-bench`: a pipelined load generator for coopd (or any ttrpc server for `echo`), and `populate`.
 @main
 struct CoopBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coop-bench",
+        abstract: "Load generator and dataset maker for coopd.",
+        subcommands: [Load.self, Populate.self], defaultSubcommand: Load.self)
+}
+
+/// `coop-bench [load]`: keeps calls in flight for a while and reports calls/s and latency percentiles.
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
         abstract: "Drive coopd with pipelined calls and report calls/s and latency percentiles.",
         discussion: """
             Workloads: echo (coop.v1.Diagnostics/Echo with --size bytes), query (ListObservations VN→JP, one \
-            page of 20), search (Search for --query), write (AddObservations of one observation, each call a new \
-            request id), health. \
-            Prints one summary line (or a JSON object with --json); exits 1 if any call failed.
+            page of 20), query-mix (ListObservations where every call differs: a random pair with data, \
+            indicators, period range, breakdown, as-of date and page size, drawn from what coopd holds, \
+            reproducible with --seed), search (Search for --query), write (AddObservations of one observation, \
+            each call a new request id), health. \
+            Prints one summary line (or a JSON object with --json), with coopd's response-cache hit rate over the \
+            run (from its metrics); exits 1 if any call failed.
             """)
 
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case echo, query, search, write, health
+        case echo, query, queryMix = "query-mix", search, write, health
     }
 
     @Option(help: "Socket path of the server.") var socket: String
-    @Option(help: "Workload: echo, query, search, write, health.") var workload: Workload = .echo
+    @Option(help: "Workload: echo, query, query-mix, search, write, health.") var workload: Workload = .echo
     @Option(help: "Connections.") var conns: Int = 1
     @Option(name: [.customShort("c"), .long], help: "Calls in flight per connection.") var concurrency: Int = 64
     @Option(help: ArgumentHelp(
@@ -35,11 +46,13 @@ struct CoopBench: AsyncParsableCommand {
     @Option(help: "Echo payload bytes.") var size: Int = 64
     @Option(help: "Search text for the search workload.") var query = "Dao Ngoc Dung"
     @Option(help: "Service for echo (to benchmark another ttrpc server).") var echoService = "coop.v1.Diagnostics"
+    @Option(help: "Seed of query-mix's questions.") var seed: UInt64 = 1
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
         guard conns > 0, concurrency > 0, duration > 0 else { throw ValidationError("conns, -c and duration must be positive") }
         let (service, method, payloads) = try await workloadCalls()
+        let cacheBefore = await cacheCounters()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let start = NIODeadline.now()
         let measureFrom = start + .nanoseconds(Int64(warmup * 1e9))
@@ -70,6 +83,7 @@ struct CoopBench: AsyncParsableCommand {
             firstError = firstError ?? r.firstError
         }
         try await group.shutdownGracefully()
+        let cacheAfter = await cacheCounters()
         latencies.sort()
         let seconds = duration
         func percentile(_ p: Double) -> Double {
@@ -83,7 +97,7 @@ struct CoopBench: AsyncParsableCommand {
             ("p50_us", String(format: "%.1f", percentile(0.5))), ("p90_us", String(format: "%.1f", percentile(0.9))),
             ("p99_us", String(format: "%.1f", percentile(0.99))),
             ("max_us", String(format: "%.1f", Double(latencies.last ?? 0) / 1000)),
-        ]
+        ] + cacheSummary(before: cacheBefore, after: cacheAfter)
         if json {
             let fields = summary.map { key, value in
                 Double(value) != nil ? "\"\(key)\":\(value)" : "\"\(key)\":\"\(value)\""
@@ -110,6 +124,9 @@ struct CoopBench: AsyncParsableCommand {
                 $0.pageSize = 20
             }.serializedBuffer()
             return ("coop.v1.Cooperation", "ListObservations", .constant(payload))
+        case .queryMix:
+            let mix = try await QueryMix(socket: socket, seed: seed, connections: conns)
+            return ("coop.v1.Cooperation", "ListObservations", .perCall { connection, _ in mix.next(connection) })
         case .search:
             let payload = try Coop_V1_SearchRequest.with { $0.query = query }.serializedBuffer()
             return ("coop.v1.Cooperation", "Search", .constant(payload))
@@ -138,6 +155,34 @@ struct CoopBench: AsyncParsableCommand {
                 return (try? request.serializedBuffer()) ?? ByteBuffer()
             })
         }
+    }
+
+    /// coopd's response-cache hits and misses so far (nil for a server without coopd's metrics).
+    private func cacheCounters() async -> (hits: Double, misses: Double)? {
+        guard workload != .echo || echoService == "coop.v1.Diagnostics" else { return nil }
+        let client = CoopClient(socketPath: socket)
+        defer { Task { await client.close() } }
+        guard let text = try? await client.metrics().text else { return nil }
+        func value(_ name: String) -> Double? {
+            for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+                return Double(line.dropFirst(name.count + 1))
+            }
+            return nil
+        }
+        guard let hits = value("coopd_response_cache_hits_total"), let misses = value("coopd_response_cache_misses_total")
+        else { return nil }
+        return (hits, misses)
+    }
+
+    private func cacheSummary(
+        before: (hits: Double, misses: Double)?, after: (hits: Double, misses: Double)?
+    ) -> [(String, String)] {
+        guard let before, let after else { return [] }
+        let hits = after.hits - before.hits
+        let misses = after.misses - before.misses
+        let rate = hits + misses > 0 ? hits / (hits + misses) : 0
+        return [("cache_hits", String(format: "%.0f", hits)), ("cache_misses", String(format: "%.0f", misses)),
+                ("cache_hit_rate", String(format: "%.4f", rate))]
     }
 
     /// A source for the benchmark's writes (one unary call before the load).

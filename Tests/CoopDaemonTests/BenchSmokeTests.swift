@@ -3,7 +3,7 @@ import Testing
 
 /// The load generator runs briefly against a live coopd: no errors, and output a script can read.
 @Suite struct BenchSmokeTests {
-    @Test(arguments: ["echo", "query", "write", "health"])
+    @Test(arguments: ["echo", "query", "query-mix", "write", "health"])
     func loadGeneratorCompletesWithoutErrorsAndPrintsJSON(workload: String) async throws {
         try await withDaemon(environment: ["COOPD_SEED": "yes"]) { daemon in
             let run = try await runToCompletion(
@@ -31,6 +31,39 @@ import Testing
                     #expect(stored.count >= calls)
                 }
             }
+        }
+    }
+
+    /// `populate` adds exactly what it says, spread over many pairs and indicators; the query mix then asks
+    /// questions that almost never repeat (the response cache barely helps) and all of them are answered.
+    @Test func populateAddsItsObservationsAndTheQueryMixRarelyRepeatsAQuestion() async throws {
+        try await withDaemon(environment: ["COOPD_SEED": "yes"]) { daemon in
+            let populate = try await runToCompletion(
+                try TestBinaries.coopBench(), ["populate", "2000", "--socket", daemon.socketPath, "--json"],
+                in: daemon.directory, timeout: .seconds(120))
+            #expect(populate.termination == .exited(0), "\(populate.stdout) \(populate.stderr)")
+            let added = try JSONSerialization.jsonObject(with: Data(populate.stdout.utf8)) as? [String: Any]
+            #expect(added?["observations"] as? Int == 2000)
+            try await withClient(daemon.socketPath) { client in
+                let synthetic = try await client.allObservations(.with {
+                    $0.indicators = (0..<40).map { String(format: "SYN_%02d", $0) }
+                    $0.pageSize = 1000
+                })
+                #expect(synthetic.count == 2000)
+                #expect(Set(synthetic.map(\.indicator)).count == 40)
+                #expect(Set(synthetic.map { $0.origin + $0.destination }).count == 50)
+            }
+            let mix = try await runToCompletion(
+                try TestBinaries.coopBench(),
+                ["--socket", daemon.socketPath, "--workload", "query-mix", "-c", "8", "--duration", "1",
+                 "--warmup", "0.1", "--json"],
+                in: daemon.directory, timeout: .seconds(60))
+            #expect(mix.termination == .exited(0), "\(mix.stdout) \(mix.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(mix.stdout.utf8)) as? [String: Any]
+            #expect(object?["errors"] as? Int == 0)
+            #expect((object?["calls"] as? Int ?? 0) > 0)
+            let rate = object?["cache_hit_rate"] as? Double ?? 1
+            #expect(rate <= 0.05, "cache hit rate \(rate)")
         }
     }
 

@@ -135,7 +135,7 @@ import Testing
                 #expect(frames.count == count, "\(frames.count) of \(count) answers arrived")
                 #expect(try frames.map { try $0.response().code }.allSatisfy { $0 == 0 })
             }
-            #expect(try await daemon.waitForExit() == .exited(0))
+            #expect(try await daemon.waitForExit() == .exited(0), "stderr:\n\(daemon.stderr)")
         }
     }
 

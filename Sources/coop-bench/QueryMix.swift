@@ -1,0 +1,104 @@
+import CoopClient
+import CoopProto
+import Foundation
+import NIOCore
+import Synchronization
+
+/// ListObservations questions as users ask them, each call different: drawn from the pairs, indicators,
+/// breakdowns, periods and vintages coopd holds (read once before the load), reproducible from a seed.
+final class QueryMix: Sendable {
+    /// What one pair holds.
+    private struct Pair {
+        var origin: String
+        var destination: String
+        var indicators: [String]
+        var breakdowns: [Coop_V1_Dimension]
+        var periods: [String]
+        var vintages: [String]
+    }
+
+    private let pairs: [Pair]
+    /// One generator per connection: each connection draws on its own event loop, and the run repeats exactly.
+    private let generators: Mutex<[SplitMix64]>
+
+    init(socket: String, seed: UInt64, connections: Int) async throws {
+        let client = CoopClient(socketPath: socket)
+        defer { Task { await client.close() } }
+        var byPair: [String: Pair] = [:]
+        var request = Coop_V1_ListObservationsRequest()
+        request.pageSize = 1000
+        request.includeSuperseded = true
+        var seen = 0
+        // At most 50,000 rows are read to learn the shape of the data.
+        while seen < 50_000 {
+            let page = try await client.listObservations(request)
+            for o in page.observations {
+                let key = o.origin + ">" + o.destination
+                var pair = byPair[key] ?? Pair(origin: o.origin, destination: o.destination, indicators: [],
+                                               breakdowns: [], periods: [], vintages: [])
+                if !pair.indicators.contains(o.indicator) { pair.indicators.append(o.indicator) }
+                for dimension in o.breakdown where !pair.breakdowns.contains(dimension) {
+                    pair.breakdowns.append(dimension)
+                }
+                pair.periods.append(o.periodStart)
+                pair.vintages.append(o.vintage)
+                byPair[key] = pair
+            }
+            seen += page.observations.count
+            if page.nextPageToken.isEmpty { break }
+            request.pageToken = page.nextPageToken
+        }
+        pairs = byPair.keys.sorted().map { key in
+            var pair = byPair[key]!
+            pair.periods = Array(Set(pair.periods)).sorted()
+            pair.vintages = Array(Set(pair.vintages.filter { !$0.isEmpty })).sorted()
+            return pair
+        }
+        guard !pairs.isEmpty else { throw CoopBenchError("query-mix: coopd holds no observations") }
+        generators = Mutex((0..<connections).map { SplitMix64(seed: seed &* 0x100_0000_01B3 &+ UInt64($0)) })
+    }
+
+    /// The next question of `connection`, encoded.
+    func next(_ connection: Int) -> ByteBuffer {
+        generators.withLock { all in Self.question(pairs, &all[connection % all.count]) }
+    }
+
+    private static func question(_ pairs: [Pair], _ random: inout SplitMix64) -> ByteBuffer {
+        let pair = pairs[Int(random.next() % UInt64(pairs.count))]
+        var request = Coop_V1_ListObservationsRequest()
+        request.origin = pair.origin
+        request.destination = pair.destination
+        let roll = random.next() % 100
+        if roll >= 50 {
+            let count = roll < 85 ? 1 : 2 + Int(random.next() % 2)
+            request.indicators = (0..<count).map { _ in pair.indicators[Int(random.next() % UInt64(pair.indicators.count))] }
+        }
+        if random.next() % 100 < 75, !pair.periods.isEmpty {
+            let a = Int(random.next() % UInt64(pair.periods.count))
+            let b = Int(random.next() % UInt64(pair.periods.count))
+            let (from, to) = (anyDay(pair.periods[min(a, b)], &random), anyDay(pair.periods[max(a, b)], &random))
+            (request.periodFrom, request.periodTo) = from <= to ? (from, to) : (to, from)
+        }
+        if random.next() % 100 < 25, !pair.breakdowns.isEmpty {
+            request.breakdown = [pair.breakdowns[Int(random.next() % UInt64(pair.breakdowns.count))]]
+        }
+        if random.next() % 100 < 20, !pair.vintages.isEmpty {
+            request.asOf = anyDay(pair.vintages[Int(random.next() % UInt64(pair.vintages.count))], &random)
+        }
+        request.includeSuperseded = random.next() % 100 < 10
+        request.pageSize = 10 + Int32(random.next() % 91)
+        return (try? request.serializedBuffer()) ?? ByteBuffer()
+    }
+}
+
+/// `date` (YYYY-MM-DD) with its day replaced by a random one of 01…28 (users ask for ranges, not for stored
+/// dates); other forms unchanged.
+private func anyDay(_ date: String, _ random: inout SplitMix64) -> String {
+    guard date.utf8.count == 10 else { return date }
+    return String(date.prefix(8)) + String(format: "%02d", 1 + Int(random.next() % 28))
+}
+
+struct CoopBenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
