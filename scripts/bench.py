@@ -94,7 +94,10 @@ class Postgres:
     """A private PostgreSQL server (Tests/lib/postgres.sh), fsync on, its Unix socket in its directory."""
 
     def __init__(self, work):
-        self.dir = os.path.join(work, "pg")
+        # Outside the 0700 work directory: the server runs as the postgres user when this runs as root.
+        self.base = tempfile.mkdtemp(prefix="coopd-bench-pg-")
+        os.chmod(self.base, 0o755)
+        self.dir = os.path.join(self.base, "pg")
         subprocess.run(["sh", PG_SCRIPT, "start", self.dir], check=True, env=dict(os.environ, PG_DURABLE="1"))
 
     def psql(self, sql, database="postgres"):
@@ -130,6 +133,7 @@ class Postgres:
 
     def stop(self):
         subprocess.run(["sh", PG_SCRIPT, "stop", self.dir], check=False)
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def pgbench_listing(pg, database, dur):
