@@ -38,7 +38,7 @@ INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"'
 MAN_PAGES        = $(wildcard man/*.[1-8])
 RELEASE_FLAGS    = -c release --static-swift-stdlib
 
-.PHONY: bench symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
+.PHONY: bench rust-peer symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
         check-dataset man clean \
         install install-bin install-units install-man deb test-deb test-systemd test-systemd-release test-consumer \
         libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci test-python examples-go test-go
@@ -163,10 +163,15 @@ deb: deps
 test-deb: test-deps deb
 	sh Tests/deb/run.sh "$(DEB_BUILD)"
 
-# The performance suite, side by side with Go ttrpc in the same run (see BENCHMARKS.md); REPS and DUR per case.
+# The performance suite, side by side with Go's and Rust's ttrpc in the same run (see BENCHMARKS.md); REPS and DUR
+# per case. The Rust reference builds offline from Debian's crates.
 REPS ?= 3
 DUR  ?= 5
-bench: test-deps go-peer
+rust-peer: test-deps
+	@[ -x "$(BENCH_BIN)/ttrpc-rust-echo-server" ] || { sh scripts/install-packages.sh librust-ttrpc-dev cargo && \
+	  sh "$(SHARED)/bench/ttrpc-rust/build.sh"; }
+
+bench: test-deps go-peer rust-peer
 	@[ -x "$(BENCH_BIN)/pingpong" ] || sh "$(SHARED)/bench/raw-uds/build.sh"
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd
 	@$(SYMBOL_ORDER_STALE)

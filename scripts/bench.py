@@ -170,8 +170,14 @@ def ready_time(coopd, state, sock):
         proc.terminate(); proc.wait(timeout=20); listener.close(); shutil.rmtree(d, ignore_errors=True)
 
 
+def rust_server():
+    """The Rust ttrpc reference for the anchor run, when built (`make rust-peer`), in its fastest mode here."""
+    rust = os.path.join(BIN, "ttrpc-rust-echo-server")
+    return ["--server", f"rust={rust} --socket {{sock}} --current-thread"] if os.access(rust, os.X_OK) else []
+
+
 def go_best_calls(table):
-    """The best median calls/s of the Go reference's 64-byte cases in the anchor table (None if absent)."""
+    """The best median calls/s of a reference peer's (Go, Rust) 64-byte cases in the anchor table (None if absent)."""
     best = None
     for row in table:
         cells = [c.strip() for c in row.strip("|").split("|")]
@@ -293,7 +299,7 @@ def main():
                 [sys.executable, os.path.join(SHARED, "bench", "bench.py"), "--only", "ttrpc", "--reps", str(a.reps),
                  "--dur", str(a.dur), "--cases", "c64-64B$|c1-64B-cpu0|c16-4KiB",
                  "--server", f"coopd={coopd} --socket {{sock}} --state-directory {state}",
-                 "--target", "coop.v1.Diagnostics/Echo"], capture_output=True, text=True)
+                 "--target", "coopd=coop.v1.Diagnostics/Echo"] + rust_server(), capture_output=True, text=True)
             lines += ["## Echo through Go's load generator (../shared/bench/bench.py)", ""]
             table = [l for l in anchor.stdout.splitlines() if l.startswith("|")]
             lines += table + [""]
@@ -318,7 +324,7 @@ def main():
         cpu_ratio = med([r['cpu_us_per_call'] for r in ours]) / med([r['cpu_us_per_call'] for r in go])
         lines += ["", f"coopd / Go: {ratio:.2f}x calls/s, {cpu_ratio:.2f}x server CPU per call"]
         if go_best:
-            lines += [f"coopd with coop-bench / Go's best 64 B case with its own load generator ({go_best:,.0f} calls/s): "
+            lines += [f"coopd with coop-bench / the best peer's 64 B case with Go's load generator ({go_best:,.0f} calls/s): "
                       f"{med([r['calls_per_s'] for r in ours]) / go_best:.2f}x"]
         lines += [""]
 
