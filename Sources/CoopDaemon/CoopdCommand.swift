@@ -1,11 +1,20 @@
 import ArgumentParser
 import Foundation
+import NIOPosix
 import Logging
 import CoopStore
 import CoreMetrics
 
 /// `coopd`: the command line of the daemon. Serving is the default subcommand, so `coopd --socket …` serves.
 public struct CoopdCommand: AsyncParsableCommand {
+    /// Starts the event loops' threads on the calling thread's scheduling: call it first, on the main thread.
+    /// A thread inherits its niceness from the thread that creates it, and libdispatch runs its workers (where
+    /// async code runs) at the niceness of their QoS, 0 whatever coopd was started with: started from there, the
+    /// loops that answer every call would run at nice 0 under `nice -n -10 coopd` or systemd's `Nice=`.
+    public static func startEventLoops() {
+        _ = MultiThreadedEventLoopGroup.singleton.next()
+    }
+
     public static let configuration = CommandConfiguration(
         commandName: "coopd",
         abstract: "Serve bilateral cooperation data over ttrpc on a Unix socket.",

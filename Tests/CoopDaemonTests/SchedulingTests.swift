@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CoopTestSupport
+import Foundation
+import Testing
+
+/// coopd started at a niceness (`nice`, systemd's `Nice=`) answers at that niceness: the event loops' threads, which
+/// answer every call, have the main thread's, not the niceness libdispatch gives its worker threads.
+@Suite struct SchedulingTests {
+    @Test func theEventLoopsRunAtTheNicenessCoopdWasStartedWith() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let socket = directory.file("coopd.sock")
+        var environment = ChildProcess.cleanEnvironment()
+        environment["COOPD_SEED"] = "no"
+        let daemon = try ChildProcess(
+            "/usr/bin/nice", ["-n", "7", try TestBinaries.coopd(), "--socket", socket,
+                              "--state-directory", directory.file("state")],
+            environment: environment, stdout: directory.file("out"), stderr: directory.file("err"))
+        defer { daemon.kill() }
+        try await poll("coopd to accept on \(socket)") { RawConnection.canConnect(socket) ? true : nil }
+        let threads = try Self.threads(of: daemon.pid)
+        let loops = threads.filter { $0.name.hasPrefix("NIO-") }
+        #expect(!loops.isEmpty, "\(threads)")
+        #expect(threads.first { $0.id == daemon.pid }?.nice == 7, "\(threads)")
+        #expect(loops.allSatisfy { $0.nice == 7 }, "\(threads)")
+    }
+
+    /// Name and niceness of each thread of `pid`, from /proc.
+    static func threads(of pid: pid_t) throws -> [(id: pid_t, name: String, nice: Int)] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap { entry in
+            guard let id = pid_t(entry) else { return nil }
+            let stat = readText("/proc/\(pid)/task/\(entry)/stat")
+            // After the name in parentheses: state is field 3, nice field 19.
+            guard let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 16, let nice = Int(fields[16]) else { return nil }
+            let name = readText("/proc/\(pid)/task/\(entry)/comm").trimmingCharacters(in: .newlines)
+            return (id, name, nice)
+        }
+    }
+}
