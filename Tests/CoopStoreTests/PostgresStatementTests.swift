@@ -45,4 +45,27 @@ import Testing
             #expect(try store.sources(page: PageRequest(size: 100, token: "")).items.count == hostile.count)
         }
     }
+
+    /// A connection whose prepared statements are gone (a pooler between, DISCARD ALL) answers UNAVAILABLE once,
+    /// never INTERNAL, and is replaced by one that prepares afresh.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func lostPreparedStatementsCostOneRetryNotAnInternalError() async throws {
+        try await withStore(.postgres) { store in
+            let source = try await store.putSource(Source(title: "kept", publisher: "p"), context())
+            for _ in 0..<3 { #expect(try store.sources(ids: [source.id]).map(\.title) == ["kept"]) }
+            try store.read { db in try db.run("DEALLOCATE ALL") }
+            var failures: [StoreError] = []
+            var answer: [Source] = []
+            for _ in 0..<3 where answer.isEmpty {
+                do {
+                    answer = try store.sources(ids: [source.id])
+                } catch let error as StoreError {
+                    failures.append(error)
+                }
+            }
+            #expect(answer.map(\.title) == ["kept"])
+            #expect(failures.count <= 1)
+            #expect(failures.allSatisfy { $0.code == .unavailable }, "\(failures)")
+        }
+    }
 }

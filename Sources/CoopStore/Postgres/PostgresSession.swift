@@ -81,14 +81,10 @@ final class PostgresSession: @unchecked Sendable {
             _ = try run("PREPARE \(name)\(values.isEmpty ? "" : " (\(types))") AS \(translated)", [], logging: translated)
             prepared[key] = name
         }
-        do {
-            // EXECUTE takes no bind parameters: its arguments are literals (see `PostgresSQL.literals`).
-            return try run("EXECUTE \(name)" + (values.isEmpty ? "" : "(\(arguments))"), [], logging: translated)
-        } catch let error as StoreError where error.code == .unavailable && isUsable {
-            // A statement the server no longer has (a pooler between, DISCARD ALL): prepared again next time.
-            prepared.removeAll()
-            throw error
-        }
+        // EXECUTE takes no bind parameters: its arguments are literals (see `PostgresSQL.literals`). Should the
+        // server have lost the statement (a pooler between, DISCARD ALL), the error is UNAVAILABLE, which retires
+        // this connection: its successor prepares afresh.
+        return try run("EXECUTE \(name)" + (values.isEmpty ? "" : "(\(arguments))"), [], logging: translated)
     }
 
     /// One statement (already in PostgreSQL's dialect) as an unnamed extended-protocol statement. A failure is
@@ -308,6 +304,7 @@ extension StoreError {
         case "40001", "40P01": return StoreError(.unavailable, "the database is busy; retry")
         case "53100": return StoreError(.unavailable, "the database's disk is full")
         case "25006": return StoreError(.unavailable, "the database is read-only (a standby); retry on the primary")
+        case "26000": return StoreError(.unavailable, "the database lost a prepared statement; retry")
         default:
             // Class 08 (connection), 57 (operator intervention: shutdown, cancel), 53 (resources).
             if state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53") {
