@@ -213,6 +213,7 @@ public struct Daemon: Sendable {
                     if standby != nil && standby?.password == nil { standby?.password = password }
                 }
             }
+            if standby != nil && standby?.password == nil { standby?.password = postgres.password }
             let store = try PostgresStore(location: postgres, readLocation: standby, metrics: metrics, logger: logger)
             if let standby {
                 // Not fatal: reads go to the primary while the standby cannot be reached.

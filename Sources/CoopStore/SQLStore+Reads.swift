@@ -142,11 +142,11 @@ extension SQLStore {
     public func changes(after sequence: Int64, limit: Int) throws -> [Change] {
         guard limit >= 0 else { throw StoreError.invalid("limit", "must not be negative") }
         let limit = limit == 0 ? PageRequest.defaultSize : min(limit, PageRequest.maximumSize)
-        return try read { db in try ChangeTable.list(db, after: max(0, sequence), limit: limit) }
+        return try readCurrent { db in try ChangeTable.list(db, after: max(0, sequence), limit: limit) }
     }
 
     public func latestSequence() throws -> Int64 {
-        try read { db in try ChangeTable.latest(db) }
+        try readCurrent { db in try ChangeTable.latest(db) }
     }
 
     public func sequenceUpdates() -> AsyncStream<Int64> {

@@ -25,6 +25,12 @@ public class SQLStore: CooperationStore, @unchecked Sendable {
         fatalError("SQLStore.read is provided by a subclass")
     }
 
+    /// Runs `body` with a connection that has every acknowledged write of every host: the change log is read
+    /// there, so WatchChanges never waits on a lagging standby (see `PostgresStore`). `read` here.
+    func readCurrent<Value>(_ body: (SQL) throws -> Value) throws -> Value {
+        try read(body)
+    }
+
     /// See `CooperationStore.dataVersion`.
     public var dataVersion: UInt64 {
         fatalError("SQLStore.dataVersion is provided by a subclass")

@@ -49,7 +49,8 @@ struct Populate: AsyncParsableCommand {
         var random = SplitMix64(seed: seed)
         let pairs = Synthetic.pairs(from: countries, using: &random)
         let nonce = UInt64.random(in: 0..<(1 << 40))
-        let start = ContinuousClock.now
+        let clock = ContinuousClock()
+        let start = clock.now
         var written = 0
         try await withThrowingTaskGroup(of: Int.self) { group in
             var next = 0
@@ -68,8 +69,8 @@ struct Populate: AsyncParsableCommand {
                 if next < count { submit(&group) }
             }
         }
-        let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18
-            + Double((ContinuousClock.now - start).components.seconds)
+        let elapsed = (clock.now - start).components
+        let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         if json {
             print("{\"observations\":\(written),\"seconds\":\(String(format: "%.3f", seconds)),"
                 + "\"per_s\":\(String(format: "%.1f", Double(written) / max(seconds, 1e-9)))}")
@@ -99,13 +100,17 @@ enum Synthetic {
         return pairs
     }
 
-    /// The i-th observation: indicator, then pair, then month, then breakdown vary fastest first.
+    /// The i-th observation: indicator, then pair vary fastest; each pair's months start at a different point of
+    /// 50 years, so even a small population spreads over many months; the breakdown varies slowest. No two share
+    /// indicator, pair, month and breakdown (up to 40 × 200 × 600 × 3).
     static func observation(_ i: Int, pairs: [(String, String)], source: Int64, nonce: UInt64) -> Coop_V1_Observation {
         let indicator = indicatorCodes[i % indicatorCount]
-        let pair = pairs[(i / indicatorCount) % pairs.count]
-        let rest = i / (indicatorCount * pairs.count)
-        let sex = ["", "F", "M"][rest % 3]
-        let month = (rest / 3) % 600  // 50 years of months, back from 2025-12
+        let j = i / indicatorCount
+        let pairIndex = j % pairs.count
+        let pair = pairs[pairIndex]
+        let k = j / pairs.count
+        let sex = ["", "F", "M"][(k / 600) % 3]
+        let month = (k + 37 * pairIndex) % 600  // back from 2025-12
         let year = 2025 - month / 12
         let monthOfYear = 12 - month % 12
         let day = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][monthOfYear - 1]

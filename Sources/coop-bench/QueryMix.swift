@@ -76,8 +76,11 @@ final class QueryMix: Sendable {
         if random.next() % 100 < 75, !pair.periods.isEmpty {
             let a = Int(random.next() % UInt64(pair.periods.count))
             let b = Int(random.next() % UInt64(pair.periods.count))
-            let (from, to) = (anyDay(pair.periods[min(a, b)], &random), anyDay(pair.periods[max(a, b)], &random))
-            (request.periodFrom, request.periodTo) = from <= to ? (from, to) : (to, from)
+            // From any day of a month the pair has data for, to a date it has: ranges as users ask them, that
+            // match rows.
+            request.periodFrom = anyDay(pair.periods[min(a, b)], &random)
+            request.periodTo = pair.periods[max(a, b)]
+            if request.periodFrom > request.periodTo { request.periodFrom = request.periodTo }
         }
         if random.next() % 100 < 25, !pair.breakdowns.isEmpty {
             request.breakdown = [pair.breakdowns[Int(random.next() % UInt64(pair.breakdowns.count))]]

@@ -7,8 +7,9 @@ import Testing
 /// caller's text holds, it is stored and read back exactly, and it is never SQL.
 @Suite struct PostgresStatementTests {
     @Test func literalsDoubleOnlyTheQuoteAndRefuseWhatTextCannotHold() {
-        #expect(PostgresSQL.literals([.text("it's"), .integer(-5), .null, .real(1.5)]) == "'it''s', -5, NULL, '1.5'")
-        #expect(PostgresSQL.literals([.text(#"back\slash \' $$ E'\x41'"#)]) == #"'back\slash \'' $$ E''\x41'''"#)
+        #expect(PostgresSQL.literals([.text("it's"), .integer(-5), .null, .real(1.5)]) == "E'it''s', -5, NULL, '1.5'")
+        #expect(PostgresSQL.literals([.text(#"back\slash \' $$ E'\x41'"#)]) == #"E'back\\slash \\'' $$ E''\\x41'''"#)
+        #expect(PostgresSQL.literals([.text("plain")]) == "E'plain'")
         #expect(PostgresSQL.literals([.real(.nan), .real(-.infinity)]) == "'NaN', '-Infinity'")
         #expect(PostgresSQL.literals([.text("nul\u{0}byte")]) == nil)
         #expect(PostgresSQL.literals([]) == "")
@@ -43,6 +44,16 @@ import Testing
             #expect(try store.sources(ids: ids) == stored)
             #expect(try store.sources(ids: ids) == stored)
             #expect(try store.sources(page: PageRequest(size: 100, token: "")).items.count == hostile.count)
+            if backend == .postgres {
+                // Whatever the server says of backslashes in plain literals: the writer's and a reader's connection.
+                try await store.writer.submit { db in try db.run("SET standard_conforming_strings = off") }
+                try store.read { db in try db.run("SET standard_conforming_strings = off") }
+                let title = #"after \' \\ ' \x41"#
+                _ = try await store.putSource(Source(title: title, publisher: "p", note: title), context())
+                #expect(try store.sources(page: PageRequest(size: 100, token: "")).items.contains {
+                    $0.title == title && $0.note == title
+                })
+            }
         }
     }
 
@@ -64,7 +75,7 @@ import Testing
                 }
             }
             #expect(answer.map(\.title) == ["kept"])
-            #expect(failures.count <= 1)
+            #expect(failures.count == 1)
             #expect(failures.allSatisfy { $0.code == .unavailable }, "\(failures)")
         }
     }

@@ -23,6 +23,11 @@ final class PostgresSession: @unchecked Sendable {
     private let failure: StoreError?
     /// False once the connection failed: the pool closes it instead of handing it out again.
     private(set) var isUsable = true
+    /// On a standby's connection: the highest WAL position it was seen to have replayed (see `StandbyReads`).
+    var replayedPosition: Int64 = 0
+    /// Names this connection's prepared statements, so that one can never be taken for another connection's
+    /// (behind a pooler that hands statements to other backends, a wrong name fails instead).
+    private let statementPrefix = "coop_" + String(UInt32.random(in: .min ... .max), radix: 36) + "_"
     /// The `EXECUTE` text of each statement prepared on this connection, by statement text and parameter types.
     private var prepared: [PreparedKey: String] = [:]
 
@@ -76,7 +81,7 @@ final class PostgresSession: @unchecked Sendable {
             name = known
         } else {
             guard prepared.count < Self.maximumPrepared else { return try run(translated, values) }
-            name = "coop_\(prepared.count + 1)"
+            name = statementPrefix + String(prepared.count + 1)
             let types = values.map(\.postgresType).joined(separator: ", ")
             _ = try run("PREPARE \(name)\(values.isEmpty ? "" : " (\(types))") AS \(translated)", [], logging: translated)
             prepared[key] = name
@@ -224,8 +229,8 @@ enum PostgresSQL {
     /// `values` as EXECUTE's argument list of SQL literals; nil if one cannot be written as a literal (a string
     /// with a NUL, which PostgreSQL text cannot hold anyway: the statement then runs unprepared and fails as before).
     ///
-    /// Safe for any text because every connection sets `standard_conforming_strings = on` (see
-    /// `PostgresStore.configuration`): in a standard string literal only the quote is special, and it is doubled.
+    /// Text is an escape string literal (`E'…'`), whose meaning does not depend on `standard_conforming_strings`:
+    /// the quote and the backslash, its only special characters, are doubled.
     static func literals(_ values: [SQLValue]) -> String? {
         var out = ""
         for (index, value) in values.enumerated() {
@@ -245,13 +250,21 @@ enum PostgresSQL {
                     out += "'\(real)'"
                 }
             case .text(let text):
-                var quotes = false
+                var special = false
                 for byte in text.utf8 {
                     if byte == 0 { return nil }
-                    if byte == 0x27 { quotes = true }
+                    if byte == 0x27 || byte == 0x5C { special = true }
                 }
-                // Foundation's replacement is slow on long text (a change's JSON); most text has no quote.
-                out += "'" + (quotes ? text.replacingOccurrences(of: "'", with: "''") : text) + "'"
+                guard special else {
+                    out += "E'" + text + "'"
+                    continue
+                }
+                var escaped = String.UnicodeScalarView()
+                for scalar in text.unicodeScalars {
+                    if scalar == "'" || scalar == "\\" { escaped.append(scalar) }
+                    escaped.append(scalar)
+                }
+                out += "E'" + String(escaped) + "'"
             }
         }
         return out
@@ -305,6 +318,9 @@ extension StoreError {
         case "53100": return StoreError(.unavailable, "the database's disk is full")
         case "25006": return StoreError(.unavailable, "the database is read-only (a standby); retry on the primary")
         case "26000": return StoreError(.unavailable, "the database lost a prepared statement; retry")
+        // A prepared statement whose result changed shape (another coopd migrated the schema): a new connection
+        // prepares it again.
+        case "0A000": return StoreError(.unavailable, "the database's schema changed; retry")
         default:
             // Class 08 (connection), 57 (operator intervention: shutdown, cancel), 53 (resources).
             if state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53") {

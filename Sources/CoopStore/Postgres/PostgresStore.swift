@@ -114,8 +114,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         }
         configuration.options.connectTimeout = .seconds(5)
         // Durable before acknowledged, whatever the server's default; string literals as the SQL standard has
-        // them (the prepared statements' arguments rely on it, see `PostgresSQL.literals`); and the application's
-        // name for pg_stat_activity.
+        // them; and the application's name for pg_stat_activity.
         configuration.options.additionalStartupParameters = [
             ("synchronous_commit", "on"), ("standard_conforming_strings", "on"), ("application_name", "coopd"),
         ]
@@ -161,6 +160,15 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         try readers.withSession { session in try body(SQL(session)) }
     }
 
+    /// The change log from the primary: a standby may not have what the poller or a commit has announced.
+    override func readCurrent<Value>(_ body: (SQL) throws -> Value) throws -> Value {
+        do {
+            return try readPrimary(body)
+        } catch {
+            throw StoreError.from(error)
+        }
+    }
+
     /// Reads the primary answered because the standby was behind, unreachable or refused (0 without a standby).
     public var standbyFallbacks: Int { standby?.primaryFallbacks ?? 0 }
 
@@ -173,9 +181,16 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     /// The change counter, as committed. Read from the database for each call (callers arriving together share
     /// one query that started after all of them), so it is right for writes of every host; while the database
-    /// cannot be read, a value no answer was ever cached under.
+    /// cannot be read (or, with a standby, while reads go to the primary), a value no answer was ever cached under.
     override public var dataVersion: UInt64 {
-        let last = try? versions.value { try read { db in try db.int64("SELECT last FROM change_counter") } }
+        let last = try? versions.value { () -> Int64? in
+            let query = { (db: SQL) in try db.int64("SELECT last FROM change_counter") }
+            guard let standby else { return try readPrimary(query) }
+            // From the standby, the answer that follows is read there too (or, newer, on the primary). A version
+            // from the primary could come with an answer from a standby that lacks another host's latest writes:
+            // such answers are not cached (the version below is never handed out twice).
+            return try standby.read(query) ?? nil
+        }
         if let last = last ?? nil {
             return UInt64(max(0, last))
         }
@@ -235,6 +250,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             // As on SQLite: the search index is written again when coopd tokenises differently from whoever wrote it.
             let db = SQL(session)
             try db.transaction { try SearchIndex.rebuildIfStale(db) }
+            // The first reads must not go to a standby without the schema.
+            try standby?.noteCommit(db)
         }
     }
 

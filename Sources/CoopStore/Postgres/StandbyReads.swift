@@ -18,16 +18,19 @@ final class StandbyReads: @unchecked Sendable {
     private let logger: Logger
     /// The highest WAL position (bytes from 0/0) of a commit this coopd acknowledged or is about to.
     private let required = Atomic<Int64>(0)
-    /// The highest position the standby was seen to have replayed.
-    private let replayed = Atomic<Int64>(0)
     private let fallbacks = Atomic<Int>(0)
     /// When a read last gave up waiting for replay.
     private let behindSince = Mutex<ContinuousClock.Instant?>(nil)
+    /// When the standby last could not be reached: for a moment after, reads go straight to the primary instead
+    /// of each waiting for a connection attempt.
+    private let unreachableSince = Mutex<ContinuousClock.Instant?>(nil)
+    static let unreachablePause: Duration = .seconds(1)
     private let problems = RateLimitedWarning(interval: .seconds(10))
 
-    /// The position of the last byte of WAL written, on the primary; and the last replayed, on a standby (NULL
-    /// on a server that is not one: it has everything it will ever have, as far as this coopd can tell).
-    static let primaryPosition = "SELECT CAST(pg_current_wal_lsn() - '0/0' AS BIGINT)"
+    /// The position up to which WAL is flushed on the primary (what a standby can have been sent; it covers every
+    /// commit, durable before acknowledged); and the last replayed, on a standby (NULL on a server that is not one:
+    /// it has everything it will ever have, as far as this coopd can tell).
+    static let primaryPosition = "SELECT CAST(pg_current_wal_flush_lsn() - '0/0' AS BIGINT)"
     static let replayPosition = "SELECT CAST(pg_last_wal_replay_lsn() - '0/0' AS BIGINT)"
 
     init(
@@ -60,22 +63,31 @@ final class StandbyReads: @unchecked Sendable {
     /// primary must answer instead (the standby behind past the wait, unreachable, or refusing).
     func read<Value>(_ body: (SQL) throws -> Value) throws -> Value? {
         let need = required.load(ordering: .relaxed)
+        if let since = unreachableSince.withLock({ $0 }), ContinuousClock.now - since < Self.unreachablePause {
+            fallbacks.add(1, ordering: .relaxed)
+            return nil
+        }
+        var connected = false
         do {
             let answer: Value? = try sessions.withSession { session in
+                connected = true
                 guard try caughtUp(to: need, session) else { return nil }
                 return .some(try body(SQL(session)))
             }
             if let answer { return .some(answer) }
         } catch let error as StoreError where error.code == .unavailable {
             problems.warn(logger, "reading from the primary: the standby is unavailable", error)
+            if !connected { unreachableSince.withLock { $0 = .now } }
         }
         fallbacks.add(1, ordering: .relaxed)
         return nil
     }
 
-    /// Whether the standby has replayed up to `need`, waiting for it up to the location's replay wait.
+    /// Whether the standby has replayed up to `need`, waiting for it up to the location's replay wait. What a
+    /// connection has seen replayed is remembered with the connection: the read URL may reach several standbys, or
+    /// a restarted one that is behind what it had replayed before.
     private func caughtUp(to need: Int64, _ session: PostgresSession) throws -> Bool {
-        if replayed.load(ordering: .relaxed) >= need { return true }
+        if session.replayedPosition >= need { return true }
         if need == .max - 1 { return false }  // a commit of unknown position: only the primary surely has it
         let clock = ContinuousClock()
         let now = clock.now
@@ -83,19 +95,22 @@ final class StandbyReads: @unchecked Sendable {
         // look once and go to the primary: a standby that far behind is not waited for by every read in turn.
         let lastTimeout = behindSince.withLock { $0 }
         let deadline = lastTimeout.map { now - $0 < location.replayWait } == true ? now : now + location.replayWait
+        var pause: UInt32 = 500
         while true {
             guard let position = try SQL(session).int64(Self.replayPosition) else {
-                replayed.max(.max)
+                session.replayedPosition = .max
                 return true
             }
-            replayed.max(position)
+            session.replayedPosition = max(session.replayedPosition, position)
             if position >= need { return true }
             if clock.now >= deadline {
                 behindSince.withLock { $0 = clock.now }
                 return false
             }
-            // Replay of a commit a moment old takes well under a millisecond on a healthy standby.
-            usleep(500)
+            // Replay of a commit a moment old takes well under a millisecond on a healthy standby; a long wait
+            // asks less often.
+            usleep(pause)
+            pause = min(pause * 2, 10_000)
         }
     }
 
