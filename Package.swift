@@ -187,7 +187,7 @@ let package = Package(
         // What several test targets share: the private PostgreSQL server of a test run.
         .target(
             name: "CoopTestSupport",
-            dependencies: ["CoopStore"],
+            dependencies: ["CoopStore", "CoopWire"],
             path: "Tests/CoopTestSupport"
         ),
         .testTarget(

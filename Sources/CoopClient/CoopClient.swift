@@ -32,7 +32,7 @@ public struct CallOptions: Sendable {
 public final class CoopClient: Sendable {
     public let socketPath: String
     private let group: any EventLoopGroup
-    private let connection = Mutex<ConnectionState>(.idle)
+    private let connection = Locked<ConnectionState>(.idle)
 
     private enum ConnectionState {
         case idle
@@ -75,7 +75,7 @@ public final class CoopClient: Sendable {
         let (request, deadline) = envelope(service, method, payload, options)
         let promise = connected.channel.eventLoop.makePromise(of: ByteBuffer.self)
         let handler = connected.handler
-        let streamID = Mutex<UInt32?>(nil)
+        let streamID = Locked<UInt32?>(nil)
         return try await withTaskCancellationHandler {
             connected.channel.eventLoop.execute {
                 let id = handler.value.startUnary(request, deadline: deadline, promise: promise)

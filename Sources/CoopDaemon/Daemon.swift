@@ -265,8 +265,8 @@ enum FileDescriptorLimit {
 
 /// A value shared between services and replaced at run time (on reload, or once built).
 final class LockedBox<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
+    private let mutex: Locked<Value>
+    init(_ value: Value) { mutex = Locked(value) }
     var value: Value {
         get { mutex.withLock { $0 } }
         set { mutex.withLock { $0 = newValue } }
@@ -376,7 +376,7 @@ struct WatchdogService: Service {
             let probe = loop.submit {}
             let timeout = loop.scheduleTask(deadline: deadline) {}
             let answered = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let once = Mutex(false)
+                let once = Locked(false)
                 let resume: @Sendable (Bool) -> Void = { value in
                     if once.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
                 }

@@ -1,3 +1,4 @@
+import CoopWire
 import NIOCore
 import Synchronization
 
@@ -28,7 +29,7 @@ public final class ResponseCache: Sendable {
 
     /// The most bytes the cache holds.
     public let maximumBytes: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private static let entryOverhead = 96
 
     public init(maximumBytes: Int) {

@@ -28,8 +28,8 @@ public final class TTRPCServer: Sendable {
     private let router: Router
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let _limits: Mutex<ServerLimits>
-    private let state = Mutex(State())
+    private let _limits: Locked<ServerLimits>
+    private let state = Locked(State())
     private let draining = Atomic<Bool>(false)
     /// Refusals and accept failures come in floods; the log says how many once per interval.
     private let refusalLog = RateLimitedLog(interval: .seconds(10))
@@ -41,7 +41,7 @@ public final class TTRPCServer: Sendable {
         self.stats = ServerStats(methods: router.methods)
         self.group = group
         self.logger = logger
-        self._limits = Mutex(limits)
+        self._limits = Locked(limits)
     }
 
     /// The limits new connections get. Changing them leaves open connections as they are.
@@ -175,7 +175,7 @@ public final class RateLimitedLog: Sendable {
         var count = 0
     }
     private let interval: TimeAmount
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(interval: TimeAmount) { self.interval = interval }
 

@@ -1,5 +1,6 @@
 import CoopClient
 import CoopProto
+import CoopWire
 import Foundation
 import NIOCore
 import Synchronization
@@ -19,7 +20,7 @@ final class QueryMix: Sendable {
 
     private let pairs: [Pair]
     /// One generator per connection: each connection draws on its own event loop, and the run repeats exactly.
-    private let generators: Mutex<[SplitMix64]>
+    private let generators: Locked<[SplitMix64]>
 
     init(socket: String, seed: UInt64, connections: Int) async throws {
         let client = CoopClient(socketPath: socket)
@@ -55,7 +56,7 @@ final class QueryMix: Sendable {
             return pair
         }
         guard !pairs.isEmpty else { throw CoopBenchError("query-mix: coopd holds no observations") }
-        generators = Mutex((0..<connections).map { SplitMix64(seed: seed &* 0x100_0000_01B3 &+ UInt64($0)) })
+        generators = Locked((0..<connections).map { SplitMix64(seed: seed &* 0x100_0000_01B3 &+ UInt64($0)) })
     }
 
     /// The next question of `connection`, encoded.

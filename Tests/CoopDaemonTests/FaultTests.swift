@@ -5,6 +5,7 @@ import CoopClient
 import CoopProto
 import CoopStore
 import CoopTestSupport
+import CoopWire
 import Foundation
 import Synchronization
 import Testing
@@ -112,8 +113,8 @@ import Testing
     }
 
     private final class Tally: Sendable {
-        let acked = Mutex<[String]>([])
-        let cut = Mutex(0)
+        let acked = Locked<[String]>([])
+        let cut = Locked(0)
     }
 
     /// Started with a descriptor limit too small for --max-connections: coopd lowers the limit, says so, and

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CoopTestSupport
+import CoopWire
 import Foundation
 import Synchronization
 
@@ -10,7 +11,7 @@ import Synchronization
 final class NotifyListener: Sendable {
     let path: String
     private let fd: Int32
-    private let history = Mutex<[String]>([])
+    private let history = Locked<[String]>([])
 
     init(path: String) throws {
         self.path = path

@@ -105,7 +105,7 @@ enum RawConnectionError: Error, Equatable, CustomStringConvertible {
 final class RawConnection: Sendable {
     let fd: Int32
     /// Bytes read but not yet returned as frames.
-    private let pending = Mutex<[UInt8]>([])
+    private let pending = Locked<[UInt8]>([])
     private let isClosed = Atomic<Bool>(false)
 
     private init(fd: Int32) { self.fd = fd }

@@ -16,7 +16,7 @@ import Synchronization
 final class Probe: Sendable {
     let cancelled = Atomic<Int>(0)
     let started = Atomic<Int>(0)
-    let streamSendFailure = Mutex<RPCError?>(nil)
+    let streamSendFailure = Locked<RPCError?>(nil)
     let gateOpen = Atomic<Bool>(false)
 }
 

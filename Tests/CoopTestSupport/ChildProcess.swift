@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoopWire
 import Foundation
 import Synchronization
 
@@ -23,7 +24,7 @@ public enum Termination: Equatable, Sendable, CustomStringConvertible {
 public final class ChildProcess: Sendable {
     public let pid: pid_t
     public let executable: String
-    private let termination = Mutex<Termination?>(nil)
+    private let termination = Locked<Termination?>(nil)
 
     /// The environment a child starts from: this process's, less everything that would make coopd
     /// think it runs under systemd or change its configuration, or point coopctl at another daemon.

@@ -36,7 +36,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     private let logger: Logger
     /// Versions handed out while the database could not be read: never a counter value, never twice.
     private let unknownVersions = Atomic<UInt64>(0)
-    private let poller: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let poller: Locked<Task<Void, Never>?> = Locked(nil)
     private let versions = SharedRead<Int64?>()
     private let isShutDown = Atomic<Bool>(false)
 

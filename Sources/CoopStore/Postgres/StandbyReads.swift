@@ -20,10 +20,10 @@ final class StandbyReads: @unchecked Sendable {
     private let required = Atomic<Int64>(0)
     private let fallbacks = Atomic<Int>(0)
     /// When a read last gave up waiting for replay.
-    private let behindSince = Mutex<ContinuousClock.Instant?>(nil)
+    private let behindSince = Locked<ContinuousClock.Instant?>(nil)
     /// When the standby last could not be reached: for a moment after, reads go straight to the primary instead
     /// of each waiting for a connection attempt.
-    private let unreachableSince = Mutex<ContinuousClock.Instant?>(nil)
+    private let unreachableSince = Locked<ContinuousClock.Instant?>(nil)
     static let unreachablePause: Duration = .seconds(1)
     private let problems = RateLimitedWarning(interval: .seconds(10))
 
@@ -142,7 +142,7 @@ extension Atomic where Value == Int64 {
 /// A warning logged at most once per interval, however often its cause repeats.
 final class RateLimitedWarning: Sendable {
     private let interval: Duration
-    private let last = Mutex<ContinuousClock.Instant?>(nil)
+    private let last = Locked<ContinuousClock.Instant?>(nil)
 
     init(interval: Duration) { self.interval = interval }
 
