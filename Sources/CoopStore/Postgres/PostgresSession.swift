@@ -28,12 +28,14 @@ final class PostgresSession: @unchecked Sendable {
     /// Names this connection's prepared statements, so that one can never be taken for another connection's
     /// (behind a pooler that hands statements to other backends, a wrong name fails instead).
     private let statementPrefix = "coop_" + String(UInt32.random(in: .min ... .max), radix: 36) + "_"
-    /// The `EXECUTE` text of each statement prepared on this connection, by statement text and parameter types.
+    /// The name of each statement prepared on this connection, by statement and parameter types.
     private var prepared: [PreparedKey: String] = [:]
 
+    /// Hashed and compared by the statement's identity (one object per text, see `PostgresSQL.translate`), not its
+    /// text, and the types packed two bits each: no string is hashed twice on the way to a cached statement.
     private struct PreparedKey: Hashable {
-        var sql: String
-        var types: [UInt8]
+        var statement: PostgresStatement
+        var types: UInt64
     }
 
     /// More distinct statements than this on one connection run unprepared (the helpers build a bounded set).
@@ -71,11 +73,14 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
-        let translated = PostgresSQL.translate(sql)
-        guard PostgresSQL.isPreparable(translated), let arguments = PostgresSQL.literals(values) else {
+        let statement = PostgresSQL.translate(sql)
+        let translated = statement.text
+        guard statement.isPreparable, values.count <= 32, let arguments = PostgresSQL.literals(values) else {
             return try run(translated, values)
         }
-        let key = PreparedKey(sql: translated, types: values.map(\.typeTag))
+        var types: UInt64 = 0
+        for (index, value) in values.enumerated() { types |= UInt64(value.typeTag) << (2 * index) }
+        let key = PreparedKey(statement: statement, types: types)
         let name: String
         if let known = prepared[key] {
             name = known
@@ -195,11 +200,12 @@ final class PostgresSession: @unchecked Sendable {
 /// Statements of the table helpers, from SQLite's dialect into PostgreSQL's: `?` parameters become `$1, $2, …`
 /// and the few functions that differ are renamed. Each statement text is rewritten once and remembered.
 enum PostgresSQL {
-    private static let cache = Locked<[String: String]>([:])
+    private static let cache = Locked<[String: PostgresStatement]>([:])
 
-    static func translate(_ sql: String) -> String {
+    static func translate(_ sql: String) -> PostgresStatement {
         if let known = cache.withLock({ $0[sql] }) { return known }
-        let translated = rewrite(sql)
+        let text = rewrite(sql)
+        let translated = PostgresStatement(text: text, isPreparable: isPreparable(text))
         cache.withLock { cache in
             // Statements are built from a bounded set of fragments; the bound guards against a mistake.
             if cache.count > 10_000 { cache.removeAll() }
@@ -332,7 +338,7 @@ extension StoreError {
 }
 
 extension SQLValue {
-    /// Distinguishes statements prepared for different parameter types.
+    /// Distinguishes statements prepared for different parameter types (two bits).
     fileprivate var typeTag: UInt8 {
         switch self {
         case .null: 0
@@ -351,4 +357,19 @@ extension SQLValue {
         case .text: "text"
         }
     }
+}
+
+/// A statement in PostgreSQL's dialect, made once per statement text (`PostgresSQL.translate`).
+final class PostgresStatement: Hashable, Sendable {
+    let text: String
+    /// A query or row change, which is prepared per connection; anything else runs unnamed.
+    let isPreparable: Bool
+
+    init(text: String, isPreparable: Bool) {
+        self.text = text
+        self.isPreparable = isPreparable
+    }
+
+    static func == (a: PostgresStatement, b: PostgresStatement) -> Bool { a === b }
+    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
