@@ -184,10 +184,23 @@ public struct Daemon: Sendable {
         return 1
     }
 
+    /// The password in `file`, else in the systemd credential `database-password` if the unit loads one; nil
+    /// without either.
+    private static func passwordFromFile(_ file: String?) throws -> String? {
+        let credential = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"].map { $0 + "/database-password" }
+        guard let file = file ?? credential.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) else {
+            return nil
+        }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ConfigurationError("cannot read the database password file \(file)")
+        }
+        return text.trimmingCharacters(in: .newlines)
+    }
+
     /// Opens the store `location` names. A PostgreSQL URL without a password takes one from `passwordFile`, or
     /// from the systemd credential `database-password` when the unit loads one (`LoadCredential=`); without
     /// either, the server must trust the connection (peer authentication on its Unix socket). A standby
-    /// (`readLocation`) without a password of its own takes the same one.
+    /// (`readLocation`) without a password of its own takes the primary's.
     static func openStore(
         _ location: DatabaseLocation, readLocation: PostgresLocation? = nil, passwordFile: String?,
         metrics: any MetricsFactory, logger: Logger
@@ -199,21 +212,9 @@ public struct Daemon: Sendable {
             }
             return try SQLiteStore(path: path, metrics: metrics)
         case .postgres(var postgres):
+            if postgres.password == nil { postgres.password = try passwordFromFile(passwordFile) }
             var standby = readLocation
-            if postgres.password == nil || (standby != nil && standby?.password == nil) {
-                let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"].map {
-                    $0 + "/database-password"
-                }
-                if let file = passwordFile ?? credentials.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) {
-                    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                        throw ConfigurationError("cannot read the database password file \(file)")
-                    }
-                    let password = text.trimmingCharacters(in: .newlines)
-                    if postgres.password == nil { postgres.password = password }
-                    if standby != nil && standby?.password == nil { standby?.password = password }
-                }
-            }
-            if standby != nil && standby?.password == nil { standby?.password = postgres.password }
+            if standby?.password == nil { standby?.password = postgres.password }
             let store = try PostgresStore(location: postgres, readLocation: standby, metrics: metrics, logger: logger)
             if let standby {
                 // Not fatal: reads go to the primary while the standby cannot be reached.

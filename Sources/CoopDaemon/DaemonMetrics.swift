@@ -27,8 +27,8 @@ final class DaemonMetrics: Sendable {
     }
 
     let registry = PrometheusCollectorRegistry()
-    private let sources = PthreadLocked<Sources?>(nil)
-    private let exported = PthreadLocked(Exported())
+    private let sources = Locked<Sources?>(nil)
+    private let exported = Locked(Exported())
 
     /// The counters copied into the registry so far, to add only what came since.
     private struct Exported {
@@ -284,19 +284,4 @@ struct CoopdMetricsFactory: MetricsFactory {
     func destroyRecorder(_ handler: any RecorderHandler) { plain.destroyRecorder(handler) }
     func destroyMeter(_ handler: any MeterHandler) { plain.destroyMeter(handler) }
     func destroyTimer(_ handler: any TimerHandler) { plain.destroyTimer(handler) }
-}
-
-/// A value under a pthread mutex (NSLock). Not `Synchronization.Mutex`: on Linux that one locks with futexes, which
-/// ThreadSanitizer does not see, and metrics are taken from any event loop.
-final class PthreadLocked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
 }

@@ -23,8 +23,13 @@ public enum TestPostgres {
         guard let directory = socketDirectory else {
             throw StoreError(.unavailable, "no test PostgreSQL server (COOPD_TEST_POSTGRES)")
         }
-        try run("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", directory, "-U", "postgres",
-                                  "-d", database, "-c", sql])
+        _ = try psql(sql, host: directory, database: database)
+    }
+
+    /// Runs SQL with psql on the server whose socket is in `host`; returns what it printed (unaligned, tuples only).
+    static func psql(_ sql: String, host: String, database: String) throws -> String {
+        try output("/usr/bin/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", host, "-U", "postgres",
+                                     "-d", database, "-c", sql])
     }
 
     /// Runs a command to its end, descriptors of this process not inherited (a server a script starts must not
@@ -170,10 +175,7 @@ public final class PrivatePostgresServer: Sendable {
     /// Runs SQL on this server's `database` with psql; returns what it printed (unaligned, tuples only).
     public func psql(_ sql: String, database: String = "postgres") async throws -> String {
         let directory = self.directory
-        return try await TestPostgres.offload {
-            try TestPostgres.output("/usr/bin/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory,
-                                                      "-U", "postgres", "-d", database, "-c", sql])
-        }
+        return try await TestPostgres.offload { try TestPostgres.psql(sql, host: directory, database: database) }
     }
 
     private static let scriptPath = URL(fileURLWithPath: #filePath)

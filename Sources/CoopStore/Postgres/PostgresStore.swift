@@ -25,8 +25,6 @@ import Synchronization
 /// A database that cannot be reached fails calls with UNAVAILABLE; connections are made again on the next call.
 public final class PostgresStore: SQLStore, @unchecked Sendable {
     public let location: PostgresLocation
-    /// The streaming standby that serves reads, if any.
-    public var readLocation: PostgresLocation? { standby?.location }
     private let standby: StandbyReads?
     private let group: MultiThreadedEventLoopGroup
     private let threads: NIOThreadPool
@@ -168,9 +166,6 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             throw StoreError.from(error)
         }
     }
-
-    /// Reads the primary answered because the standby was behind, unreachable or refused (0 without a standby).
-    public var standbyFallbacks: Int { standby?.primaryFallbacks ?? 0 }
 
     /// Whether the read location is a server in recovery (a standby); nil without one. Throws if it cannot be reached.
     public func readLocationIsStandby() throws -> Bool? {

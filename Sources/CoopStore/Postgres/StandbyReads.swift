@@ -16,9 +16,11 @@ final class StandbyReads: @unchecked Sendable {
     let location: PostgresLocation
     private let sessions: PostgresSessionPool
     private let logger: Logger
-    /// The highest WAL position (bytes from 0/0) of a commit this coopd acknowledged or is about to.
+    /// The WAL position (bytes from 0/0) of the latest commit this coopd acknowledged or is about to, or
+    /// ``unknownPosition``. Written by the writer alone (its queue, or the migration before it starts).
     private let required = Atomic<Int64>(0)
-    private let fallbacks = Atomic<Int>(0)
+    /// A commit whose position could not be read: only the primary surely has it.
+    private static let unknownPosition = Int64.max
     /// When a read last gave up waiting for replay.
     private let behindSince = Locked<ContinuousClock.Instant?>(nil)
     /// When the standby last could not be reached: for a moment after, reads go straight to the primary instead
@@ -44,27 +46,22 @@ final class StandbyReads: @unchecked Sendable {
     }
 
     /// Called on the writer's connection right after a COMMIT.
+    /// Positions only grow, so the latest also covers an earlier commit of unknown position.
     func noteCommit(_ db: SQL) throws {
         guard let position = try db.int64(Self.primaryPosition) else { return }
-        required.max(position)
-        // After a commit of unknown position, the next known one covers it (positions only grow).
-        if required.load(ordering: .relaxed) == .max - 1 { required.store(position, ordering: .relaxed) }
+        required.store(position, ordering: .relaxed)
     }
 
     /// A commit whose position could not be read: no read goes to the standby until one is known again.
     func noteUnknownCommit() {
-        required.max(.max - 1)
+        required.store(Self.unknownPosition, ordering: .relaxed)
     }
-
-    /// Reads served by the primary because the standby was behind, unreachable or refused.
-    var primaryFallbacks: Int { fallbacks.load(ordering: .relaxed) }
 
     /// `body`'s answer from the standby once it has replayed this coopd's acknowledged writes; nil when the
     /// primary must answer instead (the standby behind past the wait, unreachable, or refusing).
     func read<Value>(_ body: (SQL) throws -> Value) throws -> Value? {
         let need = required.load(ordering: .relaxed)
         if let since = unreachableSince.withLock({ $0 }), ContinuousClock.now - since < Self.unreachablePause {
-            fallbacks.add(1, ordering: .relaxed)
             return nil
         }
         var connected = false
@@ -79,7 +76,6 @@ final class StandbyReads: @unchecked Sendable {
             problems.warn(logger, "reading from the primary: the standby is unavailable", error)
             if !connected { unreachableSince.withLock { $0 = .now } }
         }
-        fallbacks.add(1, ordering: .relaxed)
         return nil
     }
 
@@ -87,8 +83,8 @@ final class StandbyReads: @unchecked Sendable {
     /// connection has seen replayed is remembered with the connection: the read URL may reach several standbys, or
     /// a restarted one that is behind what it had replayed before.
     private func caughtUp(to need: Int64, _ session: PostgresSession) throws -> Bool {
+        if need == Self.unknownPosition { return false }
         if session.replayedPosition >= need { return true }
-        if need == .max - 1 { return false }  // a commit of unknown position: only the primary surely has it
         let clock = ContinuousClock()
         let now = clock.now
         // Once a wait has run out, the reads right behind it (the same call's next statement, the other callers)
@@ -123,19 +119,6 @@ final class StandbyReads: @unchecked Sendable {
 
     func close() {
         sessions.close()
-    }
-}
-
-extension Atomic where Value == Int64 {
-    /// Raises the value to `candidate` if that is larger.
-    fileprivate func max(_ candidate: Int64) {
-        var current = load(ordering: .relaxed)
-        while candidate > current {
-            let (exchanged, original) = compareExchange(
-                expected: current, desired: candidate, ordering: .relaxed)
-            if exchanged { return }
-            current = original
-        }
     }
 }
 
