@@ -362,7 +362,26 @@ struct PostgresDaemonTests {
                 _ = try await standby.psql("SELECT pg_wal_replay_pause()")
                 _ = try await clientB.putSource(Self.source("b-paused-again"))
                 #expect(try await !titles(clientA).contains("b-paused-again"))
+                // WatchChanges on A reads the change log on the primary: B's write streams at once, standby or not.
+                let watched = try await withClient(a.socketPath) { watcher in
+                    var changes = try watcher.watchChanges(fromSequence: 1, options: CallOptions(timeout: .seconds(30)))
+                        .makeAsyncIterator()
+                    var titles: [String] = []
+                    while !titles.contains("b-paused-again"), let change = try await changes.next() {
+                        titles.append(change.source.title)
+                    }
+                    return titles
+                }
+                #expect(watched.last == "b-paused-again")
                 _ = try await standby.psql("SELECT pg_wal_replay_resume()")
+
+                // The standby gone: A's reads go to the primary, with everything on it, and nothing fails.
+                try await standby.halt()
+                _ = try await clientB.putSource(Self.source("b-standby-down"))
+                _ = try await clientA.putSource(Self.source("a-standby-down"))
+                for _ in 0..<5 {
+                    #expect(try await titles(clientA).isSuperset(of: ["b-standby-down", "a-standby-down"]))
+                }
             }
         }
         #expect(a.process.checkExited() == nil)
