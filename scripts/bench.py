@@ -7,12 +7,15 @@ Runs (each case REPS times, interleaved so machine noise hits both servers alike
   3. coop-bench against coopd on the shipped data: ListObservations VN->JP page of 20 (8 in flight; with the
      response cache, and without it), durable writes (8 conns x 8 in flight), with coopd's CPU per call.
   4. coopd RSS idle, under the 64-in-flight load, and READY=1 time after exec on an existing database.
-  5. The cases of 3 with the store on PostgreSQL (a private server from Debian's packages, fsync on, over its Unix
+  5. A slow read beside fast calls: one connection asks query-large (pages of 1,000 rows with every vintage, and
+     searches; response cache off, 200,000 synthetic figures), another measures Echo 64 B one call at a time;
+     the Echo client's p50/p99 beside the large reads against alone.
+  6. The cases of 3 with the store on PostgreSQL (a private server from Debian's packages, fsync on, over its Unix
      socket), beside the same on SQLite, with coopd's and PostgreSQL's CPU per call; and PostgreSQL alone answering
      the same ListObservations question (pgbench, prepared, 8 clients) as the reference.
 Writes a markdown table to $BENCH_OUT/coopd-<stamp>.md and prints it.
 
-Usage: scripts/bench.py [--reps 3] [--dur 5] [--skip-anchor] [--skip-postgres] [--only-postgres]
+Usage: scripts/bench.py [--reps 3] [--dur 5] [--skip-anchor] [--skip-postgres] [--only-postgres] [--only-slow-read]
 Needs: release coopd and coop-bench (`swift build -c release`), Go anchors ($BENCH_BIN, `make go-peer`).
 """
 import argparse, datetime, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
@@ -170,6 +173,43 @@ def ready_time(coopd, state, sock):
         proc.terminate(); proc.wait(timeout=20); listener.close(); shutil.rmtree(d, ignore_errors=True)
 
 
+LARGE_READ_POPULATION = 200000
+
+
+def slow_read_beside_echo(coopd, bench, work, a):
+    """Echo's latency alone and beside a connection asking large pages (query-large), on one coopd."""
+    sock = os.path.join(work, "large.sock")
+    state = os.path.join(work, "large")
+    shutil.rmtree(state, ignore_errors=True)
+    argv = [coopd, "--socket", sock, "--state-directory", state, "--response-cache-mib", "0"]
+    s = Server(argv, sock)
+    subprocess.run([bench, "populate", str(LARGE_READ_POPULATION), "--socket", sock], check=True,
+                   stdout=subprocess.DEVNULL)
+    s.stop()
+    alone, beside, large = [], [], []
+    echo = ["--workload", "echo", "-c", "1"]
+    for _ in range(a.reps):
+        s = Server(argv, sock)
+        alone.append(coop_bench(bench, sock, echo, a.dur))
+        load = subprocess.Popen([bench, "--socket", sock, "--workload", "query-large", "-c", "4", "--json",
+                                 "--duration", str(a.dur + 2), "--warmup", "0"], stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        beside.append(coop_bench(bench, sock, echo, a.dur))
+        large.append(json.loads(load.communicate()[0]))
+        s.stop()
+    p99_alone, p99_beside = med([r["p99_us"] for r in alone]), med([r["p99_us"] for r in beside])
+    return ["## A slow read beside fast calls", "",
+            f"coopd, response cache off, {LARGE_READ_POPULATION:,} synthetic figures; one connection runs query-large "
+            "(4 in flight: pages of 1,000 rows with every vintage, and searches), another Echo 64 B, 1 in flight.", "",
+            "| Echo client | calls/s | p50 µs | p99 µs |", "|---|---|---|---|",
+            f"| alone | {med([r['calls_per_s'] for r in alone]):,.0f} | {med([r['p50_us'] for r in alone]):.0f} | "
+            f"{p99_alone:.0f} |",
+            f"| beside query-large ({med([r['calls_per_s'] for r in large]):,.0f} calls/s, p99 "
+            f"{med([r['p99_us'] for r in large]):,.0f} µs) | {med([r['calls_per_s'] for r in beside]):,.0f} | "
+            f"{med([r['p50_us'] for r in beside]):.0f} | {p99_beside:.0f} |", "",
+            f"Echo p99 beside / alone: {p99_beside / p99_alone:.2f}x (target ≤ 1.5x)", ""]
+
+
 def rust_server():
     """The Rust ttrpc reference for the anchor run, when built (`make rust-peer`), in its fastest mode here."""
     rust = os.path.join(BIN, "ttrpc-rust-echo-server")
@@ -284,6 +324,7 @@ def main():
     ap.add_argument("--skip-anchor", action="store_true", help="skip ../shared/bench/bench.py")
     ap.add_argument("--skip-postgres", action="store_true", help="skip the cases on PostgreSQL")
     ap.add_argument("--only-postgres", action="store_true", help="only the cases on PostgreSQL")
+    ap.add_argument("--only-slow-read", action="store_true", help="only the slow read beside Echo")
     a = ap.parse_args()
     coopd, bench = release_bin("coopd"), release_bin("coop-bench")
     go_server = os.path.join(BIN, "ttrpc-echo-server")
@@ -293,7 +334,9 @@ def main():
     lines = [f"# coopd performance suite {stamp}", "",
              f"host: {os.uname().nodename}, {os.cpu_count()} CPUs, kernel {os.uname().release}; reps {a.reps} x {a.dur} s, medians", ""]
 
-    if not a.only_postgres:
+    if a.only_slow_read:
+        lines += slow_read_beside_echo(coopd, bench, work, a)
+    elif not a.only_postgres:
         if not a.skip_anchor:
             anchor = subprocess.run(
                 [sys.executable, os.path.join(SHARED, "bench", "bench.py"), "--only", "ttrpc", "--reps", str(a.reps),
@@ -349,8 +392,9 @@ def main():
         ready = med([ready_time(coopd, state, sock) for _ in range(a.reps)])
         lines += ["", f"coopd RSS idle {idle:,} KiB; under Echo c=64 {med([r['rss_kib'] for r in ours]):,.0f} KiB; "
                   f"READY=1 {ready * 1000:.0f} ms after exec on an existing database", ""]
+        lines += slow_read_beside_echo(coopd, bench, work, a)
 
-    if not a.skip_postgres:
+    if not a.skip_postgres and not a.only_slow_read:
         lines += postgres_cases(coopd, bench, work, a)
 
     os.makedirs(OUT, exist_ok=True)

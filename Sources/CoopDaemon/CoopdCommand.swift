@@ -11,8 +11,10 @@ public struct CoopdCommand: AsyncParsableCommand {
     /// A thread inherits its niceness from the thread that creates it, and libdispatch runs its workers (where
     /// async code runs) at the niceness of their QoS, 0 whatever coopd was started with: started from there, the
     /// loops that answer every call would run at nice 0 under `nice -n -10 coopd` or systemd's `Nice=`.
+    /// The threads of long reads (`NIOThreadPool.singleton`) start here too, for the same reason.
     public static func startEventLoops() {
         _ = MultiThreadedEventLoopGroup.singleton.next()
+        _ = NIOThreadPool.singleton
     }
 
     public static let configuration = CommandConfiguration(

@@ -36,19 +36,21 @@ extension ServiceDefinition {
 
     mutating func addCachedInline<M: ProtoMethod>(
         _ method: M.Type, cache: ResponseCache?, version: @escaping @Sendable () -> UInt64,
+        size: @escaping @Sendable (M.Request) -> Int = { _ in 0 },
         _ body: @escaping @Sendable (M.Request) throws -> M.Response
     ) throws {
         try check(method, streaming: false)
-        try addCachedInline(M.name, cache: cache, version: version, body)
+        try addCachedInline(M.name, cache: cache, version: version, size: size, body)
     }
 
     /// For a body that encodes its `M.Response` itself (see `ObservationWire`).
     mutating func addCachedInlineEncoded<M: ProtoMethod>(
         _ method: M.Type, cache: ResponseCache?, version: @escaping @Sendable () -> UInt64,
+        size: @escaping @Sendable (M.Request) -> Int = { _ in 0 },
         _ body: @escaping @Sendable (M.Request) throws -> ByteBuffer
     ) throws {
         try check(method, streaming: false)
-        try addCachedInlineEncoded(M.name, cache: cache, version: version, body)
+        try addCachedInlineEncoded(M.name, cache: cache, version: version, size: size, body)
     }
 
     mutating func addUnary<M: ProtoMethod>(

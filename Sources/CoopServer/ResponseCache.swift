@@ -57,8 +57,15 @@ public final class ResponseCache: Sendable {
     public func response(
         method: String, request: ByteBuffer, version: UInt64, compute: () throws -> ByteBuffer
     ) throws -> ByteBuffer {
+        if let cached = cached(method: method, request: request, version: version) { return cached }
+        return store(method: method, request: request, version: version, response: try compute())
+    }
+
+    /// The cached answer to `request` at data version `version`, if any (counted as a hit or a miss). A newer
+    /// version empties the cache.
+    public func cached(method: String, request: ByteBuffer, version: UInt64) -> ByteBuffer? {
         let key = Key(method: method, request: request)
-        let cached = state.withLock { state -> ByteBuffer? in
+        return state.withLock { state -> ByteBuffer? in
             if state.version != version {
                 guard version > state.version else { return nil }
                 state = State(version: version, hits: state.hits, misses: state.misses, evictions: state.evictions)
@@ -70,9 +77,11 @@ public final class ResponseCache: Sendable {
             state.misses += 1
             return nil
         }
-        if let cached { return cached }
+    }
 
-        let response = try compute()
+    /// Stores `response`, computed from data read after `version` was, if it fits and the version still
+    /// holds; returns the bytes to send.
+    public func store(method: String, request: ByteBuffer, version: UInt64, response: ByteBuffer) -> ByteBuffer {
         let size = request.readableBytes + response.readableBytes + Self.entryOverhead
         guard size <= maximumBytes / 4 else { return response }
         // Own copies, sized to fit: the request is a slice of a connection's read buffer, and the response

@@ -259,7 +259,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let deadline = request.timeoutNanos > 0 ? context.eventLoop.now + .nanoseconds(request.timeoutNanos) : nil
         let callContext = CallContext(
             service: request.service, method: request.method, metadata: request.metadata, peer: peer,
-            deadline: deadline)
+            deadline: deadline, eventLoop: context.eventLoop)
         stats.callStarted(method: method)
         let start = NIODeadline.now()
 
@@ -268,6 +268,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let result: Result<ByteBuffer, any Error>
             do { result = .success(try body(request.payload, callContext)) } catch { result = .failure(error) }
             writeResult(streamID, result, method: method, start: start)
+        case .inlineOrElsewhere(let body):
+            let outcome: Result<InlineOutcome, any Error>
+            do { outcome = .success(try body(request.payload, callContext)) } catch { outcome = .failure(error) }
+            switch outcome {
+            case .success(.answer(let payload)):
+                writeResult(streamID, .success(payload), method: method, start: start)
+            case .failure(let error):
+                writeResult(streamID, .failure(error), method: method, start: start)
+            case .success(.later(let answer)):
+                // Answered on this loop when the work elsewhere ends; the deadline may answer first.
+                let connection = onLoop
+                state.callStarted(streamID: streamID, kind: .unary)
+                startCall(streamID, CallHandles(method: method, start: start, task: nil), deadline: deadline)
+                answer.hop(to: context.eventLoop).whenComplete { result in
+                    connection.value.finishUnary(streamID, result)
+                }
+            }
         case .unary(let body):
             let connection = onLoop
             let eventLoop = context.eventLoop

@@ -1,3 +1,4 @@
+import Atomics
 import CoopWire
 import NIOCore
 import NIOPosix
@@ -6,36 +7,85 @@ import SwiftProtobuf
 /// How a method runs. The server decides unary vs streaming from this, never from frame flags.
 public enum MethodHandler: Sendable {
     /// Runs synchronously on the connection's event loop: no task, no thread hop.
-    /// Only for short work that waits on no other thread or peer: echo, counters, cached state, bounded reads
-    /// of an embedded database (tens of microseconds; less than two thread hops cost).
+    /// Only for short work that waits on no other thread or peer: echo, counters, cached state.
     case inline(@Sendable (ByteBuffer, CallContext) throws -> ByteBuffer)
+    /// Starts on the event loop and either answers there or hands its work to other threads, whose answer is
+    /// written on the call's loop when it is ready (no task): for reads that are short unless they are not.
+    case inlineOrElsewhere(@Sendable (ByteBuffer, CallContext) throws -> InlineOutcome)
     /// Runs as a task, under the call's deadline; cancelled when the caller goes away.
     case unary(@Sendable (ByteBuffer, CallContext) async throws -> ByteBuffer)
     /// Sends any number of messages (ttrpc 1.2 Data frames), then ends the stream by returning or throwing.
     case serverStreaming(@Sendable (ByteBuffer, CallContext, ServerStream) async throws -> Void)
 }
 
+/// What an ``MethodHandler/inlineOrElsewhere(_:)`` body did on the event loop.
+public enum InlineOutcome: Sendable {
+    /// The answer, computed on the loop.
+    case answer(ByteBuffer)
+    /// The answer of work running elsewhere; it need not complete on the call's loop.
+    case later(EventLoopFuture<ByteBuffer>)
+}
+
+/// Where the read methods of a service run.
+///
+/// An event loop serves every connection assigned to it, so a read that takes milliseconds (a page of 1,000
+/// rows, a broad search) delays every other call on that loop by as much. Short reads are cheaper inline than
+/// two thread hops, so the choice is made per call, from what calls like it cost lately (see ``CallCosts``).
+public enum Offload: Sendable {
+    /// Every read runs on `threads`: a store whose reads wait on a database server.
+    case always(NIOThreadPool)
+    /// A read runs on `threads` when calls of its method and size class recently cost more than `budget` on
+    /// average; otherwise on the event loop. Answers from the response cache are always given inline.
+    case whenLonger(than: Duration, NIOThreadPool)
+}
+
+/// Recent cost of one method's calls, per size class (a page size or a limit, in powers of two): an
+/// exponentially weighted average of the time the body took, wherever it ran. Updated without a lock; two
+/// racing updates lose one sample, which an estimate can afford.
+public final class CallCosts: Sendable {
+    private let averages: [ManagedAtomic<Int64>]
+    /// A new sample weighs 1/8: a class turns long after one slow call and short again after a few fast ones.
+    private static let weightShift: Int64 = 3
+
+    public init(classes: Int = 12) {
+        averages = (0..<max(1, classes)).map { _ in ManagedAtomic(0) }
+    }
+
+    /// The class of a size hint: 0 for sizes up to 15, then one class per power of two.
+    public func sizeClass(_ size: Int) -> Int {
+        let bits = Int.bitWidth - max(0, size >> 4).leadingZeroBitCount
+        return min(averages.count - 1, bits)
+    }
+
+    /// The average cost of `sizeClass` in nanoseconds.
+    public func average(_ sizeClass: Int) -> Int64 {
+        averages[sizeClass].load(ordering: .relaxed)
+    }
+
+    public func record(_ sizeClass: Int, nanoseconds: Int64) {
+        let old = averages[sizeClass].load(ordering: .relaxed)
+        averages[sizeClass].store(old + (nanoseconds - old) >> Self.weightShift, ordering: .relaxed)
+    }
+
+    /// Runs `body` and records how long it took.
+    func measured<T>(_ sizeClass: Int, _ body: () throws -> T) rethrows -> T {
+        let start = NIODeadline.now()
+        defer { record(sizeClass, nanoseconds: (NIODeadline.now() - start).nanoseconds) }
+        return try body()
+    }
+}
+
 /// A named service: its fully qualified proto name and its methods.
 public struct ServiceDefinition: Sendable {
     public let name: String
     public private(set) var methods: [String: MethodHandler] = [:]
-    /// Threads for bodies that may block (a database server's answer): when set, the methods added with
-    /// `addInline` and `addCachedInline…` run there, as tasks, instead of on the event loop.
-    public var blockingThreads: NIOThreadPool?
+    /// Where the methods added with `addInline` and `addCachedInline…` run when not on the event loop; nil:
+    /// always there.
+    public var offload: Offload?
 
-    public init(name: String, blockingThreads: NIOThreadPool? = nil) {
+    public init(name: String, offload: Offload? = nil) {
         self.name = name
-        self.blockingThreads = blockingThreads
-    }
-
-    /// `.inline`, or a task that runs `body` on ``blockingThreads`` when they are set.
-    private func inlineOrBlocking(
-        _ body: @escaping @Sendable (ByteBuffer, CallContext) throws -> ByteBuffer
-    ) -> MethodHandler {
-        guard let threads = blockingThreads else { return .inline(body) }
-        return .unary { payload, context in
-            try await threads.runIfActive { try body(payload, context) }
-        }
+        self.offload = offload
     }
 
     /// Adds a method, throwing if one of that name exists.
@@ -46,41 +96,74 @@ public struct ServiceDefinition: Sendable {
         methods[method] = handler
     }
 
-    /// Adds an inline unary method on typed messages. See ``MethodHandler/inline(_:)``.
+    /// Adds an inline unary method on typed messages (on ``offload``'s threads when every read goes there).
+    /// See ``MethodHandler/inline(_:)``.
     public mutating func addInline<Request: Message, Response: Message>(
         _ method: String, _ body: @escaping @Sendable (Request, CallContext) throws -> Response
     ) throws {
-        try add(method, inlineOrBlocking { payload, context in
+        let run: @Sendable (ByteBuffer, CallContext) throws -> ByteBuffer = { payload, context in
             try body(try decodePayload(payload), context).serializedBuffer()
+        }
+        guard case .always(let threads) = offload else { return try add(method, .inline(run)) }
+        try add(method, .inlineOrElsewhere { payload, context in
+            .later(threads.runIfActive(eventLoop: context.eventLoop!) { try run(payload, context) })
         })
     }
 
-    /// Adds an inline unary method whose answer depends only on the request and the data version, answered
-    /// from `cache` while the version is unchanged (see ``ResponseCache``); without a cache, a plain inline method.
-    /// The body gets no call context: what it answers must not depend on who asks.
+    /// Adds a read method whose answer depends only on the request and the data version, answered from
+    /// `cache` while the version is unchanged (see ``ResponseCache``; nil: no cache), on the event loop or
+    /// on ``offload``'s threads (see ``Offload``). `size` gives a request's size hint (a page size or a limit)
+    /// for the cost estimate. The body gets no call context: what it answers must not depend on who asks.
     public mutating func addCachedInline<Request: Message, Response: Message>(
         _ method: String, cache: ResponseCache?, version: @escaping @Sendable () -> UInt64,
+        size: @escaping @Sendable (Request) -> Int = { _ in 0 },
         _ body: @escaping @Sendable (Request) throws -> Response
     ) throws {
-        try addCachedInlineEncoded(method, cache: cache, version: version) { (request: Request) in
+        try addCachedInlineEncoded(method, cache: cache, version: version, size: size) { (request: Request) in
             try body(request).serializedBuffer()
         }
     }
 
-    /// ``addCachedInline(_:cache:version:_:)`` for a body that encodes its answer itself.
+    /// ``addCachedInline(_:cache:version:size:_:)`` for a body that encodes its answer itself.
     public mutating func addCachedInlineEncoded<Request: Message>(
         _ method: String, cache: ResponseCache?, version: @escaping @Sendable () -> UInt64,
+        size: @escaping @Sendable (Request) -> Int = { _ in 0 },
         _ body: @escaping @Sendable (Request) throws -> ByteBuffer
     ) throws {
-        guard let cache else {
-            return try add(method, inlineOrBlocking { payload, _ in try body(try decodePayload(payload)) })
-        }
         let key = "\(name)/\(method)"
-        try add(method, inlineOrBlocking { payload, _ in
-            try cache.response(method: key, request: payload, version: version()) {
-                try body(try decodePayload(payload))
-            }
-        })
+        /// The answer at `version`: the cached one, else the body's (then cached).
+        @Sendable func answer(_ payload: ByteBuffer, _ request: Request, _ version: UInt64) throws -> ByteBuffer {
+            guard let cache else { return try body(request) }
+            return try cache.response(method: key, request: payload, version: version) { try body(request) }
+        }
+        switch offload {
+        case nil:
+            try add(method, .inline { payload, _ in try answer(payload, try decodePayload(payload), version()) })
+        case .always(let threads):
+            // Reading the version waits on the database too: all of it runs on the threads.
+            try add(method, .inlineOrElsewhere { payload, context in
+                .later(threads.runIfActive(eventLoop: context.eventLoop!) {
+                    try answer(payload, try decodePayload(payload), version())
+                })
+            })
+        case .whenLonger(let budget, let threads):
+            let costs = CallCosts()
+            let budgetNanos = budget.nanoseconds
+            try add(method, .inlineOrElsewhere { payload, context in
+                let request: Request = try decodePayload(payload)
+                let current = version()
+                if let hit = cache?.cached(method: key, request: payload, version: current) {
+                    return .answer(hit)
+                }
+                let sizeClass = costs.sizeClass(size(request))
+                @Sendable func compute() throws -> ByteBuffer {
+                    let response = try costs.measured(sizeClass) { try body(request) }
+                    return cache?.store(method: key, request: payload, version: current, response: response) ?? response
+                }
+                guard costs.average(sizeClass) > budgetNanos else { return .answer(try compute()) }
+                return .later(threads.runIfActive(eventLoop: context.eventLoop!, compute))
+            })
+        }
     }
 
     /// Adds a unary method on typed messages.
@@ -121,5 +204,11 @@ public struct TypedServerStream<Message: SwiftProtobuf.Message>: Sendable {
     /// Sends one message. Throws once the stream is over (caller gone, deadline, or too far behind).
     public func send(_ message: Message) async throws {
         try await raw.send(try message.serializedBuffer())
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

@@ -30,7 +30,7 @@ extension ByteBuffer {
     }
 
     /// Reads a varint; nil if truncated or longer than 10 bytes.
-    mutating func readVarint() -> UInt64? {
+    package mutating func readVarint() -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while shift < 64 {
@@ -43,13 +43,13 @@ extension ByteBuffer {
     }
 
     /// Reads a length-delimited field's bytes as a slice; nil if truncated.
-    mutating func readLengthDelimited() -> ByteBuffer? {
+    package mutating func readLengthDelimited() -> ByteBuffer? {
         guard let length = self.readVarint(), length <= UInt64(self.readableBytes) else { return nil }
         return self.readSlice(length: Int(length))
     }
 
     /// Skips one field's value of the given wire type; false if malformed.
-    mutating func skipField(wireType: UInt8) -> Bool {
+    package mutating func skipField(wireType: UInt8) -> Bool {
         switch wireType {
         case ProtobufWire.varint: return self.readVarint() != nil
         case ProtobufWire.fixed64:
@@ -63,5 +63,20 @@ extension ByteBuffer {
             return true
         default: return false  // groups (3, 4) are not used by the envelope and are rejected
         }
+    }
+
+    /// The bytes of the first length-delimited field `number` at the top level of this message; nil if absent
+    /// or malformed. Reads one field without decoding the whole message.
+    package func protobufField(_ number: Int) -> ByteBuffer? {
+        var message = self
+        while message.readableBytes > 0 {
+            guard let key = message.readVarint() else { return nil }
+            let wireType = UInt8(key & 7)
+            if key >> 3 == UInt64(number), wireType == ProtobufWire.lengthDelimited {
+                return message.readLengthDelimited()
+            }
+            guard message.skipField(wireType: wireType) else { return nil }
+        }
+        return nil
     }
 }

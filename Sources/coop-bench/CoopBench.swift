@@ -23,18 +23,20 @@ struct Load: AsyncParsableCommand {
             Workloads: echo (coop.v1.Diagnostics/Echo with --size bytes), query (ListObservations VN→JP, one \
             page of 20), query-mix (ListObservations where every call differs: a random pair with data, \
             indicators, period range, breakdown, as-of date and page size, drawn from what coopd holds, \
-            reproducible with --seed), search (Search for --query), write (AddObservations of one observation, \
+            reproducible with --seed; one call in seven asks for the next page of an earlier answer), \
+            query-large (pages of 1,000 rows with every vintage, following next pages, and one call in four a \
+            Search for a word of an indicator name or event title; seeded too), search (Search for --query), write (AddObservations of one observation, \
             each call a new request id), health. \
             Prints one summary line (or a JSON object with --json), with coopd's response-cache hit rate over the \
             run (from its metrics); exits 1 if any call failed.
             """)
 
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case echo, query, queryMix = "query-mix", search, write, health
+        case echo, query, queryMix = "query-mix", queryLarge = "query-large", search, write, health
     }
 
     @Option(help: "Socket path of the server.") var socket: String
-    @Option(help: "Workload: echo, query, query-mix, search, write, health.") var workload: Workload = .echo
+    @Option(help: "Workload: echo, query, query-mix, query-large, search, write, health.") var workload: Workload = .echo
     @Option(help: "Connections.") var conns: Int = 1
     @Option(name: [.customShort("c"), .long], help: "Calls in flight per connection.") var concurrency: Int = 64
     @Option(help: ArgumentHelp(
@@ -127,6 +129,9 @@ struct Load: AsyncParsableCommand {
         case .queryMix:
             let mix = try await QueryMix(socket: socket, seed: seed, connections: conns)
             return ("coop.v1.Cooperation", "ListObservations", .perCall { connection, _ in mix.next(connection) })
+        case .queryLarge:
+            let mix = try await QueryMix(socket: socket, seed: seed, connections: conns)
+            return ("coop.v1.Cooperation", "ListObservations", .perCall { connection, _ in mix.nextLarge(connection) })
         case .search:
             let payload = try Coop_V1_SearchRequest.with { $0.query = query }.serializedBuffer()
             return ("coop.v1.Cooperation", "Search", .constant(payload))
@@ -152,7 +157,7 @@ struct Load: AsyncParsableCommand {
                         $0.note = "coop-bench"
                     }]
                 }
-                return (try? request.serializedBuffer()) ?? ByteBuffer()
+                return Call(method: "AddObservations", payload: (try? request.serializedBuffer()) ?? ByteBuffer())
             })
         }
     }

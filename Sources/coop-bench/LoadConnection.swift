@@ -1,8 +1,22 @@
 import CoopWire
 import NIOCore
 
-/// Builds the request payload for the n-th call on a connection.
-typealias PayloadMaker = @Sendable (_ connection: Int, _ n: Int) -> ByteBuffer
+/// One call to send: the method (of the workload's service) and its request payload.
+struct Call: Sendable {
+    var method: String
+    var payload: ByteBuffer
+    /// Sees the answer's payload (for workloads whose next calls depend on answers: page tokens).
+    var onReply: (@Sendable (ByteBuffer) -> Void)?
+
+    init(method: String, payload: ByteBuffer, onReply: (@Sendable (ByteBuffer) -> Void)? = nil) {
+        self.method = method
+        self.payload = payload
+        self.onReply = onReply
+    }
+}
+
+/// Builds the n-th call on a connection.
+typealias PayloadMaker = @Sendable (_ connection: Int, _ n: Int) -> Call
 
 /// What each call sends: the same bytes every time (encoded once, only the stream id patched per call),
 /// or a payload built per call.
@@ -40,6 +54,8 @@ final class LoadConnection: ChannelInboundHandler {
     private var nextStreamID: UInt32 = 1
     private var sent = 0
     private var startTimes: [UInt32: NIODeadline] = [:]
+    /// Answer observers of calls in flight, by stream id.
+    private var observers: [UInt32: @Sendable (ByteBuffer) -> Void] = [:]
     private var result = Result()
     private var output = ByteBuffer()
     private var finished = false
@@ -80,7 +96,9 @@ final class LoadConnection: ChannelInboundHandler {
             output.writeImmutableBuffer(template!)
             output.setInteger(nextStreamID, at: start + 4)
         case .perCall(let make):
-            let envelope = RequestEnvelope(service: service, method: method, payload: make(index, sent))
+            let call = make(index, sent)
+            if let onReply = call.onReply { observers[nextStreamID] = onReply }
+            let envelope = RequestEnvelope(service: service, method: call.method, payload: call.payload)
             output.writeRequestFrame(streamID: nextStreamID, envelope: envelope)
         }
         sent += 1
@@ -102,12 +120,16 @@ final class LoadConnection: ChannelInboundHandler {
         }
         let now = NIODeadline.now()
         guard let started = startTimes.removeValue(forKey: frame.streamID) else { return }
+        let observer = observers.removeValue(forKey: frame.streamID)
         do {
             let response = try ResponseEnvelope(decoding: frame.payload)
             if let error = response.error {
                 record(error: "\(error)")
-            } else if started >= measureFrom {
-                result.latenciesNanos.append(UInt64((now - started).nanoseconds))
+            } else {
+                if started >= measureFrom {
+                    result.latenciesNanos.append(UInt64((now - started).nanoseconds))
+                }
+                observer?(response.payload)
             }
         } catch {
             record(error: "bad response envelope: \(error)")

@@ -6,7 +6,8 @@ import NIOCore
 import Synchronization
 
 /// ListObservations questions as users ask them, each call different: drawn from the pairs, indicators,
-/// breakdowns, periods and vintages coopd holds (read once before the load), reproducible from a seed.
+/// breakdowns, periods and vintages coopd holds (read once before the load), reproducible from a seed. Some
+/// calls ask for the next page of an earlier answer (its `next_page_token`), as a client paging a listing does.
 final class QueryMix: Sendable {
     /// What one pair holds.
     private struct Pair {
@@ -18,9 +19,19 @@ final class QueryMix: Sendable {
         var vintages: [String]
     }
 
+    /// One connection's state: its generator, and questions whose next page it may ask for.
+    private struct Connection {
+        var random: SplitMix64
+        var nextPages: [Coop_V1_ListObservationsRequest] = []
+    }
+
     private let pairs: [Pair]
-    /// One generator per connection: each connection draws on its own event loop, and the run repeats exactly.
-    private let generators: Locked<[SplitMix64]>
+    /// Words of indicator names and event titles, for the searches of the large mix.
+    private let searchTerms: [String]
+    /// One state per connection: each connection draws on its own event loop, and the run repeats exactly.
+    private let connections: Locked<[Connection]>
+    /// How many earlier questions a connection keeps to page through.
+    private static let keptPages = 16
 
     init(socket: String, seed: UInt64, connections: Int) async throws {
         let client = CoopClient(socketPath: socket)
@@ -56,15 +67,68 @@ final class QueryMix: Sendable {
             return pair
         }
         guard !pairs.isEmpty else { throw CoopBenchError("query-mix: coopd holds no observations") }
-        generators = Locked((0..<connections).map { SplitMix64(seed: seed &* 0x100_0000_01B3 &+ UInt64($0)) })
+        let titles = try await client.listIndicators().map(\.name)
+            + (try await client.listEvents(Coop_V1_ListEventsRequest.with { $0.pageSize = 200 }).events.map(\.title))
+        searchTerms = Array(Set(titles.flatMap { title in
+            title.split(whereSeparator: { !$0.isLetter }).filter { $0.count >= 4 }.map(String.init)
+        })).sorted()
+        self.connections = Locked((0..<connections).map {
+            Connection(random: SplitMix64(seed: seed &* 0x100_0000_01B3 &+ UInt64($0)))
+        })
     }
 
-    /// The next question of `connection`, encoded.
-    func next(_ connection: Int) -> ByteBuffer {
-        generators.withLock { all in Self.question(pairs, &all[connection % all.count]) }
+    /// The next question of `connection`: one in seven asks for the next page of an earlier answer.
+    func next(_ connection: Int) -> Call {
+        connections.withLock { all in
+            let index = connection % all.count
+            if ProcessInfo.processInfo.environment["NOFOLLOW"] == nil, all[index].random.next() % 7 == 0, let follow = all[index].nextPages.popLast() {
+                return listCall(follow, connection: index)
+            }
+            return listCall(Self.question(pairs, &all[index].random), connection: index)
+        }
     }
 
-    private static func question(_ pairs: [Pair], _ random: inout SplitMix64) -> ByteBuffer {
+    /// The next question of the large mix: three in four a page of 1,000 rows with every vintage (following
+    /// the next page of an earlier answer half the time), else a search.
+    func nextLarge(_ connection: Int) -> Call {
+        connections.withLock { all in
+            let index = connection % all.count
+            let roll = all[index].random.next() % 8
+            if roll < 6 {
+                if roll < 3, let follow = all[index].nextPages.popLast() {
+                    return listCall(follow, connection: index)
+                }
+                let pair = pairs[Int(all[index].random.next() % UInt64(pairs.count))]
+                var request = Coop_V1_ListObservationsRequest()
+                request.origin = pair.origin
+                request.destination = pair.destination
+                request.includeSuperseded = true
+                request.pageSize = 1000
+                return listCall(request, connection: index)
+            }
+            var search = Coop_V1_SearchRequest()
+            search.query = searchTerms.isEmpty
+                ? pairs[0].origin : searchTerms[Int(all[index].random.next() % UInt64(searchTerms.count))]
+            search.limit = 200
+            return Call(method: "Search", payload: (try? search.serializedBuffer()) ?? ByteBuffer())
+        }
+    }
+
+    /// A ListObservations call that keeps its question for paging on when the answer has a next page.
+    private func listCall(_ request: Coop_V1_ListObservationsRequest, connection: Int) -> Call {
+        Call(method: "ListObservations", payload: (try? request.serializedBuffer()) ?? ByteBuffer()) { [self] reply in
+            // next_page_token is field 2 of the answer: read without decoding the rows.
+            guard let token = reply.protobufField(2), token.readableBytes > 0 else { return }
+            var follow = request
+            follow.pageToken = String(buffer: token)
+            connections.withLock { all in
+                all[connection].nextPages.append(follow)
+                if all[connection].nextPages.count > Self.keptPages { all[connection].nextPages.removeFirst() }
+            }
+        }
+    }
+
+    private static func question(_ pairs: [Pair], _ random: inout SplitMix64) -> Coop_V1_ListObservationsRequest {
         let pair = pairs[Int(random.next() % UInt64(pairs.count))]
         var request = Coop_V1_ListObservationsRequest()
         request.origin = pair.origin
@@ -91,7 +155,7 @@ final class QueryMix: Sendable {
         }
         request.includeSuperseded = random.next() % 100 < 10
         request.pageSize = 10 + Int32(random.next() % 91)
-        return (try? request.serializedBuffer()) ?? ByteBuffer()
+        return request
     }
 }
 

@@ -88,7 +88,7 @@ func makeTemporaryDirectory() -> String {
 
 /// Runs `body` with a started server on a socket in a temporary directory, and a client for it.
 func withTestServer(
-    limits: ServerLimits = .defaults,
+    limits: ServerLimits = .defaults, services: [ServiceDefinition] = [],
     _ body: (TTRPCServer, CoopClient, Probe, String) async throws -> Void
 ) async throws {
     let directory = makeTemporaryDirectory()
@@ -98,7 +98,7 @@ func withTestServer(
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let server = TTRPCServer(
-        router: try Router([testService(probe)]), limits: limits, group: MultiThreadedEventLoopGroup.singleton,
+        router: try Router([testService(probe)] + services), limits: limits, group: MultiThreadedEventLoopGroup.singleton,
         logger: logger)
     try await server.start(.path(path))
     let client = CoopClient(socketPath: path)

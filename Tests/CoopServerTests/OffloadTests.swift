@@ -1,0 +1,119 @@
+import CoopClient
+import CoopProto
+import CoopServer
+import CoopTestSupport
+import CoopWire
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Reads that run long leave the event loop, so the calls behind them on the same loop are not held up; short
+/// reads and cached answers stay on it.
+@Suite struct OffloadTests {
+    /// Where each Read ran, in call order: true on an event loop.
+    final class Places: Sendable {
+        let onLoop = Locked<[String: [Bool]]>([:])
+        func record(_ text: String) {
+            let here = MultiThreadedEventLoopGroup.currentEventLoop != nil
+            onLoop.withLock { $0[text, default: []].append(here) }
+        }
+        subscript(_ text: String) -> [Bool] { onLoop.withLock { $0[text] ?? [] } }
+    }
+
+    /// Held closed by the test; "gate" reads block their thread until it opens (20 s at most).
+    static let gate = Locked(false)
+
+    /// `test.v1.Reads/Read`: blocks its thread for `data` milliseconds (its size hint too; "gate": until the gate
+    /// opens, size 200), then echoes.
+    static func readService(_ places: Places, cache: ResponseCache? = nil) throws -> ServiceDefinition {
+        var service = ServiceDefinition(name: "test.v1.Reads", offload: .whenLonger(than: .milliseconds(1), .singleton))
+        try service.addCachedInline(
+            "Read", cache: cache, version: { 1 },
+            size: { (request: Coop_V1_EchoRequest) in Int(String(decoding: request.data, as: UTF8.self)) ?? 200 }
+        ) { (request: Coop_V1_EchoRequest) in
+            let text = String(decoding: request.data, as: UTF8.self)
+            places.record(text)
+            if text == "gate" {
+                for _ in 0..<20_000 where !gate.withLock({ $0 }) { usleep(1000) }
+            } else {
+                usleep(UInt32(Int(text) ?? 0) * 1000)
+            }
+            return Coop_V1_EchoResponse.with { $0.data = request.data }
+        }
+        return service
+    }
+
+    @Test func aReadThatRanLongMovesOffTheLoopAndDoesNotHoldUpTheCallsBehindIt() async throws {
+        let places = Places()
+        let service = try Self.readService(places)
+        try await withTestServer(services: [service]) { _, client, _, _ in
+            // Unknown cost: the first long read runs on the loop and teaches the server what such reads cost.
+            #expect(try await client.read("0") == "0")
+            #expect(try await client.read("200") == "200")
+            #expect(places["0"] == [true])
+            #expect(places["200"] == [true])
+
+            // The next one of that size runs elsewhere; a short read sent after it on the same connection is
+            // answered while it still runs.
+            let order = Locked<[String]>([])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    _ = try await client.read("gate")
+                    order.withLock { $0.append("long") }
+                }
+                #expect(await eventually { places["gate"].count == 1 })
+                #expect(try await client.read("0") == "0")
+                order.withLock { $0.append("short") }
+                Self.gate.withLock { $0 = true }
+                try await group.waitForAll()
+            }
+            #expect(order.withLock { $0 } == ["short", "long"])
+            #expect(places["gate"] == [false])
+            #expect(places["0"] == [true, true])
+        }
+    }
+
+    @Test func aCachedAnswerToALongReadIsGivenWithoutRunningTheReadAgain() async throws {
+        let places = Places()
+        let cache = ResponseCache(maximumBytes: 1 << 20)
+        let service = try Self.readService(places, cache: cache)
+        try await withTestServer(services: [service]) { _, client, _, _ in
+            let first = try await client.read("50")
+            #expect(first == "50")
+            #expect(try await client.read("60") == "60")
+            // Long by now (the second ran elsewhere), and answered from the cache: the body does not run again.
+            #expect(places["60"] == [false])
+            #expect(try await client.read("50") == "50")
+            #expect(places["50"] == [true])
+            #expect(cache.statistics.hits == 1)
+        }
+    }
+
+    @Test func anOffloadedReadPastItsDeadlineIsAnsweredDeadlineExceeded() async throws {
+        let places = Places()
+        let service = try Self.readService(places)
+        try await withTestServer(services: [service]) { _, client, _, _ in
+            #expect(try await client.read("100") == "100")
+            // Same size class as 100: runs elsewhere, and the deadline answers first.
+            do {
+                _ = try await client.read("110", options: CallOptions(timeout: .milliseconds(30)))
+                Issue.record("no error past the deadline")
+            } catch let error as RPCError {
+                #expect(error.code == .deadlineExceeded)
+            }
+            #expect(await eventually { places["110"] == [false] })
+            // The connection still serves.
+            #expect(try await client.read("0") == "0")
+        }
+    }
+}
+
+extension CoopClient {
+    fileprivate func read(_ text: String, options: CallOptions = .defaults) async throws -> String {
+        let reply = try await unary(
+            service: "test.v1.Reads", method: "Read", request: Coop_V1_EchoRequest.with { $0.data = Data(text.utf8) },
+            as: Coop_V1_EchoResponse.self, options: options)
+        return String(decoding: reply.data, as: UTF8.self)
+    }
+}
