@@ -3,7 +3,7 @@ import Testing
 
 /// The load generator runs briefly against a live coopd: no errors, and output a script can read.
 @Suite struct BenchSmokeTests {
-    @Test(arguments: ["echo", "query", "query-mix", "write", "health"])
+    @Test(arguments: ["echo", "query", "query-mix", "query-large", "write", "health"])
     func loadGeneratorCompletesWithoutErrorsAndPrintsJSON(workload: String) async throws {
         try await withDaemon(environment: ["COOPD_SEED": "yes"]) { daemon in
             let run = try await runToCompletion(
