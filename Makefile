@@ -38,7 +38,7 @@ INSTALL_PRODUCTS = coopd $(shell grep -Eq 'executable(Target)?.name: *"coopctl"'
 MAN_PAGES        = $(wildcard man/*.[1-8])
 RELEASE_FLAGS    = -c release --static-swift-stdlib
 
-.PHONY: bench rust-peer symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
+.PHONY: bench bench-scale rust-peer symbol-order all build release run test test-tsan deps test-deps go-peer generate check-generated \
         check-dataset man clean \
         install install-bin install-units install-man deb test-deb test-systemd test-systemd-release test-consumer \
         libcoopclient examples-c test-c install-c uninstall-c fuzz fuzz-build fuzz-ci test-python examples-go test-go
@@ -177,6 +177,14 @@ bench: test-deps go-peer rust-peer
 	@$(SYMBOL_ORDER_STALE)
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
 	SHARED="$(SHARED)" python3 scripts/bench.py --reps $(REPS) --dur $(DUR)
+
+# coopd at 10^4, 10^5, 10^6 synthetic observations (SIZES=1e4,1e5,1e6,1e7 for the full table: ~15 GB, ~1 hour):
+# READY time, RSS, the query mix, bytes per observation, backup time (scripts/bench-scale.py).
+SIZES ?= 1e4,1e5,1e6
+bench-scale: test-deps
+	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coopd
+	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
+	python3 scripts/bench-scale.py --sizes $(SIZES) --dur $(DUR)
 
 # Re-profile coopd and rewrite the function order the linker follows (see scripts/symbol-order.sh). make release
 # and make bench say how many of the symbols it lists the release coopd no longer has (informational).

@@ -20,11 +20,18 @@ struct Populate: AsyncParsableCommand {
     @Option(help: "Observations per AddObservations call.") var batch: Int = 500
     @Option(help: "AddObservations calls in flight.") var inFlight: Int = 4
     @Option(help: "Seed of the spread (pairs, months); values are always new.") var seed: UInt64 = 1
+    @Option(name: .customLong("start"), help: ArgumentHelp(
+        "Number of the first observation in the synthetic sequence.",
+        discussion: """
+            To grow a dataset in steps without repeating a figure's indicator, pair, month and breakdown: \
+            populate 10000, then populate 90000 --start 10000.
+            """))
+    var first = 0
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
-        guard count > 0, (1...10_000).contains(batch), inFlight > 0 else {
-            throw ValidationError("N must be positive, --batch 1 to 10000, --in-flight positive")
+        guard count > 0, (1...10_000).contains(batch), inFlight > 0, first >= 0 else {
+            throw ValidationError("N must be positive, --batch 1 to 10000, --in-flight positive, --start not negative")
         }
         let client = CoopClient(socketPath: socket)
         defer { Task { await client.close() } }
@@ -58,7 +65,7 @@ struct Populate: AsyncParsableCommand {
                 let from = next
                 let to = min(count, from + batch)
                 next = to
-                let observations = (from..<to).map { Synthetic.observation($0, pairs: pairs, source: source.id, nonce: nonce) }
+                let observations = (first + from..<first + to).map { Synthetic.observation($0, pairs: pairs, source: source.id, nonce: nonce) }
                 group.addTask {
                     try await client.addObservations(observations).count
                 }
