@@ -21,10 +21,17 @@ package enum ObservationWire {
         }
         var out = ByteBuffer()
         out.reserveCapacity(capacity)
-        for (observation, size) in zip(observations, sizes) {
-            out.writeTag(1, ProtobufWire.lengthDelimited)
-            out.writeVarint(UInt64(size))
-            write(observation, to: &out)
+        let rows = zip(sizes, sizes.map { 1 + ProtobufWire.varintSize(UInt64($0)) }).reduce(0) { $0 + $1.0 + $1.1 }
+        // The rows' exact size is known: written through a pointer, without a capacity check per byte.
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: rows) { buffer in
+            var writer = RawProtobufWriter(buffer)
+            for (observation, size) in zip(observations, sizes) {
+                writer.tag(1, ProtobufWire.lengthDelimited)
+                writer.varint(UInt64(size))
+                writer.observation(observation)
+            }
+            precondition(writer.offset == rows, "observation sizes disagree with what was written")
+            return rows
         }
         out.writeString(2, nextPageToken)
         for source in encodedSources {
@@ -67,63 +74,35 @@ package enum ObservationWire {
     }
 
     static func write(_ o: Observation, to out: inout ByteBuffer) {
-        out.writeInt64(1, o.id)
-        out.writeString(2, o.indicator)
-        out.writeString(3, o.origin)
-        out.writeString(4, o.destination)
-        for d in o.breakdown {
-            out.writeTag(5, ProtobufWire.lengthDelimited)
-            out.writeVarint(UInt64(stringSize(1, d.key) + stringSize(2, d.value)))
-            out.writeString(1, d.key)
-            out.writeString(2, d.value)
+        let count = size(o)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { buffer in
+            var writer = RawProtobufWriter(buffer)
+            writer.observation(o)
+            precondition(writer.offset == count, "observation size disagrees with what was written")
+            return count
         }
-        out.writeString(6, o.periodStart)
-        out.writeString(7, o.periodEnd)
-        out.writeInt64(8, o.value)
-        out.writeInt64(9, o.valueHigh)
-        out.writeInt64(10, Int64(o.unitMultiplier))
-        out.writeString(11, o.unit)
-        out.writeInt64(12, Int64(enumNumber(o.qualifier)))
-        out.writeInt64(13, Int64(enumNumber(o.status)))
-        out.writeInt64(14, o.sourceID)
-        out.writeString(15, o.locator)
-        out.writeString(16, o.vintage)
-        out.writeInt64(17, o.supersedesID)
-        out.writeInt64(18, o.supersededByID)
-        if !o.conflictsWith.isEmpty {
-            out.writeTag(19, ProtobufWire.lengthDelimited)
-            out.writeVarint(UInt64(packedSize(o.conflictsWith)))
-            for id in o.conflictsWith { out.writeVarint(UInt64(bitPattern: id)) }
-        }
-        out.writeString(20, o.note)
-        if o.retracted {
-            out.writeTag(21, ProtobufWire.varint)
-            out.writeVarint(1)
-        }
-        out.writeString(22, o.retractionReason)
-        out.writeInt64(23, o.recordedSequence)
     }
 
-    private static func enumNumber(_ qualifier: Qualifier) -> Int {
+    fileprivate static func enumNumber(_ qualifier: Qualifier) -> Int {
         (protoEnum(qualifier) as Coop_V1_Qualifier).rawValue
     }
 
-    private static func enumNumber(_ status: ObservationStatus) -> Int {
+    fileprivate static func enumNumber(_ status: ObservationStatus) -> Int {
         (protoEnum(status) as Coop_V1_ObservationStatus).rawValue
     }
 
-    private static func tagSize(_ field: Int) -> Int { field < 16 ? 1 : 2 }
+    fileprivate static func tagSize(_ field: Int) -> Int { field < 16 ? 1 : 2 }
 
-    private static func int64Size(_ field: Int, _ value: Int64) -> Int {
+    fileprivate static func int64Size(_ field: Int, _ value: Int64) -> Int {
         value == 0 ? 0 : tagSize(field) + ProtobufWire.varintSize(UInt64(bitPattern: value))
     }
 
-    private static func stringSize(_ field: Int, _ value: String) -> Int {
+    fileprivate static func stringSize(_ field: Int, _ value: String) -> Int {
         let count = value.utf8.count
         return count == 0 ? 0 : tagSize(field) + ProtobufWire.varintSize(UInt64(count)) + count
     }
 
-    private static func packedSize(_ values: [Int64]) -> Int {
+    fileprivate static func packedSize(_ values: [Int64]) -> Int {
         values.reduce(0) { $0 + ProtobufWire.varintSize(UInt64(bitPattern: $1)) }
     }
 
@@ -131,17 +110,95 @@ package enum ObservationWire {
 
 /// Field writers over CoopWire's varint and tag primitives.
 extension ByteBuffer {
-    /// int64, int32 and enums alike: a varint of the 64-bit two's complement; nothing for 0.
-    fileprivate mutating func writeInt64(_ field: Int, _ value: Int64) {
-        guard value != 0 else { return }
-        writeTag(field, ProtobufWire.varint)
-        writeVarint(UInt64(bitPattern: value))
-    }
-
     fileprivate mutating func writeString(_ field: Int, _ value: String) {
         guard !value.isEmpty else { return }
         writeTag(field, ProtobufWire.lengthDelimited)
         writeVarint(UInt64(value.utf8.count))
         writeString(value)
+    }
+}
+
+/// Writes protobuf fields into memory whose size was computed beforehand: a bounds check per write instead of
+/// ByteBuffer's capacity and uniqueness checks per byte.
+private struct RawProtobufWriter {
+    let buffer: UnsafeMutableRawBufferPointer
+    var offset = 0
+
+    init(_ buffer: UnsafeMutableRawBufferPointer) {
+        self.buffer = buffer
+    }
+
+    mutating func varint(_ value: UInt64) {
+        precondition(offset + ProtobufWire.varintSize(value) <= buffer.count)
+        var v = value
+        while v >= 0x80 {
+            buffer[offset] = UInt8(truncatingIfNeeded: v) | 0x80
+            offset += 1
+            v >>= 7
+        }
+        buffer[offset] = UInt8(v)
+        offset += 1
+    }
+
+    mutating func tag(_ field: Int, _ wireType: UInt8) {
+        varint(UInt64(field) << 3 | UInt64(wireType))
+    }
+
+    /// int64, int32 and enums alike; nothing for 0.
+    mutating func int64(_ field: Int, _ value: Int64) {
+        guard value != 0 else { return }
+        tag(field, ProtobufWire.varint)
+        varint(UInt64(bitPattern: value))
+    }
+
+    mutating func string(_ field: Int, _ value: String) {
+        guard !value.isEmpty else { return }
+        var value = value
+        value.withUTF8 { bytes in
+            tag(field, ProtobufWire.lengthDelimited)
+            varint(UInt64(bytes.count))
+            precondition(offset + bytes.count <= buffer.count)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + bytes.count])
+                .copyMemory(from: UnsafeRawBufferPointer(bytes))
+            offset += bytes.count
+        }
+    }
+
+    mutating func observation(_ o: Observation) {
+        int64(1, o.id)
+        string(2, o.indicator)
+        string(3, o.origin)
+        string(4, o.destination)
+        for d in o.breakdown {
+            tag(5, ProtobufWire.lengthDelimited)
+            varint(UInt64(ObservationWire.stringSize(1, d.key) + ObservationWire.stringSize(2, d.value)))
+            string(1, d.key)
+            string(2, d.value)
+        }
+        string(6, o.periodStart)
+        string(7, o.periodEnd)
+        int64(8, o.value)
+        int64(9, o.valueHigh)
+        int64(10, Int64(o.unitMultiplier))
+        string(11, o.unit)
+        int64(12, Int64(ObservationWire.enumNumber(o.qualifier)))
+        int64(13, Int64(ObservationWire.enumNumber(o.status)))
+        int64(14, o.sourceID)
+        string(15, o.locator)
+        string(16, o.vintage)
+        int64(17, o.supersedesID)
+        int64(18, o.supersededByID)
+        if !o.conflictsWith.isEmpty {
+            tag(19, ProtobufWire.lengthDelimited)
+            varint(UInt64(ObservationWire.packedSize(o.conflictsWith)))
+            for id in o.conflictsWith { varint(UInt64(bitPattern: id)) }
+        }
+        string(20, o.note)
+        if o.retracted {
+            tag(21, ProtobufWire.varint)
+            varint(1)
+        }
+        string(22, o.retractionReason)
+        int64(23, o.recordedSequence)
     }
 }

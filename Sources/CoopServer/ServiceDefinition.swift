@@ -150,11 +150,11 @@ public struct ServiceDefinition: Sendable {
             let costs = CallCosts()
             let budgetNanos = budget.nanoseconds
             try add(method, .inlineOrElsewhere { payload, context in
-                let request: Request = try decodePayload(payload)
                 let current = version()
                 if let hit = cache?.cached(method: key, request: payload, version: current) {
                     return .answer(hit)
                 }
+                let request: Request = try decodePayload(payload)
                 let sizeClass = costs.sizeClass(size(request))
                 @Sendable func compute() throws -> ByteBuffer {
                     let response = try costs.measured(sizeClass) { try body(request) }
