@@ -75,14 +75,15 @@ struct CooperationService {
                 query.includeRetracted = request.includeRetracted
                 query.includeClaims = request.includeClaims
                 query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
-                let page = try store.observations(query)
+                // Encoded from the rows as they are read: no Observation per row.
+                var encoder = ObservationPageEncoder()
+                let nextToken = try store.observationRows(query) { encoder.add($0) }
                 // Claims can be on the page only when asked for (or their indicator named): only then the lookup.
                 let claimed = query.includeClaims || !query.indicators.isEmpty
-                return try ObservationWire.listObservationsResponse(
-                    page.items, nextPageToken: page.nextToken,
-                    sources: request.includeSources ? try sources(for: page.items) : [],
-                    claimStatements: claimed
-                        ? try store.statements(claiming: page.items.map(\.id)).map(Coop_V1_Statement.init) : [])
+                let sources = request.includeSources ? try sources(ids: encoder.sourceIDs) : []
+                let claims = claimed
+                    ? try store.statements(claiming: encoder.ids).map(Coop_V1_Statement.init) : []
+                return try encoder.finish(nextPageToken: nextToken, sources: sources, claimStatements: claims)
             }
         }
         try s.addCachedInline(Methods.GetSeries.self, cache: cache, version: version) {
@@ -369,7 +370,12 @@ struct CooperationService {
     }
 
     private func sources(for observations: [Observation]) throws -> [Coop_V1_Source] {
-        let ids = Array(Set(observations.map(\.sourceID).filter { $0 > 0 })).sorted()
+        try sources(ids: observations.map(\.sourceID))
+    }
+
+    /// The sources of these ids (each once, by id; 0 is none).
+    private func sources(ids all: [Int64]) throws -> [Coop_V1_Source] {
+        let ids = Array(Set(all.filter { $0 > 0 })).sorted()
         guard !ids.isEmpty else { return [] }
         return try store.sources(ids: ids).map(Coop_V1_Source.init)
     }

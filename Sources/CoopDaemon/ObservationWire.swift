@@ -83,17 +83,17 @@ package enum ObservationWire {
         }
     }
 
-    fileprivate static func enumNumber(_ qualifier: Qualifier) -> Int {
+    static func enumNumber(_ qualifier: Qualifier) -> Int {
         (protoEnum(qualifier) as Coop_V1_Qualifier).rawValue
     }
 
-    fileprivate static func enumNumber(_ status: ObservationStatus) -> Int {
+    static func enumNumber(_ status: ObservationStatus) -> Int {
         (protoEnum(status) as Coop_V1_ObservationStatus).rawValue
     }
 
-    fileprivate static func tagSize(_ field: Int) -> Int { field < 16 ? 1 : 2 }
+    static func tagSize(_ field: Int) -> Int { field < 16 ? 1 : 2 }
 
-    fileprivate static func int64Size(_ field: Int, _ value: Int64) -> Int {
+    static func int64Size(_ field: Int, _ value: Int64) -> Int {
         value == 0 ? 0 : tagSize(field) + ProtobufWire.varintSize(UInt64(bitPattern: value))
     }
 
@@ -120,7 +120,7 @@ extension ByteBuffer {
 
 /// Writes protobuf fields into memory whose size was computed beforehand: a bounds check per write instead of
 /// ByteBuffer's capacity and uniqueness checks per byte.
-private struct RawProtobufWriter {
+struct RawProtobufWriter {
     let buffer: UnsafeMutableRawBufferPointer
     var offset = 0
 
@@ -154,14 +154,17 @@ private struct RawProtobufWriter {
     mutating func string(_ field: Int, _ value: String) {
         guard !value.isEmpty else { return }
         var value = value
-        value.withUTF8 { bytes in
-            tag(field, ProtobufWire.lengthDelimited)
-            varint(UInt64(bytes.count))
-            precondition(offset + bytes.count <= buffer.count)
-            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + bytes.count])
-                .copyMemory(from: UnsafeRawBufferPointer(bytes))
-            offset += bytes.count
-        }
+        value.withUTF8 { bytes(field, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A string field from its UTF-8 bytes; nothing when empty.
+    mutating func bytes(_ field: Int, _ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        tag(field, ProtobufWire.lengthDelimited)
+        varint(UInt64(bytes.count))
+        precondition(offset + bytes.count <= buffer.count)
+        UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + bytes.count]).copyMemory(from: bytes)
+        offset += bytes.count
     }
 
     mutating func observation(_ o: Observation) {
@@ -200,5 +203,147 @@ private struct RawProtobufWriter {
         }
         string(22, o.retractionReason)
         int64(23, o.recordedSequence)
+    }
+}
+
+/// A `ListObservationsResponse` encoded from the store's rows as they are read (`CooperationStore.observationRows`):
+/// the same bytes as ``ObservationWire/listObservationsResponse(_:nextPageToken:sources:claimStatements:)`` of the
+/// same observations, without making an `Observation` (a dozen Strings) per row. Rows with a breakdown or conflict
+/// links, which need parsing, go through the model.
+package struct ObservationPageEncoder {
+    private var out = ByteBuffer()
+    /// The ids and source ids of the rows added, for the lookups of sources and claims.
+    package private(set) var ids: [Int64] = []
+    package private(set) var sourceIDs: [Int64] = []
+
+    package init() {
+        out.reserveCapacity(4096)
+    }
+
+    package mutating func add(_ row: ObservationRow) {
+        let model = row.withValues { values -> Bool in
+            ids.append(values[.id])
+            sourceIDs.append(values[.sourceID])
+            guard values[.breakdown].isEmpty, values[.conflicts].isEmpty else { return true }
+            let qualifier = EnumNumbers.number(values[.qualifier], EnumNumbers.qualifiers)
+            let status = EnumNumbers.number(values[.status], EnumNumbers.statuses)
+            let size = Self.size(values, qualifier: qualifier, status: status)
+            write(size) { Self.write(values, qualifier: qualifier, status: status, to: &$0) }
+            return false
+        }
+        if model {
+            let observation = row.observation
+            write(ObservationWire.size(observation)) { $0.observation(observation) }
+        }
+    }
+
+    /// Writes one observation field (tag, length, then `body`'s `size` bytes) through a pointer.
+    private mutating func write(_ size: Int, _ body: (inout RawProtobufWriter) -> Void) {
+        let total = 1 + ProtobufWire.varintSize(UInt64(size)) + size
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { buffer in
+            var writer = RawProtobufWriter(buffer)
+            writer.tag(1, ProtobufWire.lengthDelimited)
+            writer.varint(UInt64(size))
+            body(&writer)
+            precondition(writer.offset == total, "observation size disagrees with what was written")
+            return total
+        }
+    }
+
+    /// The whole answer: the rows, then the page token, sources and claims.
+    package consuming func finish(
+        nextPageToken: String, sources: [Coop_V1_Source], claimStatements: [Coop_V1_Statement]
+    ) throws -> ByteBuffer {
+        out.writeString(2, nextPageToken)
+        for source in sources {
+            let encoded = try source.serializedBuffer()
+            out.writeTag(3, ProtobufWire.lengthDelimited)
+            out.writeVarint(UInt64(encoded.readableBytes))
+            out.writeImmutableBuffer(encoded)
+        }
+        for statement in claimStatements {
+            let encoded = try statement.serializedBuffer()
+            out.writeTag(4, ProtobufWire.lengthDelimited)
+            out.writeVarint(UInt64(encoded.readableBytes))
+            out.writeImmutableBuffer(encoded)
+        }
+        return out
+    }
+
+    private static func textSize(_ field: Int, _ row: ObservationRowValues, _ column: ObservationRow.Text) -> Int {
+        let count = row[column].count
+        return count == 0 ? 0 : ObservationWire.tagSize(field) + ProtobufWire.varintSize(UInt64(count)) + count
+    }
+
+    private static func int64Size(_ field: Int, _ value: Int64) -> Int {
+        ObservationWire.int64Size(field, value)
+    }
+
+    /// The stored unit multiplier, as the model reads it (an Int32).
+    private static func unitMultiplier(_ row: ObservationRowValues) -> Int64 {
+        Int64(Int32(truncatingIfNeeded: row[.unitMultiplier]))
+    }
+
+    /// The size of a row without breakdown and conflict links, as `ObservationWire.size` counts its observation.
+    private static func size(_ row: ObservationRowValues, qualifier: Int64, status: Int64) -> Int {
+        var n = int64Size(1, row[.id])
+        n += textSize(2, row, .indicator) + textSize(3, row, .origin) + textSize(4, row, .destination)
+        n += textSize(6, row, .periodStart) + textSize(7, row, .periodEnd)
+        n += int64Size(8, row[.value]) + int64Size(9, row[.valueHigh]) + int64Size(10, unitMultiplier(row))
+        n += textSize(11, row, .unit)
+        n += int64Size(12, qualifier) + int64Size(13, status)
+        n += int64Size(14, row[.sourceID]) + textSize(15, row, .locator) + textSize(16, row, .vintage)
+        n += int64Size(17, row[.supersedesID]) + int64Size(18, row[.supersededByID])
+        n += textSize(20, row, .note)
+        n += row[.retracted] != 0 ? 3 : 0
+        n += textSize(22, row, .retractionReason) + int64Size(23, row[.recordedSequence])
+        return n
+    }
+
+    private static func write(
+        _ row: ObservationRowValues, qualifier: Int64, status: Int64, to writer: inout RawProtobufWriter
+    ) {
+        writer.int64(1, row[.id])
+        writer.bytes(2, row[.indicator])
+        writer.bytes(3, row[.origin])
+        writer.bytes(4, row[.destination])
+        writer.bytes(6, row[.periodStart])
+        writer.bytes(7, row[.periodEnd])
+        writer.int64(8, row[.value])
+        writer.int64(9, row[.valueHigh])
+        writer.int64(10, unitMultiplier(row))
+        writer.bytes(11, row[.unit])
+        writer.int64(12, qualifier)
+        writer.int64(13, status)
+        writer.int64(14, row[.sourceID])
+        writer.bytes(15, row[.locator])
+        writer.bytes(16, row[.vintage])
+        writer.int64(17, row[.supersedesID])
+        writer.int64(18, row[.supersededByID])
+        writer.bytes(20, row[.note])
+        if row[.retracted] != 0 {
+            writer.tag(21, ProtobufWire.varint)
+            writer.varint(1)
+        }
+        writer.bytes(22, row[.retractionReason])
+        writer.int64(23, row[.recordedSequence])
+    }
+}
+
+/// The proto numbers of the stored qualifier and status texts, read from their bytes (as the model maps them:
+/// unknown text is unspecified).
+private enum EnumNumbers {
+    static let qualifiers: [([UInt8], Int64)] = Qualifier.allCases.map {
+        (Array($0.rawValue.utf8), Int64(ObservationWire.enumNumber($0)))
+    }
+    static let statuses: [([UInt8], Int64)] = ObservationStatus.allCases.map {
+        (Array($0.rawValue.utf8), Int64(ObservationWire.enumNumber($0)))
+    }
+
+    static func number(_ bytes: UnsafeRawBufferPointer, _ table: [([UInt8], Int64)]) -> Int64 {
+        for (text, number) in table where text.count == bytes.count && text.elementsEqual(bytes) {
+            return number
+        }
+        return table[0].1
     }
 }

@@ -155,6 +155,8 @@ public protocol CooperationStore: Sendable {
     func relationships() throws -> [Relationship]
     func indicators() throws -> [Indicator]
     func observations(_ query: ObservationQuery) throws -> Page<Observation>
+    /// The same page, each row handed to `visit` where it lies, in order; returns the next page token.
+    func observationRows(_ query: ObservationQuery, _ visit: (ObservationRow) throws -> Void) throws -> String
     /// One observation per period (the latest vintage, as of `asOf` if given), ordered by period.
     func series(_ query: SeriesQuery) throws -> [Observation]
     func sources(ids: [Int64]) throws -> [Source]

@@ -20,6 +20,14 @@ extension SQLStore {
     }
 
     public func observations(_ query: ObservationQuery) throws -> Page<Observation> {
+        var observations: [Observation] = []
+        let nextToken = try observationRows(query) { observations.append($0.observation) }
+        return Page(items: observations, nextToken: nextToken)
+    }
+
+    /// The page ``observations(_:)`` lists, each row handed to `visit` where it lies (no model in between),
+    /// in order; returns the next page token ("" on the last page). For answers encoded straight from the store.
+    public func observationRows(_ query: ObservationQuery, _ visit: (ObservationRow) throws -> Void) throws -> String {
         try Validation.filterCountry(query.origin, field: "origin")
         try Validation.filterCountry(query.destination, field: "destination")
         try Validation.date(query.periodFrom, field: "period_from")
@@ -29,18 +37,17 @@ extension SQLStore {
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(
             query.page.token, listing: "observations", shape: ObservationTable.tokenShape)
-        var (observations, lastKey) = try read { db in
-            let found = try ObservationTable.list(db, query, after: after, limit: size)
+        return try read { db in
+            let (count, more, lastKey) = try ObservationTable.listRows(db, query, after: after, limit: size) { row in
+                try visit(ObservationRow(row: row))
+            }
             // Nothing found: say so if it is because an indicator asked for does not exist (checked only then,
             // so listings that find something pay nothing for it).
-            if found.observations.isEmpty, let unknown = try query.indicators.first(where: { try !IndicatorTable.exists(db, $0) }) {
+            if count == 0, let unknown = try query.indicators.first(where: { try !IndicatorTable.exists(db, $0) }) {
                 throw StoreError.notFound("indicators", "no indicator \(Validation.quoted(unknown))")
             }
-            return found
+            return more ? PageToken.encode(listing: "observations", key: lastKey) : ""
         }
-        guard observations.count > size else { return Page(items: observations, nextToken: "") }
-        observations.removeLast(observations.count - size)
-        return Page(items: observations, nextToken: PageToken.encode(listing: "observations", key: lastKey))
     }
 
     /// The statements that state these observations as their claims (who said them), by id. Observations that

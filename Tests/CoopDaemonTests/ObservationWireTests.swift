@@ -1,6 +1,7 @@
 import CoopProto
 import CoopStore
 import CoopWire
+import Foundation
 import NIOCore
 import SwiftProtobuf
 import Testing
@@ -154,5 +155,86 @@ import CoopServer
         #expect(Coop_V1_CooperationMethods.WatchChanges.serverStreaming)
         #expect(Coop_V1_DiagnosticsMethods.names == ["Echo", "GetServerInfo", "GetMetrics"])
         #expect(Grpc_Health_V1_HealthMethods.names == ["Check", "Watch"])
+    }
+}
+
+/// Pages encoded from the store's rows as they are read are the bytes of the same page encoded from its
+/// observations, on the shipped data plus rows with every kind of field (breakdowns, conflicts, revisions,
+/// retractions, escapes).
+@Suite struct ObservationPageEncoderTests {
+    @Test func pagesEncodedFromRowsAreThePagesEncodedFromObservations() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(path: directory.appendingPathComponent("coop.sqlite").path)
+        defer { try? store.close() }
+        try await store.importSeedIfNeeded(progress: { _ in })
+        let sourceID = try store.sources(page: PageRequest(size: 1)).items[0].id
+        func write(_ id: String) -> WriteContext { WriteContext(requestID: id, writerUID: 1000) }
+        _ = try await store.putIndicator(
+            Indicator(
+                code: "TEST_BY_SEX", name: "Test", measure: .stock, unit: "persons", periodBasis: .asOfDate,
+                breakdownDimensions: ["sex", "status"]), write("rows-0"))
+        let added = try await store.addObservations([
+            Observation(
+                indicator: "TEST_BY_SEX", origin: "VN", destination: "JP",
+                breakdown: [Dimension(key: "sex", value: "F"), Dimension(key: "status", value: "x;y=z%")],
+                periodStart: "2031-10-31", periodEnd: "2031-10-31", value: 12, unit: "persons", qualifier: .atLeast,
+                status: .provisional, sourceID: sourceID, locator: "p. 3", vintage: "2032-01-31",
+                note: "Đào Ngọc Dung — 日本 \"quoted\""),
+            Observation(
+                indicator: "JP_MHLW_FOREIGN_WORKERS", origin: "VN", destination: "JP", periodStart: "2031-10-31",
+                periodEnd: "2031-10-31", value: 13, valueHigh: 20, unitMultiplier: 3, unit: "persons",
+                qualifier: .asWorded, sourceID: sourceID, vintage: "2032-01-31"),
+            Observation(
+                indicator: "JP_MHLW_FOREIGN_WORKERS", origin: "VN", destination: "JP", periodStart: "2031-11-30",
+                periodEnd: "2031-11-30", value: 14, unit: "persons", sourceID: sourceID, vintage: "2032-01-31"),
+        ], write("rows-1"))
+        _ = try await store.linkConflict(added[1].id, with: added[2].id, note: "differ", write("rows-2"))
+        var revision = added[2]
+        revision.id = 0
+        revision.recordedSequence = 0
+        revision.conflictsWith = []
+        revision.value = 15
+        revision.vintage = "2032-02-28"
+        _ = try await store.reviseObservation(supersedes: added[2].id, revision: revision, write("rows-3"))
+        _ = try await store.retractObservation(added[0].id, reason: "typo", write("rows-4"))
+
+        var queries: [ObservationQuery] = []
+        for pageSize in [1, 7, 100, 1000] {
+            var everything = ObservationQuery()
+            everything.anyBreakdown = true
+            everything.includeSuperseded = true
+            everything.includeRetracted = true
+            everything.includeClaims = true
+            everything.includeConflicts = true
+            everything.page = PageRequest(size: pageSize)
+            queries.append(everything)
+            var latest = ObservationQuery()
+            latest.origin = "VN"
+            latest.destination = "JP"
+            latest.page = PageRequest(size: pageSize)
+            queries.append(latest)
+        }
+        var pages = 0
+        for var query in queries {
+            // Every page of the listing, following its tokens.
+            while true {
+                let page = try store.observations(query)
+                let expected = try ObservationWire.listObservationsResponse(
+                    page.items, nextPageToken: page.nextToken, sources: [])
+                var encoder = ObservationPageEncoder()
+                let token = try store.observationRows(query) { encoder.add($0) }
+                #expect(token == page.nextToken)
+                #expect(encoder.ids == page.items.map(\.id))
+                #expect(encoder.sourceIDs == page.items.map(\.sourceID))
+                let actual = try encoder.finish(nextPageToken: token, sources: [], claimStatements: [])
+                #expect(actual == expected, "page \(pages) of a query")
+                pages += 1
+                if token.isEmpty || pages > 400 { break }
+                query.page.token = token
+            }
+        }
+        #expect(pages > 20)
     }
 }

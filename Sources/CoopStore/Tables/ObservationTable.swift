@@ -1,6 +1,77 @@
 internal import CoopFormats
 internal import GRDB
 
+/// One row of an observation listing, read where it lies: text comes as the database's bytes, valid only while
+/// the row is being visited (see `SQLStore.observationRows`). For answers encoded straight from the store; rows that
+/// need parsing (a breakdown, conflict links) are read as an ``Observation``.
+public struct ObservationRow {
+    let row: ColumnReader
+
+    /// Text columns, by their position in `ObservationTable.columns`.
+    public enum Text: Int32, Sendable {
+        case indicator = 1, origin = 2, destination = 3, breakdown = 4, periodStart = 5, periodEnd = 6, unit = 12
+        case qualifier = 13, status = 14, locator = 16, vintage = 17, note = 20, retractionReason = 22, conflicts = 24
+    }
+
+    /// Integer columns (NULL reads as 0), by their position in `ObservationTable.columns`.
+    public enum Integer: Int32, Sendable {
+        case id = 0, value = 9, valueHigh = 10, unitMultiplier = 11, sourceID = 15, supersedesID = 18
+        case supersededByID = 19, retracted = 21, recordedSequence = 23
+    }
+
+    /// Every column of the row, read once: the texts as bytes valid only inside `body`.
+    public func withValues<R>(_ body: (ObservationRowValues) throws -> R) rethrows -> R {
+        var values = ObservationRowValues()
+        for column in ObservationRowValues.integerColumns {
+            values.integers[Int(column.rawValue)] = row.int64(column.rawValue)
+        }
+        guard row.statement != nil else {
+            // Rows already read (PostgreSQL's): the texts copied into one buffer.
+            var bytes: [UInt8] = []
+            var ranges: [Range<Int>] = []
+            for column in ObservationRowValues.textColumns {
+                let start = bytes.count
+                bytes.append(contentsOf: row.text(column.rawValue).utf8)
+                ranges.append(start..<bytes.count)
+            }
+            return try bytes.withUnsafeBytes { all in
+                for (column, range) in zip(ObservationRowValues.textColumns, ranges) {
+                    values.texts[Int(column.rawValue)] = UnsafeRawBufferPointer(rebasing: all[range])
+                }
+                return try body(values)
+            }
+        }
+        // SQLite's own buffers: valid until the statement steps on.
+        for column in ObservationRowValues.textColumns {
+            values.texts[Int(column.rawValue)] = row.withText(column.rawValue) { $0 }
+        }
+        return try body(values)
+    }
+
+    /// The observation the row holds, as ``SQLStore/observations(_:)`` gives it.
+    public var observation: Observation {
+        ObservationTable.decode(row)
+    }
+}
+
+/// The columns of an ``ObservationRow``, each read once (``ObservationRow/withValues(_:)``).
+public struct ObservationRowValues {
+    static let textColumns: [ObservationRow.Text] = [
+        .indicator, .origin, .destination, .breakdown, .periodStart, .periodEnd, .unit, .qualifier, .status, .locator,
+        .vintage, .note, .retractionReason, .conflicts,
+    ]
+    static let integerColumns: [ObservationRow.Integer] = [
+        .id, .value, .valueHigh, .unitMultiplier, .sourceID, .supersedesID, .supersededByID, .retracted,
+        .recordedSequence,
+    ]
+    /// By column position (25 columns), inline: no allocation per row.
+    var texts = InlineArray<25, UnsafeRawBufferPointer>(repeating: UnsafeRawBufferPointer(start: nil, count: 0))
+    var integers = InlineArray<25, Int64>(repeating: 0)
+
+    public subscript(_ column: ObservationRow.Text) -> UnsafeRawBufferPointer { texts[Int(column.rawValue)] }
+    public subscript(_ column: ObservationRow.Integer) -> Int64 { integers[Int(column.rawValue)] }
+}
+
 package enum ObservationTable {
     /// Columns of `observations o`, in the order `decode` reads them.
     static let columns = """
@@ -156,9 +227,10 @@ package enum ObservationTable {
 
     /// The listing for `query`, after `after` (a page-token key), at most `limit` rows plus one to tell whether
     /// another page follows. Returns the observations and the sort key of the `limit`-th (the next page token).
-    static func list(
-        _ db: SQL, _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int
-    ) throws -> (observations: [Observation], lastKey: [PageToken.Value]) {
+    /// The SQL of a listing page (one row more than `limit`, to know whether another page follows) and its values.
+    private static func listing(
+        _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int
+    ) throws -> (String, SQLValues) {
         var conditions: [String] = []
         var values: SQLValues = []
         if !query.origin.isEmpty {
@@ -227,15 +299,40 @@ package enum ObservationTable {
         }
         sql += " WHERE \(whereClause(outer)) ORDER BY \(sortKey) LIMIT ?"
         values.append(limit + 1)
-        // Only the last row shown can become a page token: build keys for no other.
+        return (sql, values)
+    }
+
+    /// A listing page as observations, and the sort key of its last (see ``listRows``).
+    static func list(
+        _ db: SQL, _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int
+    ) throws -> (observations: [Observation], more: Bool, lastKey: [PageToken.Value]) {
         var observations: [Observation] = []
-        observations.reserveCapacity(limit + 1)
+        observations.reserveCapacity(limit)
+        let (_, more, lastKey) = try listRows(db, query, after: after, limit: limit) { observations.append(decode($0)) }
+        return (observations, more, lastKey)
+    }
+
+    /// The listing's rows, the first `limit` handed to `visit` in order; whether there are more, and the sort key
+    /// of the last row visited (the next page token's, if there are more).
+    static func listRows(
+        _ db: SQL, _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int,
+        _ visit: (ColumnReader) throws -> Void
+    ) throws -> (count: Int, more: Bool, lastKey: [PageToken.Value]) {
+        let (sql, values) = try listing(query, after: after, limit: limit)
+        var count = 0
+        var more = false
+        // Only the last row shown can become a page token: build keys for no other.
         var lastKey: [PageToken.Value] = []
         try db.each(sql, values) { row in
-            if observations.count == limit - 1 { lastKey = tokenKey(row) }
-            observations.append(decode(row))
+            guard count < limit else {
+                more = true
+                return
+            }
+            if count == limit - 1 { lastKey = tokenKey(row) }
+            try visit(row)
+            count += 1
         }
-        return (observations, lastKey)
+        return (count, more, lastKey)
     }
 
     /// One observation per period of a series: the latest vintage visible (as of `asOf`), ordered by period.
