@@ -5,6 +5,52 @@ import Testing
 @Suite struct ObservationQueryTests {
     static let dolab = "VN_DOLAB_WORKERS_DEPLOYED"
 
+    /// Rows read in place (for answers encoded straight from the store) hold what the listed observations hold,
+    /// in the same order, with the same next page token.
+    @Test(arguments: Backend.all) func rowsReadInPlaceHoldWhatTheListedObservationsHold(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
+            var query = ObservationQuery()
+            query.anyBreakdown = true
+            query.includeSuperseded = true
+            query.includeRetracted = true
+            query.includeClaims = true
+            query.page = PageRequest(size: 40)
+            var pages = 0
+            while true {
+                let page = try store.observations(query)
+                var rows: [Observation] = []
+                let token = try store.observationRows(query) { row in
+                    row.withValues { v in
+                        func text(_ column: ObservationRow.Text) -> String { String(decoding: v[column], as: UTF8.self) }
+                        var o = Observation(
+                            id: v[.id], indicator: text(.indicator), origin: text(.origin),
+                            destination: text(.destination), periodStart: text(.periodStart),
+                            periodEnd: text(.periodEnd), value: v[.value], valueHigh: v[.valueHigh],
+                            unitMultiplier: Int32(v[.unitMultiplier]), unit: text(.unit),
+                            qualifier: Qualifier(rawValue: text(.qualifier)) ?? .unspecified,
+                            status: ObservationStatus(rawValue: text(.status)) ?? .unspecified,
+                            sourceID: v[.sourceID], locator: text(.locator), vintage: text(.vintage),
+                            supersedesID: v[.supersedesID], note: text(.note))
+                        o.supersededByID = v[.supersededByID]
+                        o.retracted = v[.retracted] != 0
+                        o.retractionReason = text(.retractionReason)
+                        o.recordedSequence = v[.recordedSequence]
+                        // Breakdowns and conflict links are compared through the model.
+                        o.breakdown = row.observation.breakdown
+                        o.conflictsWith = row.observation.conflictsWith
+                        rows.append(o)
+                    }
+                }
+                #expect(rows == page.items)
+                #expect(token == page.nextToken)
+                pages += 1
+                if token.isEmpty { break }
+                query.page.token = token
+            }
+            #expect(pages > 1)
+        }
+    }
+
     @Test(arguments: Backend.all) func aRevisionKeepsTheEarlierVintage(_ backend: Backend) async throws {
         try await withSeededStore(backend) { store async throws in
             // DOLAB 2019, all destinations: 147,387 (published 2020-01-02), revised to "152,000" (2023-01).
