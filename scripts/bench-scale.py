@@ -20,14 +20,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import OUT, Server, coop_bench, med, ready_time, release_bin, rss_kib  # noqa: E402
 
 
-def peak_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
 def disk(state):
     """Bytes of the database and its WAL, and the five largest tables and indexes (MiB)."""
     path = os.path.join(state, "coop.sqlite")
@@ -82,7 +74,7 @@ def main():
         time.sleep(1)
         idle = rss_kib(s.proc.pid)
         mix = coop_bench(bench, sock, ["--workload", "query-mix", "-c", "8"], a.dur)
-        peak = peak_rss_kib(s.proc.pid)
+        peak = rss_kib(s.proc.pid, "VmHWM")
         s.stop()
         total, observations, top = disk(state)
         backup = os.path.join(work, "backup.sqlite")
