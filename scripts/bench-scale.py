@@ -17,7 +17,7 @@ Needs: release coopd and coop-bench (`swift build -c release`).
 import argparse, datetime, os, shutil, sqlite3, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import OUT, Server, coop_bench, med, ready_time, release_bin, rss_kib  # noqa: E402
+from bench import Server, coop_bench, med, ready_time, release_bin, rss_kib, write_report  # noqa: E402
 
 
 def disk(state):
@@ -93,12 +93,7 @@ def main():
                        + ", ".join(f"{name} {pages / 2**20:,.0f} MiB" for name, pages in top))
         print(lines[-1], flush=True)
     lines += ["", "On disk, by table and index:", ""] + details + [""]
-    os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, f"coopd-scale-{stamp}.md")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"wrote {path}")
+    write_report(lines, f"coopd-scale-{stamp}.md")
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -314,6 +314,16 @@ def hit_rate(results):
     return f"{med(rates):.1%}" if rates else ""
 
 
+def write_report(lines, name):
+    """Prints the report and keeps it as $BENCH_OUT/name."""
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, name)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"wrote {path}")
+
+
 def med(values):
     return statistics.median(values) if values else float("nan")
 
@@ -398,12 +408,7 @@ def main():
     if not a.skip_postgres and not a.only_slow_read:
         lines += postgres_cases(coopd, bench, work, a)
 
-    os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, f"coopd-{stamp}.md")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"wrote {path}")
+    write_report(lines, f"coopd-{stamp}.md")
     shutil.rmtree(work, ignore_errors=True)
 
 
