@@ -27,8 +27,8 @@ struct CooperationService {
     func definition() throws -> ServiceDefinition {
         // A store whose reads wait on a database server answers them on its own threads, not on event loops;
         // the embedded store answers on the loop, unless reads like this one have lately been long.
-        let offload: Offload = store.readThreads.map { .always($0) }
-            ?? .whenLonger(than: Self.inlineReadBudget, NIOThreadPool.singleton)
+        let offload: Offload = store.readThreads.map { .always(LongWorkQueue(threads: $0)) }
+            ?? .whenLonger(than: Self.inlineReadBudget, LongWorkQueue(threads: .singleton))
         var s = ServiceDefinition(name: Self.name, offload: offload)
         let store = self.store
         let version: @Sendable () -> UInt64 = { store.dataVersion }
@@ -188,12 +188,13 @@ struct CooperationService {
             }
         }
         try s.addCachedInline(
-            Methods.Search.self, cache: cache, version: version, size: { $0.limit == 0 ? 20 : Int($0.limit) }
+            Methods.Search.self, cache: cache, version: version,
+            size: { $0.limit <= 0 ? Self.searchDefaultLimit : min(Int($0.limit), Self.searchMaximumLimit) }
         ) {
             (request: Coop_V1_SearchRequest) in
             try mapped {
                 guard request.limit >= 0 else { throw RPCError(.invalidArgument, "limit: must not be negative") }
-                let limit = request.limit == 0 ? 20 : min(Int(request.limit), 200)
+                let limit = request.limit == 0 ? Self.searchDefaultLimit : min(Int(request.limit), Self.searchMaximumLimit)
                 var reply = Coop_V1_SearchResponse()
                 reply.hits = try store.search(request.query, limit: limit).map(Coop_V1_SearchHit.init)
                 return reply
@@ -290,9 +291,13 @@ struct CooperationService {
     /// inline than the two thread hops (about 10 µs each) of running elsewhere.
     static let inlineReadBudget = Duration.microseconds(50)
 
-    /// The size hint of a paged request: its page size, the default for 0.
+    static let searchDefaultLimit = 20
+    static let searchMaximumLimit = 200
+
+    /// The size hint of a paged request: its page size as the store resolves it (the default for 0, at most the
+    /// maximum), so a request cannot pick a size class of its own that has no cost recorded.
     static func pageSize(_ size: Int32) -> Int {
-        size <= 0 ? PageRequest.defaultSize : Int(size)
+        size <= 0 ? PageRequest.defaultSize : min(Int(size), PageRequest.maximumSize)
     }
 
     /// Runs a synchronous read from a task: on the store's read threads when its reads may block, else here.

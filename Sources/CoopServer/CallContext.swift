@@ -26,19 +26,16 @@ public struct CallContext: Sendable {
     /// When the caller stops waiting; nil if it set no deadline. The server answers
     /// DEADLINE_EXCEEDED and cancels the handler's task once it passes.
     public var deadline: NIODeadline?
-    /// The loop the call arrived on, where its answer is written (nil outside a server connection).
-    public var eventLoop: (any EventLoop)?
 
     public init(
         service: String, method: String, metadata: [MetadataEntry] = [], peer: PeerCredentials,
-        deadline: NIODeadline? = nil, eventLoop: (any EventLoop)? = nil
+        deadline: NIODeadline? = nil
     ) {
         self.service = service
         self.method = method
         self.metadata = metadata
         self.peer = peer
         self.deadline = deadline
-        self.eventLoop = eventLoop
     }
 
     /// Values of a metadata key, in the order sent.

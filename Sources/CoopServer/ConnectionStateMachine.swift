@@ -148,7 +148,8 @@ struct ConnectionStateMachine {
         calls[streamID] == nil ? StreamIDValidator.inactiveStream : nil
     }
 
-    /// An admitted request became a call that runs beyond this event (a task). Inline calls never register.
+    /// An admitted request became a call that runs beyond this event (a task, or work on other threads). Calls
+    /// answered inline never register.
     mutating func callStarted(streamID: UInt32, kind: CallKind) {
         calls[streamID] = kind
     }

@@ -1,3 +1,4 @@
+import Atomics
 import CoopWire
 import Logging
 import NIOCore
@@ -30,11 +31,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var method: Int
         var start: NIODeadline
         var task: Task<Void, Never>?
+        /// Set when the caller stops waiting for work queued elsewhere: work that has not begun is skipped.
+        var abandoned: ManagedAtomic<Bool>?
         var deadlineTimer: Scheduled<Void>?
 
         func cancel() {
             deadlineTimer?.cancel()
+            cancelWork()
+        }
+
+        func cancelWork() {
             task?.cancel()
+            abandoned?.store(true, ordering: .relaxed)
         }
     }
 
@@ -259,7 +267,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let deadline = request.timeoutNanos > 0 ? context.eventLoop.now + .nanoseconds(request.timeoutNanos) : nil
         let callContext = CallContext(
             service: request.service, method: request.method, metadata: request.metadata, peer: peer,
-            deadline: deadline, eventLoop: context.eventLoop)
+            deadline: deadline)
         stats.callStarted(method: method)
         let start = NIODeadline.now()
 
@@ -276,12 +284,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 writeResult(streamID, .success(payload), method: method, start: start)
             case .failure(let error):
                 writeResult(streamID, .failure(error), method: method, start: start)
-            case .success(.later(let answer)):
+            case .success(.elsewhere(let queue, let work)):
                 // Answered on this loop when the work elsewhere ends; the deadline may answer first.
                 let connection = onLoop
+                let abandoned = ManagedAtomic(false)
                 state.callStarted(streamID: streamID, kind: .unary)
-                startCall(streamID, CallHandles(method: method, start: start, task: nil), deadline: deadline)
-                answer.hop(to: context.eventLoop).whenComplete { result in
+                startCall(
+                    streamID, CallHandles(method: method, start: start, task: nil, abandoned: abandoned),
+                    deadline: deadline)
+                queue.submit(on: context.eventLoop, abandoned: abandoned, work).whenComplete { result in
                     connection.value.finishUnary(streamID, result)
                 }
             }
@@ -332,7 +343,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let call = handles.removeValue(forKey: streamID)
         else { return nil }
         call.deadlineTimer?.cancel()
-        if cancelTask { call.task?.cancel() }
+        if cancelTask { call.cancelWork() }
         return (call, closeAfterFlush)
     }
 

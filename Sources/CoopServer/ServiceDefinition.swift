@@ -22,8 +22,40 @@ public enum MethodHandler: Sendable {
 public enum InlineOutcome: Sendable {
     /// The answer, computed on the loop.
     case answer(ByteBuffer)
-    /// The answer of work running elsewhere; it need not complete on the call's loop.
-    case later(EventLoopFuture<ByteBuffer>)
+    /// Work to run on the queue's threads; its answer is written on the call's loop. Skipped if the caller stops
+    /// waiting (deadline, hang-up, shutdown) before it begins.
+    case elsewhere(LongWorkQueue, @Sendable () throws -> ByteBuffer)
+}
+
+/// Threads for work that should not run on an event loop, and a bound on how much may wait for them: past it,
+/// calls are refused (RESOURCE_EXHAUSTED) rather than queued, so callers that give up at once (a deadline of a
+/// nanosecond) cannot pile up work.
+public final class LongWorkQueue: Sendable {
+    public let threads: NIOThreadPool
+    public let maximumWaiting: Int
+    private let waiting = ManagedAtomic(0)
+
+    public init(threads: NIOThreadPool, maximumWaiting: Int = 1024) {
+        self.threads = threads
+        self.maximumWaiting = maximumWaiting
+    }
+
+    /// Runs `work` on the threads, unless `abandoned` is set by the time it would begin; completes on `eventLoop`.
+    func submit(
+        on eventLoop: any EventLoop, abandoned: ManagedAtomic<Bool>, _ work: @escaping @Sendable () throws -> ByteBuffer
+    ) -> EventLoopFuture<ByteBuffer> {
+        guard waiting.wrappingIncrementThenLoad(ordering: .relaxed) <= maximumWaiting else {
+            waiting.wrappingDecrement(ordering: .relaxed)
+            return eventLoop.makeFailedFuture(
+                RPCError(.resourceExhausted, "too many long reads waiting (\(maximumWaiting)); retry later"))
+        }
+        let answer = threads.runIfActive(eventLoop: eventLoop) {
+            guard !abandoned.load(ordering: .relaxed) else { throw CancellationError() }
+            return try work()
+        }
+        answer.whenComplete { [waiting] _ in waiting.wrappingDecrement(ordering: .relaxed) }
+        return answer
+    }
 }
 
 /// Where the read methods of a service run.
@@ -32,11 +64,11 @@ public enum InlineOutcome: Sendable {
 /// rows, a broad search) delays every other call on that loop by as much. Short reads are cheaper inline than
 /// two thread hops, so the choice is made per call, from what calls like it cost lately (see ``CallCosts``).
 public enum Offload: Sendable {
-    /// Every read runs on `threads`: a store whose reads wait on a database server.
-    case always(NIOThreadPool)
-    /// A read runs on `threads` when calls of its method and size class recently cost more than `budget` on
-    /// average; otherwise on the event loop. Answers from the response cache are always given inline.
-    case whenLonger(than: Duration, NIOThreadPool)
+    /// Every read runs on the queue's threads: a store whose reads wait on a database server.
+    case always(LongWorkQueue)
+    /// A read runs on the queue's threads when calls of its method and size class recently cost more than
+    /// `budget` on average; otherwise on the event loop. Answers from the response cache are always given inline.
+    case whenLonger(than: Duration, LongWorkQueue)
 }
 
 /// Recent cost of one method's calls, per size class (a page size or a limit, in powers of two): an
@@ -44,7 +76,8 @@ public enum Offload: Sendable {
 /// racing updates lose one sample, which an estimate can afford.
 public final class CallCosts: Sendable {
     private let averages: [ManagedAtomic<Int64>]
-    /// A new sample weighs 1/8: a class turns long after one slow call and short again after a few fast ones.
+    /// A new sample weighs 1/8: a class turns long after one call of more than eight budgets, and short again
+    /// after a few fast ones.
     private static let weightShift: Int64 = 3
 
     public init(classes: Int = 12) {
@@ -67,11 +100,13 @@ public final class CallCosts: Sendable {
         averages[sizeClass].store(old + (nanoseconds - old) >> Self.weightShift, ordering: .relaxed)
     }
 
-    /// Runs `body` and records how long it took.
+    /// Runs `body` and records how long it took, if it succeeded (a call refused early says nothing of what
+    /// its kind costs, and cheap failures must not pull a long kind back onto the loop).
     func measured<T>(_ sizeClass: Int, _ body: () throws -> T) rethrows -> T {
         let start = NIODeadline.now()
-        defer { record(sizeClass, nanoseconds: (NIODeadline.now() - start).nanoseconds) }
-        return try body()
+        let result = try body()
+        record(sizeClass, nanoseconds: (NIODeadline.now() - start).nanoseconds)
+        return result
     }
 }
 
@@ -104,10 +139,8 @@ public struct ServiceDefinition: Sendable {
         let run: @Sendable (ByteBuffer, CallContext) throws -> ByteBuffer = { payload, context in
             try body(try decodePayload(payload), context).serializedBuffer()
         }
-        guard case .always(let threads) = offload else { return try add(method, .inline(run)) }
-        try add(method, .inlineOrElsewhere { payload, context in
-            .later(threads.runIfActive(eventLoop: context.eventLoop!) { try run(payload, context) })
-        })
+        guard case .always(let queue) = offload else { return try add(method, .inline(run)) }
+        try add(method, .inlineOrElsewhere { payload, context in .elsewhere(queue) { try run(payload, context) } })
     }
 
     /// Adds a read method whose answer depends only on the request and the data version, answered from
@@ -139,17 +172,15 @@ public struct ServiceDefinition: Sendable {
         switch offload {
         case nil:
             try add(method, .inline { payload, _ in try answer(payload, try decodePayload(payload), version()) })
-        case .always(let threads):
+        case .always(let queue):
             // Reading the version waits on the database too: all of it runs on the threads.
-            try add(method, .inlineOrElsewhere { payload, context in
-                .later(threads.runIfActive(eventLoop: context.eventLoop!) {
-                    try answer(payload, try decodePayload(payload), version())
-                })
+            try add(method, .inlineOrElsewhere { payload, _ in
+                .elsewhere(queue) { try answer(payload, try decodePayload(payload), version()) }
             })
-        case .whenLonger(let budget, let threads):
+        case .whenLonger(let budget, let queue):
             let costs = CallCosts()
             let budgetNanos = budget.nanoseconds
-            try add(method, .inlineOrElsewhere { payload, context in
+            try add(method, .inlineOrElsewhere { payload, _ in
                 let current = version()
                 if let hit = cache?.cached(method: key, request: payload, version: current) {
                     return .answer(hit)
@@ -161,7 +192,7 @@ public struct ServiceDefinition: Sendable {
                     return cache?.store(method: key, request: payload, version: current, response: response) ?? response
                 }
                 guard costs.average(sizeClass) > budgetNanos else { return .answer(try compute()) }
-                return .later(threads.runIfActive(eventLoop: context.eventLoop!, compute))
+                return .elsewhere(queue, compute)
             })
         }
     }

@@ -88,7 +88,7 @@ package struct PageToken {
 
 extension PageRequest {
     public static let defaultSize = 100
-    static let maximumSize = 1000
+    public static let maximumSize = 1000
 
     /// The page size to use: the default for 0, at most the maximum; negative sizes are invalid.
     package func resolvedSize() throws -> Int {

@@ -27,6 +27,8 @@ extension SQLStore {
 
     /// The page ``observations(_:)`` lists, each row handed to `visit` where it lies (no model in between),
     /// in order; returns the next page token ("" on the last page). For answers encoded straight from the store.
+    /// Rows are visited only after the listing's query succeeded and nothing is read after a row was visited, so a
+    /// read that a store retries elsewhere (a standby's failure) never visits a row twice.
     public func observationRows(_ query: ObservationQuery, _ visit: (ObservationRow) throws -> Void) throws -> String {
         try Validation.filterCountry(query.origin, field: "origin")
         try Validation.filterCountry(query.destination, field: "destination")

@@ -2,6 +2,7 @@ internal import CSQLiteSupport
 import CoreMetrics
 import Foundation
 internal import GRDB
+import NIOCore
 import Synchronization
 
 /// The embedded `CooperationStore`: one SQLite database file, opened once for the process lifetime through a
@@ -56,6 +57,10 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
             configuration.label = "coop"
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(5)
+            // Reads run on every event loop and on as many threads for long ones, and GRDB makes a read wait
+            // for a free connection: enough for all of them at once, so a short read on a loop never waits
+            // behind long ones (connections are opened on demand).
+            configuration.maximumReaderCount = max(configuration.maximumReaderCount, 2 * NIOCore.System.coreCount + 2)
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }

@@ -28,7 +28,8 @@ final class QueryMix: Sendable {
     private let pairs: [Pair]
     /// Words of indicator names and event titles, for the searches of the large mix.
     private let searchTerms: [String]
-    /// One state per connection: each connection draws on its own event loop, and the run repeats exactly.
+    /// One state per connection: each connection draws on its own event loop. The questions repeat for a seed;
+    /// which next pages are asked depends on when answers arrive.
     private let connections: Locked<[Connection]>
     /// How many earlier questions a connection keeps to page through.
     private static let keptPages = 16
@@ -81,7 +82,7 @@ final class QueryMix: Sendable {
     func next(_ connection: Int) -> Call {
         connections.withLock { all in
             let index = connection % all.count
-            if ProcessInfo.processInfo.environment["NOFOLLOW"] == nil, all[index].random.next() % 7 == 0, let follow = all[index].nextPages.popLast() {
+            if all[index].random.next() % 7 == 0, let follow = all[index].nextPages.popLast() {
                 return listCall(follow, connection: index)
             }
             return listCall(Self.question(pairs, &all[index].random), connection: index)

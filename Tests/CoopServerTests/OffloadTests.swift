@@ -23,11 +23,15 @@ import Testing
 
     /// Held closed by the test; "gate" reads block their thread until it opens (20 s at most).
     static let gate = Locked(false)
+    /// The same for the tests that start with it closed again.
+    static let secondGate = Locked(false)
 
     /// `test.v1.Reads/Read`: blocks its thread for `data` milliseconds (its size hint too; "gate": until the gate
     /// opens, size 200), then echoes.
-    static func readService(_ places: Places, cache: ResponseCache? = nil) throws -> ServiceDefinition {
-        var service = ServiceDefinition(name: "test.v1.Reads", offload: .whenLonger(than: .milliseconds(1), .singleton))
+    static func readService(
+        _ places: Places, cache: ResponseCache? = nil, queue: LongWorkQueue = LongWorkQueue(threads: .singleton)
+    ) throws -> ServiceDefinition {
+        var service = ServiceDefinition(name: "test.v1.Reads", offload: .whenLonger(than: .milliseconds(1), queue))
         try service.addCachedInline(
             "Read", cache: cache, version: { 1 },
             size: { (request: Coop_V1_EchoRequest) in Int(String(decoding: request.data, as: UTF8.self)) ?? 200 }
@@ -36,6 +40,8 @@ import Testing
             places.record(text)
             if text == "gate" {
                 for _ in 0..<20_000 where !gate.withLock({ $0 }) { usleep(1000) }
+            } else if text == "gate2" {
+                for _ in 0..<20_000 where !secondGate.withLock({ $0 }) { usleep(1000) }
             } else {
                 usleep(UInt32(Int(text) ?? 0) * 1000)
             }
@@ -106,6 +112,50 @@ import Testing
             // The connection still serves.
             #expect(try await client.read("0") == "0")
         }
+    }
+}
+
+/// Work queued elsewhere is bounded and skipped once its caller has stopped waiting (one thread, so the order is
+/// known).
+@Suite(.serialized) struct LongWorkQueueTests {
+    @Test func readsWhoseCallerStoppedWaitingBeforeTheyBeganAreSkippedAndTooManyWaitingAreRefused() async throws {
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        let places = OffloadTests.Places()
+        let service = try OffloadTests.readService(places, queue: LongWorkQueue(threads: threads, maximumWaiting: 3))
+        try await withTestServer(services: [service]) { _, client, _, _ in
+            // Reads of class 4 (size 200) are long from here on.
+            #expect(try await client.read("200") == "200")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await client.read("gate2") }
+                #expect(await eventually { places["gate2"].count == 1 })
+                // Queued behind the held read; its caller gives up before it begins.
+                do {
+                    _ = try await client.read("210", options: CallOptions(timeout: .milliseconds(50)))
+                    Issue.record("no error past the deadline")
+                } catch let error as RPCError {
+                    #expect(error.code == .deadlineExceeded)
+                }
+                // Counted until dequeued: the held read, the abandoned one and one more make three; a fourth is
+                // refused, not queued.
+                async let queued = client.read("220")
+                try await Task.sleep(for: .milliseconds(50))
+                do {
+                    _ = try await client.read("230")
+                    Issue.record("a read past the queue's bound was accepted")
+                } catch let error as RPCError {
+                    #expect(error.code == .resourceExhausted)
+                }
+                OffloadTests.secondGate.withLock { $0 = true }
+                #expect(try await queued == "220")
+                try await group.waitForAll()
+            }
+            // The read whose caller stopped waiting never ran; the one queued after it did.
+            #expect(places["210"].isEmpty)
+            #expect(places["220"] == [false])
+            #expect(places["230"].isEmpty)
+        }
+        try await threads.shutdownGracefully()
     }
 }
 

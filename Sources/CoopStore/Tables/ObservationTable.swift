@@ -3,7 +3,8 @@ internal import GRDB
 
 /// One row of an observation listing, read where it lies: text comes as the database's bytes, valid only while
 /// the row is being visited (see `SQLStore.observationRows`). For answers encoded straight from the store; rows that
-/// need parsing (a breakdown, conflict links) are read as an ``Observation``.
+/// need parsing (a breakdown, conflict links) are read as an ``Observation``. The bytes go out as stored: coopd stores
+/// only valid UTF-8 (text arrives in protobuf strings, which are checked when decoded).
 public struct ObservationRow {
     let row: ColumnReader
 
@@ -225,9 +226,8 @@ package enum ObservationTable {
 
     // MARK: Listing
 
-    /// The listing for `query`, after `after` (a page-token key), at most `limit` rows plus one to tell whether
-    /// another page follows. Returns the observations and the sort key of the `limit`-th (the next page token).
-    /// The SQL of a listing page (one row more than `limit`, to know whether another page follows) and its values.
+    /// The SQL of the listing for `query` after `after` (a page-token key): at most `limit` rows plus one, to know
+    /// whether another page follows; and its values.
     private static func listing(
         _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int
     ) throws -> (String, SQLValues) {
