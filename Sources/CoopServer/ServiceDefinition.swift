@@ -27,13 +27,19 @@ public enum InlineOutcome: Sendable {
     case elsewhere(LongWorkQueue, @Sendable () throws -> ByteBuffer)
 }
 
-/// Threads for work that should not run on an event loop, and a bound on how much may wait for them: past it,
-/// calls are refused (RESOURCE_EXHAUSTED) rather than queued, so callers that give up at once (a deadline of a
-/// nanosecond) cannot pile up work.
+/// Threads for work that should not run on an event loop, and a bound on how much of it may be waiting or running
+/// at once (until its answer is back on its loop): past it, calls are refused (RESOURCE_EXHAUSTED) rather than
+/// queued, so callers that give up at once (a deadline of a nanosecond) cannot pile up work. The bound covers the
+/// work submitted here, not other users of the same threads.
 public final class LongWorkQueue: Sendable {
     public let threads: NIOThreadPool
     public let maximumWaiting: Int
     private let waiting = ManagedAtomic(0)
+
+    /// Work submitted and not yet answered.
+    public var waitingCount: Int {
+        waiting.load(ordering: .relaxed)
+    }
 
     public init(threads: NIOThreadPool, maximumWaiting: Int = 1024) {
         self.threads = threads
@@ -100,13 +106,20 @@ public final class CallCosts: Sendable {
         averages[sizeClass].store(old + (nanoseconds - old) >> Self.weightShift, ordering: .relaxed)
     }
 
-    /// Runs `body` and records how long it took, if it succeeded (a call refused early says nothing of what
-    /// its kind costs, and cheap failures must not pull a long kind back onto the loop).
+    /// Runs `body` and records how long it took. A failure counts only if it was slower than the average: a call
+    /// refused early says nothing of what its kind costs (cheap failures must not pull a long kind back onto the
+    /// loop), a slow one does.
     func measured<T>(_ sizeClass: Int, _ body: () throws -> T) rethrows -> T {
         let start = NIODeadline.now()
-        let result = try body()
-        record(sizeClass, nanoseconds: (NIODeadline.now() - start).nanoseconds)
-        return result
+        do {
+            let result = try body()
+            record(sizeClass, nanoseconds: (NIODeadline.now() - start).nanoseconds)
+            return result
+        } catch {
+            let elapsed = (NIODeadline.now() - start).nanoseconds
+            if elapsed > average(sizeClass) { record(sizeClass, nanoseconds: elapsed) }
+            throw error
+        }
     }
 }
 

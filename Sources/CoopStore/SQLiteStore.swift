@@ -57,10 +57,10 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
             configuration.label = "coop"
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(5)
-            // Reads run on every event loop and on as many threads for long ones, and GRDB makes a read wait
-            // for a free connection: enough for all of them at once, so a short read on a loop never waits
-            // behind long ones (connections are opened on demand).
-            configuration.maximumReaderCount = max(configuration.maximumReaderCount, 2 * NIOCore.System.coreCount + 2)
+            // Reads run on every event loop, on as many threads for long ones and from tasks (one per core), and
+            // GRDB makes a read wait for a free connection: enough for all of them at once, so a short read on a
+            // loop never waits behind long ones (connections are opened on demand).
+            configuration.maximumReaderCount = max(configuration.maximumReaderCount, 3 * NIOCore.System.coreCount + 2)
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }

@@ -121,8 +121,10 @@ import Testing
     @Test func readsWhoseCallerStoppedWaitingBeforeTheyBeganAreSkippedAndTooManyWaitingAreRefused() async throws {
         let threads = NIOThreadPool(numberOfThreads: 1)
         threads.start()
+        OffloadTests.secondGate.withLock { $0 = false }
         let places = OffloadTests.Places()
-        let service = try OffloadTests.readService(places, queue: LongWorkQueue(threads: threads, maximumWaiting: 3))
+        let queue = LongWorkQueue(threads: threads, maximumWaiting: 3)
+        let service = try OffloadTests.readService(places, queue: queue)
         try await withTestServer(services: [service]) { _, client, _, _ in
             // Reads of class 4 (size 200) are long from here on.
             #expect(try await client.read("200") == "200")
@@ -136,10 +138,10 @@ import Testing
                 } catch let error as RPCError {
                     #expect(error.code == .deadlineExceeded)
                 }
-                // Counted until dequeued: the held read, the abandoned one and one more make three; a fourth is
+                // Counted until answered: the held read, the abandoned one and one more make three; a fourth is
                 // refused, not queued.
                 async let queued = client.read("220")
-                try await Task.sleep(for: .milliseconds(50))
+                #expect(await eventually { queue.waitingCount == 3 })
                 do {
                     _ = try await client.read("230")
                     Issue.record("a read past the queue's bound was accepted")
