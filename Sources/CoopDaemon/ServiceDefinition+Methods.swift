@@ -43,7 +43,7 @@ extension ServiceDefinition {
         try addCachedInline(M.name, cache: cache, version: version, size: size, body)
     }
 
-    /// For a body that encodes its `M.Response` itself (see `ObservationWire`).
+    /// For a body that encodes its `M.Response` itself (see `ObservationPageEncoder`).
     mutating func addCachedInlineEncoded<M: ProtoMethod>(
         _ method: M.Type, cache: ResponseCache?, version: @escaping @Sendable () -> UInt64,
         size: @escaping @Sendable (M.Request) -> Int = { _ in 0 },

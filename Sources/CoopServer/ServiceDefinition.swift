@@ -192,7 +192,7 @@ public struct ServiceDefinition: Sendable {
             })
         case .whenLonger(let budget, let queue):
             let costs = CallCosts()
-            let budgetNanos = budget.nanoseconds
+            let budgetNanos = TimeAmount(budget).nanoseconds
             try add(method, .inlineOrElsewhere { payload, _ in
                 let current = version()
                 if let hit = cache?.cached(method: key, request: payload, version: current) {
@@ -248,11 +248,5 @@ public struct TypedServerStream<Message: SwiftProtobuf.Message>: Sendable {
     /// Sends one message. Throws once the stream is over (caller gone, deadline, or too far behind).
     public func send(_ message: Message) async throws {
         try await raw.send(try message.serializedBuffer())
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

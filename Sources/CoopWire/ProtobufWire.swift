@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Minimal protobuf wire-format primitives, for the envelope codec on the request path and the hand-written
-/// encoders of answers (CoopDaemon's ObservationWire).
+/// encoders of answers (CoopDaemon's ObservationPageEncoder).
 package enum ProtobufWire {
     package static let varint: UInt8 = 0
     package static let fixed64: UInt8 = 1

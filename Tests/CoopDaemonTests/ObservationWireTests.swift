@@ -59,7 +59,7 @@ import CoopServer
             reference.sources = sources
             reference.claimStatements = statements
             let expected = try reference.serializedBuffer()
-            let encoded = try ObservationWire.listObservationsResponse(
+            let encoded = try pageOfObservations(
                 items, nextPageToken: token, sources: sources, claimStatements: statements)
             #expect(Array(encoded.readableBytesView) == Array(expected.readableBytesView))
             #expect(try Coop_V1_ListObservationsResponse(buffer: encoded) == reference)
@@ -87,7 +87,7 @@ import CoopServer
         }
         #expect(present == declared, "not carried: \(declared.subtracting(present).sorted())")
         // And the hand-written encoder writes every one of them.
-        let page = try ObservationWire.listObservationsResponse([full], nextPageToken: "", sources: [])
+        let page = try pageOfObservations([full], nextPageToken: "", sources: [])
         #expect(try Coop_V1_ListObservationsResponse(buffer: page).observations == [Coop_V1_Observation(full)])
     }
 
@@ -221,7 +221,7 @@ import CoopServer
             // Every page of the listing, following its tokens.
             while true {
                 let page = try store.observations(query)
-                let expected = try ObservationWire.listObservationsResponse(
+                let expected = try pageOfObservations(
                     page.items, nextPageToken: page.nextToken, sources: [])
                 var encoder = ObservationPageEncoder()
                 let token = try store.observationRows(query) { encoder.add($0) }
@@ -237,4 +237,14 @@ import CoopServer
         }
         #expect(pages > 20)
     }
+}
+
+/// A page encoded from observations (the model path of ``ObservationPageEncoder``).
+func pageOfObservations(
+    _ observations: [Observation], nextPageToken: String, sources: [Coop_V1_Source],
+    claimStatements: [Coop_V1_Statement] = []
+) throws -> ByteBuffer {
+    var encoder = ObservationPageEncoder()
+    for observation in observations { encoder.add(observation) }
+    return try encoder.finish(nextPageToken: nextPageToken, sources: sources, claimStatements: claimStatements)
 }

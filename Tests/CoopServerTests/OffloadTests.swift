@@ -129,7 +129,7 @@ import Testing
         let places = OffloadTests.Places()
         let queue = LongWorkQueue(threads: threads, maximumWaiting: 3)
         let service = try OffloadTests.readService(places, queue: queue)
-        try await withTestServer(services: [service]) { _, client, _, _ in
+        try await withTestServer(services: [service]) { server, client, _, _ in
             // Reads of 16 to 31 ms are long from here on.
             #expect(try await client.read("20") == "20")
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -142,6 +142,8 @@ import Testing
                 } catch let error as RPCError {
                     #expect(error.code == .deadlineExceeded)
                 }
+                // The client's clock ran out; wait for the server's (the one that abandons the work).
+                #expect(await eventually { server.stats.errors[.deadlineExceeded, default: 0] >= 1 })
                 // Counted until answered: the held read, the abandoned one and one more make three; a fourth is
                 // refused, not queued.
                 async let queued = client.read("22")
