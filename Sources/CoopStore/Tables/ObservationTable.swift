@@ -44,7 +44,7 @@ public struct ObservationRow {
         }
         // SQLite's own buffers: valid until the statement steps on.
         for column in ObservationRowValues.textColumns {
-            values.texts[Int(column.rawValue)] = row.withText(column.rawValue) { $0 }
+            values.texts[Int(column.rawValue)] = row.sqliteText(column.rawValue)
         }
         return try body(values)
     }
@@ -300,16 +300,6 @@ package enum ObservationTable {
         sql += " WHERE \(whereClause(outer)) ORDER BY \(sortKey) LIMIT ?"
         values.append(limit + 1)
         return (sql, values)
-    }
-
-    /// A listing page as observations, and the sort key of its last (see ``listRows``).
-    static func list(
-        _ db: SQL, _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int
-    ) throws -> (observations: [Observation], more: Bool, lastKey: [PageToken.Value]) {
-        var observations: [Observation] = []
-        observations.reserveCapacity(limit)
-        let (_, more, lastKey) = try listRows(db, query, after: after, limit: limit) { observations.append(decode($0)) }
-        return (observations, more, lastKey)
     }
 
     /// The listing's rows, the first `limit` handed to `visit` in order; whether there are more, and the sort key

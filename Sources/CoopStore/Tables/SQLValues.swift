@@ -342,14 +342,13 @@ struct ColumnReader {
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
-    /// A text column's UTF-8 bytes, valid only inside `body` (SQLite's own buffer: no String is made).
-    func withText<R>(_ index: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        guard let statement else {
-            var text = String.read(values[Int(index)])
-            return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+    /// A text column's UTF-8 bytes in SQLite's own buffer (no String is made), valid until the statement steps on
+    /// or the column is read as another type. SQLite rows only.
+    func sqliteText(_ index: Int32) -> UnsafeRawBufferPointer {
+        guard let statement, let bytes = sqlite3_column_text(statement, index) else {
+            return UnsafeRawBufferPointer(start: nil, count: 0)
         }
-        guard let bytes = sqlite3_column_text(statement, index) else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        return try body(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, index))))
+        return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, index)))
     }
 
     func int64(_ index: Int32) -> Int64 {
