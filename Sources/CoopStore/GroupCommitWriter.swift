@@ -2,9 +2,14 @@ import CoreMetrics
 
 /// The store's one writer. Write requests queue here and run on the store's writer connection, one drain at a
 /// time (GRDB's serial writer queue; a thread of the PostgreSQL store); every request that is waiting when the
-/// writer becomes free joins the same transaction (group commit), each inside its own savepoint, so a failing
-/// request rolls back only itself. Callers resume after the shared COMMIT, that is once their write is durable
-/// (SQLite: WAL, synchronous=FULL; PostgreSQL: synchronous_commit on).
+/// writer becomes free joins the same transaction (group commit), and a failing request rolls back only itself.
+/// Callers resume after the shared COMMIT, that is once their write is durable (SQLite: WAL, synchronous=FULL;
+/// PostgreSQL: synchronous_commit on).
+///
+/// A group runs first without a savepoint per request, its change-log and request rows written together at its
+/// end (see `WriteGroup`): a request that fails before it changed a row (most failures are validation) costs the
+/// others nothing. One that fails after changing rows rolls the transaction back, and the group runs again with
+/// each request in a savepoint of its own.
 ///
 /// Each submission schedules one drain on the writer queue, and a drain takes up to `maximumBatch` waiting
 /// requests, so every request is run by some drain, in submission order. The queue is bounded: past
@@ -16,19 +21,22 @@ import CoreMetrics
 final class GroupCommitWriter: Sendable {
     /// One queued request. Created on the caller's task, then touched only on the writer queue.
     private final class Job: @unchecked Sendable {
-        let run: (SQL) throws -> Void
+        let requestID: String?
+        let run: (WriteGroup) throws -> Void
         let finish: (Error?) -> Void
 
-        init(run: @escaping (SQL) throws -> Void, finish: @escaping (Error?) -> Void) {
+        init(requestID: String?, run: @escaping (WriteGroup) throws -> Void, finish: @escaping (Error?) -> Void) {
+            self.requestID = requestID
             self.run = run
             self.finish = finish
         }
     }
 
-    /// How many transactions ran, and how many requests they carried.
+    /// How many transactions ran, how many requests they carried, and how many groups ran again with savepoints.
     struct Statistics: Equatable {
         var transactions = 0
         var requests = 0
+        var rerunWithSavepoints = 0
     }
 
     /// Runs a drain on the writer connection, after those scheduled before it.
@@ -37,8 +45,9 @@ final class GroupCommitWriter: Sendable {
     private let counters = Locked(Statistics())
     private let maximumBatch: Int
     private let maximumPending: Int
-    /// Called on the writer queue after each successful COMMIT.
-    private let didCommit: @Sendable (SQL) -> Void
+    /// Called on the writer queue after each successful COMMIT, with the last sequence the group recorded in the
+    /// change log (nil if it recorded none).
+    private let didCommit: @Sendable (SQL, Int64?) -> Void
     /// Called on the writer queue after a group transaction failed as a whole.
     private let didRollBack: @Sendable () -> Void
     private let groupSizes: Recorder
@@ -48,7 +57,7 @@ final class GroupCommitWriter: Sendable {
         schedule: @escaping @Sendable (@escaping @Sendable (SQL) -> Void) -> Void,
         maximumBatch: Int = 64, maximumPending: Int = 4096,
         metrics: any MetricsFactory = NOOPMetricsHandler.instance,
-        didRollBack: @escaping @Sendable () -> Void = {}, didCommit: @escaping @Sendable (SQL) -> Void
+        didRollBack: @escaping @Sendable () -> Void = {}, didCommit: @escaping @Sendable (SQL, Int64?) -> Void
     ) {
         self.schedule = schedule
         self.groupSizes = Recorder(label: Self.groupSizeLabel, aggregate: true, factory: metrics)
@@ -60,13 +69,22 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// Runs `body` in the next group transaction and returns its result once that transaction has committed.
-    /// Throws what `body` threw (its savepoint rolled back), or the error that failed the whole transaction.
+    /// Throws what `body` threw (what it wrote rolled back), or the error that failed the whole transaction.
     func submit<Result: Sendable>(_ body: @escaping @Sendable (SQL) throws -> Result) async throws -> Result {
+        try await submit(requestID: nil) { group in try body(group.db) }
+    }
+
+    /// ``submit(_:)`` for a request with an id: the group reads the prior results of all its request ids at once
+    /// (`WriteGroup.prior(_:)`). `body` may run twice (see the type's comment); only its last run counts.
+    func submit<Result: Sendable>(
+        requestID: String?, _ body: @escaping @Sendable (WriteGroup) throws -> Result
+    ) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
             // `result` is written by `run` and read by `finish`, both on the writer queue.
             nonisolated(unsafe) var result: Result?
             let job = Job(
-                run: { db in result = try body(db) },
+                requestID: requestID,
+                run: { group in result = try body(group) },
                 finish: { error in
                     if let error {
                         continuation.resume(throwing: error)
@@ -119,44 +137,89 @@ final class GroupCommitWriter: Sendable {
         groupSizes.record(batch.count)
         let start = ContinuousClock.now
 
-        var errors = [Error?](repeating: nil, count: batch.count)
-        var transactionError: Error?
-        do {
-            try db.transaction {
-                for (index, job) in batch.enumerated() {
-                    do {
-                        try db.savepoint {
-                            try job.run(db)
-                        }
-                    } catch {
-                        errors[index] = error
-                        // Some errors (disk full, I/O) make SQLite roll back the whole transaction:
-                        // nothing of this batch survives, so stop here and fail every request.
-                        if !db.isInsideTransaction {
-                            throw error
-                        }
-                    }
-                }
-            }
-        } catch {
-            transactionError = error
+        var outcome = attempt(batch, db, savepoints: false)
+        if case .rerunWithSavepoints = outcome {
+            didRollBack()
+            counters.withLock { $0.rerunWithSavepoints += 1 }
+            outcome = attempt(batch, db, savepoints: true)
         }
-
-        if let transactionError {
+        let errors: [Error?]
+        let latest: Int64?
+        switch outcome {
+        case .committed(let requestErrors, let lastSequence):
+            errors = requestErrors
+            latest = lastSequence
+        case .failed(let requestErrors, let transactionError):
             didRollBack()
             for (index, job) in batch.enumerated() {
-                job.finish(errors[index] ?? transactionError)
+                job.finish(requestErrors[index] ?? transactionError)
             }
             return
+        case .rerunWithSavepoints:
+            preconditionFailure("a group with savepoints is not run again")
         }
         let elapsed = ContinuousClock.now - start
         commitDurations.recordNanoseconds(
             elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         if errors.contains(where: { $0 == nil }) {
-            didCommit(db)
+            didCommit(db, latest)
         }
         for (index, job) in batch.enumerated() {
             job.finish(errors[index])
         }
+    }
+
+    private enum Outcome {
+        case committed([Error?], lastSequence: Int64?)
+        case failed([Error?], Error)
+        case rerunWithSavepoints
+    }
+
+    /// A request failed after it changed rows, in a group without savepoints.
+    private struct NeedsSavepoints: Error {}
+
+    private func attempt(_ batch: [Job], _ db: SQL, savepoints: Bool) -> Outcome {
+        var errors = [Error?](repeating: nil, count: batch.count)
+        let group = WriteGroup(db: db, savepoints: savepoints)
+        do {
+            try db.transaction {
+                try group.begin(requestIDs: batch.compactMap(\.requestID))
+                for (index, job) in batch.enumerated() {
+                    let mark = group.mark
+                    if savepoints {
+                        do {
+                            try db.savepoint { try job.run(group) }
+                        } catch {
+                            errors[index] = error
+                            group.reset(to: mark)
+                            didRollBack()  // the writer may have remembered what the savepoint took back
+                            // Some errors (disk full, I/O) make SQLite roll back the whole transaction:
+                            // nothing of this batch survives, so stop here and fail every request.
+                            if !db.isInsideTransaction { throw error }
+                        }
+                    } else {
+                        let changes = db.changeCount
+                        do {
+                            try job.run(group)
+                        } catch {
+                            errors[index] = error
+                            group.reset(to: mark)
+                            if db.changeCount != changes || !db.isInsideTransaction { throw NeedsSavepoints() }
+                        }
+                    }
+                }
+                do {
+                    try group.finish()
+                } catch where !savepoints {
+                    // Another host stored one of the group's request ids meanwhile: run again, reading it.
+                    throw NeedsSavepoints()
+                }
+            }
+        } catch is NeedsSavepoints {
+            return .rerunWithSavepoints
+        } catch {
+            return .failed(errors, error)
+        }
+        return .committed(errors, lastSequence: group.recordedChanges ? group.lastSequence : nil)
     }
 }

@@ -14,7 +14,7 @@ extension SQLStore {
     public func putIndicator(_ indicator: Indicator, _ context: WriteContext) async throws -> Indicator {
         try Validation.indicator(indicator, field: "indicator")
         return try await write("PutIndicator", context) { tx in
-            tx.references.indicators.removeAll()
+            tx.references.cache.forgetIndicators()
             var stored: Indicator?
             try tx.record { _ in
                 let existed = try IndicatorTable.upsert(tx.db, indicator)

@@ -10,12 +10,12 @@ import NIOPosix
 public class SQLStore: CooperationStore, @unchecked Sendable {
     let writer: GroupCommitWriter
     let broadcaster: SequenceBroadcaster
-    let indicatorCache: IndicatorCache
+    let writerCache: WriterCache
 
-    init(writer: GroupCommitWriter, broadcaster: SequenceBroadcaster, indicatorCache: IndicatorCache) {
+    init(writer: GroupCommitWriter, broadcaster: SequenceBroadcaster, writerCache: WriterCache) {
         self.writer = writer
         self.broadcaster = broadcaster
-        self.indicatorCache = indicatorCache
+        self.writerCache = writerCache
     }
 
     // MARK: What a store provides
@@ -69,9 +69,9 @@ public class SQLStore: CooperationStore, @unchecked Sendable {
     ) async throws -> Result {
         do {
             try Validation.requestID(context.requestID)
-            let indicatorCache = self.indicatorCache
-            return try await writer.submit { db in
-                if let prior = try RequestTable.load(db, id: context.requestID) {
+            let writerCache = self.writerCache
+            return try await writer.submit(requestID: context.requestID) { group in
+                if let prior = try group.prior(context.requestID) {
                     guard prior.operation == operation else {
                         throw StoreError.failedPrecondition(
                             "request_id",
@@ -86,12 +86,13 @@ public class SQLStore: CooperationStore, @unchecked Sendable {
                     }
                     return try JSONCoding.decode(Result.self, from: prior.resultJSON)
                 }
-                let transaction = WriteTransaction(db: db, context: context, indicators: indicatorCache)
+                let transaction = WriteTransaction(group: group, context: context, cache: writerCache)
                 let result = try body(transaction)
-                try RequestTable.insert(
-                    db, id: context.requestID, operation: operation, digest: context.requestDigest,
-                    resultJSON: try JSONCoding.encode(result),
-                    writerUID: context.writerUID, time: transaction.time)
+                try group.append(
+                    RequestTable.Record(
+                        id: context.requestID, operation: operation, digest: context.requestDigest,
+                        resultJSON: try JSONCoding.encode(result), writerUID: context.writerUID,
+                        time: transaction.time))
                 return result
             }
         } catch {

@@ -45,7 +45,7 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
         let broadcaster = SequenceBroadcaster()
         let commits = CommitCounter()
         self.commits = commits
-        let indicators = IndicatorCache()
+        let writerCache = WriterCache()
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -78,16 +78,16 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
         }
         let writer = GroupCommitWriter(
             schedule: { [pool] drain in pool.asyncWriteWithoutTransaction { db in drain(SQL(db)) } },
-            metrics: metrics, didRollBack: { indicators.removeAll() }
-        ) { db in
+            metrics: metrics, didRollBack: { writerCache.removeAll() }
+        ) { db, recorded in
             // Before any writer of this transaction resumes: a client that reads after its write
             // acknowledged must not be answered from a result cached before it.
             commits.value.add(1, ordering: .releasing)
-            if let latest = try? ChangeTable.latest(db) {
+            if let latest = recorded ?? (try? ChangeTable.latest(db)) {
                 broadcaster.publish(latest)
             }
         }
-        super.init(writer: writer, broadcaster: broadcaster, indicatorCache: indicators)
+        super.init(writer: writer, broadcaster: broadcaster, writerCache: writerCache)
     }
 
     /// Once per process, before the first connection: GRDB hands each connection to one thread at a time.

@@ -2,28 +2,31 @@ import Foundation
 
 /// One write request inside the group transaction: its connection, who writes, and the change log.
 struct WriteTransaction {
-    let db: SQL
+    let group: WriteGroup
     let context: WriteContext
     /// RFC 3339 UTC time of the write, the same for every change it records.
     let time: String
     let references: DatabaseReferences
 
-    init(db: SQL, context: WriteContext, indicators: IndicatorCache) {
-        self.db = db
+    var db: SQL { group.db }
+
+    init(group: WriteGroup, context: WriteContext, cache: WriterCache) {
+        self.group = group
         self.context = context
         self.time = UTCTime.rfc3339Seconds(nanos: UTCTime.nowNanos())
-        self.references = DatabaseReferences(db, indicators: indicators)
+        self.references = DatabaseReferences(group.db, cache: cache)
     }
 
     /// Appends one change. `write` gets the change's sequence number before the change row exists, so the
     /// entity it stores can record it, and returns what the log says about the entity after the change.
     @discardableResult
     func record(_ write: (_ sequence: Int64) throws -> ChangeTable.Entry) throws -> Int64 {
-        let sequence = try ChangeTable.nextSequence(db)
+        let sequence = group.nextSequence()
         let entry = try write(sequence)
-        try ChangeTable.append(
-            db, sequence: sequence, entry: entry, time: time, writerUID: context.writerUID,
-            requestID: context.requestID)
+        try group.append(
+            WriteGroup.PendingChange(
+                sequence: sequence, entry: entry, time: time, writerUID: context.writerUID,
+                requestID: context.requestID))
         return sequence
     }
 }
@@ -31,38 +34,66 @@ struct WriteTransaction {
 /// `ValidationReferences` answered from the write transaction's connection.
 final class DatabaseReferences: ValidationReferences {
     private let db: SQL
-    let indicators: IndicatorCache
+    let cache: WriterCache
 
-    init(_ db: SQL, indicators: IndicatorCache) {
+    init(_ db: SQL, cache: WriterCache) {
         self.db = db
-        self.indicators = indicators
+        self.cache = cache
     }
 
     func indicator(_ code: String) throws -> Indicator? {
-        if let cached = indicators[code] { return cached }
+        if let cached = cache[code] { return cached }
         let indicator = try IndicatorTable.load(db, code: code)
-        if let indicator { indicators[code] = indicator }
+        if let indicator { cache[code] = indicator }
         return indicator
     }
 
-    func sourceExists(_ id: Int64) throws -> Bool { try SourceTable.exists(db, id: id) }
+    func sourceExists(_ id: Int64) throws -> Bool {
+        if cache.knowsSource(id) { return true }
+        guard try SourceTable.exists(db, id: id) else { return false }
+        cache.noteSource(id)
+        return true
+    }
+
     func eventExists(_ id: Int64) throws -> Bool { try EventTable.exists(db, id: id) }
     func observationExists(_ id: Int64) throws -> Bool { try ObservationTable.exists(db, id: id) }
     func agreementExists(_ id: Int64) throws -> Bool { try AgreementTable.exists(db, id: id) }
 }
 
-/// Indicators as the writer last read them: every figure written is checked against its indicator, and
-/// indicators change rarely. Only the writer touches it; PutIndicator empties it, and so does a group
-/// transaction that fails (it may have cached what it then rolled back).
-final class IndicatorCache: Sendable {
-    private let entries = Locked<[String: Indicator]>([:])
+/// What the writer remembers of rows every figure is checked against and that change rarely: indicators as it
+/// last read them, and the ids of sources it saw exist (sources are never deleted). Only the writer touches it;
+/// PutIndicator forgets the indicators, and a group transaction that rolls back forgets everything (it may have
+/// remembered what it then rolled back).
+final class WriterCache: Sendable {
+    private struct Entries {
+        var indicators: [String: Indicator] = [:]
+        var sources: Set<Int64> = []
+    }
+
+    private let entries = Locked(Entries())
 
     subscript(code: String) -> Indicator? {
-        get { entries.withLock { $0[code] } }
-        set { entries.withLock { $0[code] = newValue } }
+        get { entries.withLock { $0.indicators[code] } }
+        set { entries.withLock { $0.indicators[code] = newValue } }
+    }
+
+    func knowsSource(_ id: Int64) -> Bool {
+        entries.withLock { $0.sources.contains(id) }
+    }
+
+    func noteSource(_ id: Int64) {
+        entries.withLock { entries in
+            // Bounded: a writer naming many sources asks the database again past it.
+            if entries.sources.count >= 4_096 { entries.sources.removeAll() }
+            entries.sources.insert(id)
+        }
+    }
+
+    func forgetIndicators() {
+        entries.withLock { $0.indicators.removeAll() }
     }
 
     func removeAll() {
-        entries.withLock { $0.removeAll() }
+        entries.withLock { $0 = Entries() }
     }
 }

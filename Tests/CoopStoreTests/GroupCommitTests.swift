@@ -48,4 +48,102 @@ import Testing
             #expect(try await allObservations(store, .everything()).count == 9)
         }
     }
+
+    /// Hold the writer busy while `requests` queue up behind it, so they all run in one group; their results in
+    /// the order given.
+    private func inOneGroup<Value: Sendable>(
+        _ store: SQLStore, _ requests: [@Sendable () async throws -> Value]
+    ) async throws -> [Result<Value, StoreError>] {
+        let release = DispatchSemaphore(value: 0)
+        let started = Locked(false)
+        async let blocker: Void = store.writer.submit { _ in
+            started.withLock { $0 = true }
+            release.wait()
+        }
+        while !started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        let pendingBefore = store.writer.pendingCount
+        let results = try await withThrowingTaskGroup(of: (Int, Result<Value, StoreError>).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    do {
+                        return (index, .success(try await request()))
+                    } catch let error as StoreError {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            while store.writer.pendingCount < pendingBefore + requests.count {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            release.signal()
+            var results: [Int: Result<Value, StoreError>] = [:]
+            for try await (index, result) in group { results[index] = result }
+            return results
+        }
+        try await blocker
+        return requests.indices.map { results[$0]! }
+    }
+
+    /// A request that fails after it stored rows (here the second figure of a request duplicates a stored one,
+    /// after the first was inserted) is taken back alone: the group runs again with savepoints, the others are
+    /// stored once each, and the change log has one change per stored figure, numbered without a gap.
+    @Test(arguments: Backend.all) func aRequestThatFailsAfterWritingIsTakenBackAloneAndTheLogHasNoGap(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
+            let store = fixture.store
+            let stored = try await store.addObservations([fixture.observation(value: 999, period: "1999")], context())[0]
+            let logStart = try store.changes(after: 0, limit: 10_000).last?.sequence ?? 0
+            let before = store.writer.statistics
+            let requests: [@Sendable () async throws -> [Observation]] = (0..<8).map { index in
+                {
+                    var figures = [fixture.observation(value: Int64(index), period: "\(2000 + index)")]
+                    if index == 3 { figures.append(fixture.observation(value: 999, period: "1999")) }
+                    return try await store.addObservations(figures, context("group-\(index)"))
+                }
+            }
+            let results = try await inOneGroup(store, requests)
+            let after = store.writer.statistics
+            #expect(after.transactions - before.transactions == 2)
+            #expect(after.rerunWithSavepoints - before.rerunWithSavepoints == 1)
+            guard case .failure(let error) = results[3] else {
+                Issue.record("the request with a duplicate was stored: \(results[3])")
+                return
+            }
+            #expect(error.code == .alreadyExists && error.field == "observations[1]", "\(error)")
+            #expect(error.message.contains("\(stored.id)"))
+            let values = results.compactMap { try? $0.get() }.flatMap { $0 }.map(\.value)
+            #expect(values == [0, 1, 2, 4, 5, 6, 7])
+            let all = try await allObservations(store, .everything())
+            #expect(all.map(\.value).sorted() == [0, 1, 2, 4, 5, 6, 7, 999])
+            let changes = try store.changes(after: logStart, limit: 100)
+            #expect(changes.map(\.sequence) == Array(logStart + 1...logStart + 7))
+            #expect(Set(changes.map(\.entityID)) == Set(results.compactMap { try? $0.get() }.flatMap { $0 }.map(\.id)))
+            // The failed request stored nothing under its id: sent again without the duplicate, it is stored.
+            let retried = try await store.addObservations([fixture.observation(value: 3, period: "2003")], context("group-3"))
+            #expect(retried.map(\.value) == [3])
+        }
+    }
+
+    /// The same request id twice in one group: the second is answered with what the first stored, and nothing is
+    /// stored twice; a request that fails validation leaves the group on its fast path.
+    @Test(arguments: Backend.all) func aRequestIDSentTwiceInOneGroupIsStoredOnce(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
+            let store = fixture.store
+            let before = store.writer.statistics
+            let requests: [@Sendable () async throws -> [Observation]] = [
+                { try await store.addObservations([fixture.observation(value: 1, period: "2001")], context("twice")) },
+                { try await store.addObservations([fixture.observation(value: 2, period: "2002", origin: "XX")], context()) },
+                { try await store.addObservations([fixture.observation(value: 1, period: "2001")], context("twice")) },
+            ]
+            let results = try await inOneGroup(store, requests)
+            let first = try results[0].get()
+            #expect(try results[2].get() == first)
+            guard case .failure(let error) = results[1] else {
+                Issue.record("an invalid figure was stored")
+                return
+            }
+            #expect(error.field == "observations[0].origin")
+            #expect(store.writer.statistics.rerunWithSavepoints == before.rerunWithSavepoints)
+            #expect(try await allObservations(store, .everything()).map(\.value) == [1])
+        }
+    }
 }

@@ -79,4 +79,23 @@ import Testing
             #expect(failures.allSatisfy { $0.code == .unavailable }, "\(failures)")
         }
     }
+
+    /// A plan is made for the table sizes of the moment it is prepared; statements are prepared again as a
+    /// connection keeps running them (after 1,000, 2,000, … runs), and answer the same across it.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func statementsArePreparedAgainAsAConnectionKeepsRunningThem() async throws {
+        try await withStore(.postgres) { store in
+            try store.read { db in
+                var prepared: Set<String> = []
+                for run in 0..<2_400 {
+                    #expect(try db.int64("SELECT CAST(? AS BIGINT) + 1", [run]) == Int64(run) + 1)
+                    if run % 50 == 0 {
+                        prepared.insert(try db.string("SELECT CAST(min(prepare_time) AS TEXT) FROM pg_prepared_statements") ?? "")
+                    }
+                }
+                // Dropped and made again at least once: the oldest statement on the connection became younger.
+                #expect(prepared.count >= 2, "\(prepared)")
+            }
+        }
+    }
 }

@@ -23,6 +23,8 @@ final class PostgresSession: @unchecked Sendable {
     private let failure: StoreError?
     /// False once the connection failed: the pool closes it instead of handing it out again.
     private(set) var isUsable = true
+    /// Statements that may have changed rows (all but SELECT) or failed, so far (see `SQL.changeCount`).
+    private(set) var changeCount = 0
     /// On a standby's connection: the highest WAL position it was seen to have replayed (see `StandbyReads`).
     var replayedPosition: Int64 = 0
     /// Names this connection's prepared statements, so that one can never be taken for another connection's
@@ -40,6 +42,15 @@ final class PostgresSession: @unchecked Sendable {
 
     /// More distinct statements than this on one connection run unprepared (the helpers build a bounded set).
     static let maximumPrepared = 1_000
+
+    /// Statements run prepared since they were last prepared, and how many more make them prepared again.
+    /// The server plans a prepared statement for the table sizes of that moment, and keeps the plan: one prepared
+    /// on a young database scanned a whole table once it had grown (the request-id lookup of every write group
+    /// took milliseconds). Preparing again after 1,000, 2,000, 4,000 … runs (at most every `maximumRunsPerPlan`)
+    /// lets plans follow the data as it grows.
+    private var runsSincePrepared = 0
+    private var runsBeforePreparingAgain = 1_000
+    static let maximumRunsPerPlan = 1 << 20
 
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
@@ -75,8 +86,16 @@ final class PostgresSession: @unchecked Sendable {
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
         let statement = PostgresSQL.translate(sql)
         let translated = statement.text
+        if !statement.isQuery { changeCount += 1 }
         guard statement.isPreparable, values.count <= 32, let arguments = PostgresSQL.literals(values) else {
             return try run(translated, values)
+        }
+        runsSincePrepared += 1
+        if runsSincePrepared >= runsBeforePreparingAgain {
+            _ = try run("DEALLOCATE ALL", [])
+            prepared.removeAll()
+            runsSincePrepared = 0
+            runsBeforePreparingAgain = min(runsBeforePreparingAgain * 2, Self.maximumRunsPerPlan)
         }
         var types: UInt64 = 0
         for (index, value) in values.enumerated() { types |= UInt64(value.typeTag) << (2 * index) }
@@ -118,6 +137,7 @@ final class PostgresSession: @unchecked Sendable {
         do {
             result = try Self.wait(for: connection.query(query, logger: logger), closing: connection)
         } catch {
+            changeCount += 1
             let mapped = StoreError.fromPostgres(error)
             if mapped.code == .unavailable || connection.isClosed { isUsable = false }
             if mapped.code == .internalError, let error = error as? PSQLError {
@@ -205,7 +225,7 @@ enum PostgresSQL {
     static func translate(_ sql: String) -> PostgresStatement {
         if let known = cache.withLock({ $0[sql] }) { return known }
         let text = rewrite(sql)
-        let translated = PostgresStatement(text: text, isPreparable: isPreparable(text))
+        let translated = PostgresStatement(text: text, isPreparable: isPreparable(text), isQuery: isQuery(text))
         cache.withLock { cache in
             // Statements are built from a bounded set of fragments; the bound guards against a mistake.
             if cache.count > 10_000 { cache.removeAll() }
@@ -222,14 +242,24 @@ enum PostgresSQL {
         ("instr(", "strpos("),
         // SQLite's unary + keeps a column out of an index's order; PostgreSQL has no such operator on text.
         ("+o.breakdown", "o.breakdown"),
+        ("+source_id", "(source_id + 0)"),
     ]
 
     /// Whether a (translated) statement can be prepared: queries and row changes, not transaction control or DDL.
     static func isPreparable(_ sql: String) -> Bool {
-        let head = sql.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }).prefix(7)
-        let word = String(decoding: head, as: UTF8.self).uppercased()
+        let word = firstWord(sql)
         return word.hasPrefix("SELECT") || word.hasPrefix("INSERT") || word.hasPrefix("UPDATE")
             || word.hasPrefix("DELETE") || word.hasPrefix("WITH")
+    }
+
+    /// Whether a statement only reads (a SELECT; a WITH may change rows).
+    static func isQuery(_ sql: String) -> Bool {
+        firstWord(sql).hasPrefix("SELECT")
+    }
+
+    private static func firstWord(_ sql: String) -> String {
+        let head = sql.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }).prefix(7)
+        return String(decoding: head, as: UTF8.self).uppercased()
     }
 
     /// `values` as EXECUTE's argument list of SQL literals; nil if one cannot be written as a literal (a string
@@ -364,10 +394,13 @@ final class PostgresStatement: Hashable, Sendable {
     let text: String
     /// A query or row change, which is prepared per connection; anything else runs unnamed.
     let isPreparable: Bool
+    /// A SELECT, which changes no row.
+    let isQuery: Bool
 
-    init(text: String, isPreparable: Bool) {
+    init(text: String, isPreparable: Bool, isQuery: Bool) {
         self.text = text
         self.isPreparable = isPreparable
+        self.isQuery = isQuery
     }
 
     static func == (a: PostgresStatement, b: PostgresStatement) -> Bool { a === b }

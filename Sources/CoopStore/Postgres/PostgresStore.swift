@@ -14,7 +14,7 @@ import Synchronization
 /// - Writes go through a `GroupCommitWriter` on one writer connection, on its own thread: the requests waiting
 ///   together share one transaction, each in its own savepoint, acknowledged after COMMIT with
 ///   `synchronous_commit = on`. A request id is the `requests` table's key, so two hosts never both apply one.
-/// - The change log's sequence is taken from a counter row held until commit (`ChangeTable.nextSequence`), so
+/// - The change log's sequence is taken from a counter row held until commit (`ChangeTable.lockSequence`), so
 ///   sequence order is commit order on every host.
 /// - The data version is that counter, read from the database: a write acknowledged by any host moves it
 ///   before its answer, so an answer cached under the old version is never served after it.
@@ -65,15 +65,15 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         let writerQueue = DispatchQueue(label: "coopd.postgres.writer")
         self.writerQueue = writerQueue
         let broadcaster = SequenceBroadcaster()
-        let indicators = IndicatorCache()
+        let writerCache = WriterCache()
         let writer = GroupCommitWriter(
             schedule: { drain in
                 writerQueue.async {
                     writerConnection.withSessionOrFailure { session in drain(SQL(session)) }
                 }
             },
-            metrics: metrics, didRollBack: { indicators.removeAll() }
-        ) { db in
+            metrics: metrics, didRollBack: { writerCache.removeAll() }
+        ) { db, recorded in
             // Before any request of the group is acknowledged: reads through this coopd then wait for the standby
             // to replay this commit. Should the position not be known, nothing may be read from the standby.
             do {
@@ -81,11 +81,11 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             } catch {
                 standby?.noteUnknownCommit()
             }
-            if let latest = try? ChangeTable.latest(db) {
+            if let latest = recorded ?? (try? ChangeTable.latest(db)) {
                 broadcaster.publish(latest)
             }
         }
-        super.init(writer: writer, broadcaster: broadcaster, indicatorCache: indicators)
+        super.init(writer: writer, broadcaster: broadcaster, writerCache: writerCache)
         do {
             try migrate()
         } catch {

@@ -13,44 +13,56 @@ enum ChangeTable {
         var entityJSON: String?
     }
 
-    /// The sequence the next appended change will get (AUTOINCREMENT: one more than any ever used).
-    /// Only meaningful on the writer connection, inside the write transaction.
-    static func nextSequence(_ db: SQL) throws -> Int64 {
+    /// The sequence of the last change in the log, read by the writer at the start of a group transaction.
+    /// On PostgreSQL the counter's row stays locked until the transaction ends, so writers (on every host) take
+    /// sequences one transaction at a time: sequence order is commit order, and a reader that has seen sequence n
+    /// will never later find a smaller one committed (which a PostgreSQL sequence would allow). Taken outside any
+    /// savepoint: a lock taken inside one that rolls back is released.
+    static func lockSequence(_ db: SQL) throws -> Int64 {
         switch db.dialect {
         case .sqlite:
-            let last = try db.int64("SELECT seq FROM sqlite_sequence WHERE name = 'changes'") ?? 0
-            return last + 1
+            // AUTOINCREMENT: the largest sequence ever used, whatever was deleted since.
+            return try db.int64("SELECT seq FROM sqlite_sequence WHERE name = 'changes'") ?? 0
         case .postgres:
-            // The counter's row stays locked until the transaction ends, so writers (on every host) take sequences
-            // one transaction at a time: sequence order is commit order, and a reader that has seen sequence n
-            // will never later find a smaller one committed (which a PostgreSQL sequence would allow).
-            guard let next = try db.int64("UPDATE change_counter SET last = last + 1 RETURNING last") else {
+            guard let last = try db.int64("SELECT last FROM change_counter FOR UPDATE") else {
                 throw StoreError(.internalError, "the change counter is missing")
             }
-            return next
+            return last
         }
     }
 
-    static func append(
-        _ db: SQL, sequence: Int64, entry: Entry, time: String, writerUID: UInt32, requestID: String
-    ) throws {
-        try db.execute(
-            """
-            INSERT INTO changes (sequence, time, entity_kind, entity_id, entity_key, operation, writer_uid, summary,
-              entity_json, request_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
-        ) { row in
-            row.integer(sequence)
-            row.text(time)
-            row.text(entry.entityKind)
-            row.integer(entry.entityID)
-            row.text(entry.entityKey)
-            row.text(entry.operation.rawValue)
-            row.integer(writerUID)
-            row.text(entry.summary)
-            row.text(entry.entityJSON)
-            row.text(requestID)
+    /// After a group's changes are appended: the counter moves to the last of them (SQLite's AUTOINCREMENT
+    /// counter moved with the inserts).
+    static func advanceSequence(_ db: SQL, to last: Int64) throws {
+        if db.dialect == .postgres {
+            try db.run("UPDATE change_counter SET last = ?", [last])
+        }
+    }
+
+    private static let columns =
+        "INSERT INTO changes (sequence, time, entity_kind, entity_id, entity_key, operation, writer_uid, summary, "
+        + "entity_json, request_id) VALUES "
+
+    /// Appends changes, up to `rowsPerStatement` to a statement.
+    static func append(_ db: SQL, _ changes: [WriteGroup.PendingChange]) throws {
+        var start = 0
+        while start < changes.count {
+            let rows = changes[start..<min(start + rowsPerStatement, changes.count)]
+            try db.execute(columns + valueTuples(rows.count, columns: 10)) { row in
+                for change in rows {
+                    row.integer(change.sequence)
+                    row.text(change.time)
+                    row.text(change.entry.entityKind)
+                    row.integer(change.entry.entityID)
+                    row.text(change.entry.entityKey)
+                    row.text(change.entry.operation.rawValue)
+                    row.integer(change.writerUID)
+                    row.text(change.entry.summary)
+                    row.text(change.entry.entityJSON)
+                    row.text(change.requestID)
+                }
+            }
+            start += rows.count
         }
     }
 

@@ -140,14 +140,17 @@ package enum ObservationTable {
     /// A live observation (not superseded, not retracted) with exactly these values (indicator, pair, breakdown,
     /// period, value, qualifier, source, vintage), if one is stored: the same figure filed twice.
     /// One index lookup (`observations_identity`), however many figures the series, the period and the vintage
-    /// already have: the derived `period_from` and `vintage_from` are what the index holds.
+    /// already have: the derived `period_from` and `vintage_from` are what the index holds. `+source_id` keeps the
+    /// source's index out of it: PostgreSQL plans a prepared statement once for any values, and with few sources
+    /// known when it did so, it chose to walk every figure of the source (a writer adding to one source then paid
+    /// for all of them).
     static func identical(_ db: SQL, to o: Observation) throws -> Int64? {
         try db.int64(
             """
             SELECT id FROM observations
             WHERE indicator = ? AND origin = ? AND destination = ? AND breakdown = ? AND period_from = ?
               AND vintage_from = ? AND value = ? AND period_start = ? AND period_end = ? AND value_high = ?
-              AND unit_multiplier = ? AND qualifier = ? AND source_id = ? AND vintage = ?
+              AND unit_multiplier = ? AND qualifier = ? AND +source_id = ? AND vintage = ?
               AND superseded_by_id IS NULL AND retracted = 0
             LIMIT 1
             """,

@@ -17,19 +17,52 @@ enum RequestTable {
         return prior
     }
 
-    static func insert(
-        _ db: SQL, id: String, operation: String, digest: String, resultJSON: String, writerUID: UInt32,
-        time: String
-    ) throws {
-        try db.execute(
-            "INSERT INTO requests (request_id, operation, result_json, writer_uid, time, digest) VALUES (?, ?, ?, ?, ?, ?)"
+    /// The prior results of any of `ids`, by request id: one statement for a group's requests.
+    static func load(_ db: SQL, ids: [String]) throws -> [String: Prior] {
+        var priors: [String: Prior] = [:]
+        // On PostgreSQL a list, not a subquery: a prepared semi-join may be planned once as a scan of every request.
+        let list =
+            db.dialect == .postgres
+            ? "= ANY(ARRAY(SELECT json_array_elements_text(CAST(? AS json))))" : "IN (SELECT value FROM json_each(?))"
+        try db.each(
+            "SELECT request_id, operation, result_json, digest FROM requests WHERE request_id \(list)",
+            [try jsonArray(ids)]
         ) { row in
-            row.text(id)
-            row.text(operation)
-            row.text(resultJSON)
-            row.integer(writerUID)
-            row.text(time)
-            row.text(digest)
+            priors[row.text(0)] = Prior(operation: row.text(1), resultJSON: row.text(2), digest: row.text(3))
+        }
+        return priors
+    }
+
+    /// A request's row: its first result, by request id.
+    struct Record {
+        var id: String
+        var operation: String
+        var digest: String
+        var resultJSON: String
+        var writerUID: UInt32
+        var time: String
+
+        var prior: Prior { Prior(operation: operation, resultJSON: resultJSON, digest: digest) }
+    }
+
+    private static let columns = "INSERT INTO requests (request_id, operation, result_json, writer_uid, time, digest) VALUES "
+
+    /// Stores requests, up to `rowsPerStatement` to a statement.
+    static func insert(_ db: SQL, _ records: [Record]) throws {
+        var start = 0
+        while start < records.count {
+            let rows = records[start..<min(start + rowsPerStatement, records.count)]
+            try db.execute(columns + valueTuples(rows.count, columns: 6)) { row in
+                for record in rows {
+                    row.text(record.id)
+                    row.text(record.operation)
+                    row.text(record.resultJSON)
+                    row.integer(record.writerUID)
+                    row.text(record.time)
+                    row.text(record.digest)
+                }
+            }
+            start += rows.count
         }
     }
 }

@@ -190,6 +190,16 @@ struct SQL {
         }
     }
 
+    /// Grows with every row change (SQLite) or every statement that may change rows or failed (PostgreSQL, where
+    /// a failed statement spoils the transaction): a request that leaves it unchanged can fail without a savepoint
+    /// to roll back to.
+    var changeCount: Int {
+        switch backend {
+        case .sqlite(let db): return db.totalChangesCount
+        case .postgres(let session): return session.changeCount
+        }
+    }
+
     /// False once a failed statement ended the whole transaction (SQLite does so on a full disk or an I/O error).
     var isInsideTransaction: Bool {
         switch backend {
@@ -462,6 +472,15 @@ extension Optional: SQLColumnValue where Wrapped: SQLColumnValue & DatabaseValue
 /// A JSON array parameter, for `IN (SELECT value FROM json_each(?))`: one cached statement for any list.
 func jsonArray<Element: Encodable>(_ values: [Element]) throws -> String {
     try JSONCoding.encode(values)
+}
+
+/// Rows in one multi-row INSERT: a group's change-log and request rows go in a few statements, not one each.
+let rowsPerStatement = 64
+
+/// `(?, ?), (?, ?)` for `rows` rows of `columns` parameters: the VALUES of a multi-row INSERT.
+func valueTuples(_ rows: Int, columns: Int) -> String {
+    let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+    return Array(repeating: tuple, count: rows).joined(separator: ", ")
 }
 
 /// The id column value for an optional reference: NULL for 0.

@@ -1,0 +1,109 @@
+/// What the requests of one group transaction share (see `GroupCommitWriter`): the change log's next sequence
+/// numbers, the prior results of the group's request ids, and the change-log and request rows the group writes.
+///
+/// A group first runs without a savepoint per request (`savepoints` false): its change-log and request rows are
+/// kept here and written at its end, a few multi-row statements for the whole group, and the change counter is
+/// read once and written once. On PostgreSQL each statement is a round trip, and these were most of a write's
+/// statements. Should a request fail after it changed a row, the transaction is rolled back and the group runs
+/// again with savepoints, every request writing its own rows as it goes.
+///
+/// Used by the writer thread only.
+final class WriteGroup {
+    struct PendingChange {
+        var sequence: Int64
+        var entry: ChangeTable.Entry
+        var time: String
+        var writerUID: UInt32
+        var requestID: String
+    }
+
+    /// Where a request began, to forget what it recorded should it fail.
+    struct Mark {
+        fileprivate var last: Int64
+        fileprivate var changes: Int
+        fileprivate var requests: Int
+    }
+
+    let db: SQL
+    /// Each request in a savepoint of its own, writing its rows at once; else they are written by ``finish()``.
+    let savepoints: Bool
+    /// The sequence of the last change in the log, as of this group's start plus what it recorded.
+    private(set) var lastSequence: Int64 = 0
+    private var firstSequence: Int64 = 0
+    private var changes: [PendingChange] = []
+    private var requests: [RequestTable.Record] = []
+    /// Prior results of the group's request ids: those stored before the group, then the group's own.
+    private var priors: [String: RequestTable.Prior] = [:]
+
+    init(db: SQL, savepoints: Bool) {
+        self.db = db
+        self.savepoints = savepoints
+    }
+
+    /// Inside the transaction, before the first request: takes the change log's position (on PostgreSQL its
+    /// counter row, held until commit, so sequence order is commit order on every host) and reads what the group's
+    /// request ids already answered.
+    func begin(requestIDs: [String]) throws {
+        lastSequence = try ChangeTable.lockSequence(db)
+        firstSequence = lastSequence
+        if !requestIDs.isEmpty {
+            priors = try RequestTable.load(db, ids: requestIDs)
+        }
+    }
+
+    var mark: Mark {
+        Mark(last: lastSequence, changes: changes.count, requests: requests.count)
+    }
+
+    /// Forgets what was recorded since `mark` (the request failed; its savepoint, if any, is rolled back).
+    func reset(to mark: Mark) {
+        lastSequence = mark.last
+        changes.removeSubrange(mark.changes...)
+        for request in requests[mark.requests...] { priors[request.id] = nil }
+        requests.removeSubrange(mark.requests...)
+    }
+
+    func nextSequence() -> Int64 {
+        lastSequence += 1
+        return lastSequence
+    }
+
+    /// Whether any change was recorded in this group.
+    var recordedChanges: Bool { lastSequence != firstSequence }
+
+    func append(_ change: PendingChange) throws {
+        if savepoints {
+            try ChangeTable.append(db, [change])
+        } else {
+            changes.append(change)
+        }
+    }
+
+    /// What `id` answered before, in an earlier transaction or earlier in this one.
+    func prior(_ id: String) throws -> RequestTable.Prior? {
+        if let prior = priors[id] { return prior }
+        // Stored after `begin` read the group's ids: only in a group that runs with savepoints, and even there
+        // only by another host between that read and now (its row would then make this request's insert fail).
+        return savepoints ? try RequestTable.load(db, id: id) : nil
+    }
+
+    func append(_ request: RequestTable.Record) throws {
+        priors[request.id] = request.prior
+        if savepoints {
+            try RequestTable.insert(db, [request])
+        } else {
+            requests.append(request)
+        }
+    }
+
+    /// Before COMMIT: writes the rows kept back and moves the change counter past the group's changes.
+    func finish() throws {
+        try ChangeTable.append(db, changes)
+        try RequestTable.insert(db, requests)
+        changes.removeAll()
+        requests.removeAll()
+        if recordedChanges {
+            try ChangeTable.advanceSequence(db, to: lastSequence)
+        }
+    }
+}
