@@ -47,14 +47,30 @@ extension SQLStore {
         return observation
     }
 
-    /// Stores a validated observation (with ``withDefaults(_:_:)`` applied) and logs it.
+    /// Stores a validated observation (with ``withDefaults(_:_:)`` applied) and logs it. With `refusingIdentical`,
+    /// one identical to a live stored figure (the same figure filed twice, which would show twice as latest) is
+    /// refused with ALREADY_EXISTS on that field, and nothing is stored.
     static func insertObservation(
-        _ tx: WriteTransaction, _ observation: Observation, operation: ChangeOperation
+        _ tx: WriteTransaction, _ observation: Observation, operation: ChangeOperation,
+        refusingIdentical field: String? = nil
     ) throws -> Observation {
         let observation = try withDefaults(tx, observation)
         var stored: Observation?
         try tx.record { sequence in
-            let id = try ObservationTable.insert(tx.db, observation, sequence: sequence)
+            let id: Int64
+            if let field {
+                guard let inserted = try ObservationTable.insertUnlessIdentical(tx.db, observation, sequence: sequence)
+                else {
+                    let existing = try ObservationTable.identical(tx.db, to: observation).map { " \($0)" } ?? ""
+                    throw StoreError(
+                        .alreadyExists, field: field,
+                        "identical to observation\(existing) (same indicator, pair, breakdown, period, value, "
+                            + "source and vintage); nothing was stored")
+                }
+                id = inserted
+            } else {
+                id = try ObservationTable.insert(tx.db, observation, sequence: sequence)
+            }
             // What the row now holds (a new row has no conflict links and no revision yet): built here
             // rather than read back, which was a query and a decode per stored figure.
             var observation = observation

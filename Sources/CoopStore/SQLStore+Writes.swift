@@ -34,15 +34,7 @@ extension SQLStore {
         try await write("AddObservations", context) { tx in
             try Validation.observations(observations, references: tx.references)
             return try observations.enumerated().map { index, observation in
-                // The same figure filed twice would show twice as latest.
-                let filled = try Self.withDefaults(tx, observation)
-                if let existing = try ObservationTable.identical(tx.db, to: filled) {
-                    throw StoreError(
-                        .alreadyExists, field: "observations[\(index)]",
-                        "identical to observation \(existing) (same indicator, pair, breakdown, period, value, "
-                            + "source and vintage); nothing was stored")
-                }
-                return try Self.insertObservation(tx, filled, operation: .insert)
+                try Self.insertObservation(tx, observation, operation: .insert, refusingIdentical: "observations[\(index)]")
             }
         }
     }

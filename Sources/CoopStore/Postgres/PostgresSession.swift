@@ -23,7 +23,8 @@ final class PostgresSession: @unchecked Sendable {
     private let failure: StoreError?
     /// False once the connection failed: the pool closes it instead of handing it out again.
     private(set) var isUsable = true
-    /// Statements that may have changed rows (all but SELECT) or failed, so far (see `SQL.changeCount`).
+    /// Rows changed so far, as the server counted them, plus one for each statement that failed or was neither a
+    /// query nor a row change (see `SQL.changeCount`).
     private(set) var changeCount = 0
     /// On a standby's connection: the highest WAL position it was seen to have replayed (see `StandbyReads`).
     var replayedPosition: Int64 = 0
@@ -86,7 +87,6 @@ final class PostgresSession: @unchecked Sendable {
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
         let statement = PostgresSQL.translate(sql)
         let translated = statement.text
-        if !statement.isQuery { changeCount += 1 }
         guard statement.isPreparable, values.count <= 32, let arguments = PostgresSQL.literals(values) else {
             return try run(translated, values)
         }
@@ -149,6 +149,11 @@ final class PostgresSession: @unchecked Sendable {
                 ])
             }
             throw mapped
+        }
+        switch result.metadata.command {
+        case "SELECT": break
+        case "INSERT", "UPDATE", "DELETE": changeCount += result.metadata.rows ?? 1
+        default: changeCount += 1
         }
         guard let first = result.rows.first else { return Result(names: [], rows: []) }
         let names = first.map(\.columnName)
@@ -225,7 +230,7 @@ enum PostgresSQL {
     static func translate(_ sql: String) -> PostgresStatement {
         if let known = cache.withLock({ $0[sql] }) { return known }
         let text = rewrite(sql)
-        let translated = PostgresStatement(text: text, isPreparable: isPreparable(text), isQuery: isQuery(text))
+        let translated = PostgresStatement(text: text, isPreparable: isPreparable(text))
         cache.withLock { cache in
             // Statements are built from a bounded set of fragments; the bound guards against a mistake.
             if cache.count > 10_000 { cache.removeAll() }
@@ -243,23 +248,15 @@ enum PostgresSQL {
         // SQLite's unary + keeps a column out of an index's order; PostgreSQL has no such operator on text.
         ("+o.breakdown", "o.breakdown"),
         ("+source_id", "(source_id + 0)"),
+        ("+o.source_id", "(o.source_id + 0)"),
     ]
 
     /// Whether a (translated) statement can be prepared: queries and row changes, not transaction control or DDL.
     static func isPreparable(_ sql: String) -> Bool {
-        let word = firstWord(sql)
+        let head = sql.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }).prefix(7)
+        let word = String(decoding: head, as: UTF8.self).uppercased()
         return word.hasPrefix("SELECT") || word.hasPrefix("INSERT") || word.hasPrefix("UPDATE")
             || word.hasPrefix("DELETE") || word.hasPrefix("WITH")
-    }
-
-    /// Whether a statement only reads (a SELECT; a WITH may change rows).
-    static func isQuery(_ sql: String) -> Bool {
-        firstWord(sql).hasPrefix("SELECT")
-    }
-
-    private static func firstWord(_ sql: String) -> String {
-        let head = sql.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }).prefix(7)
-        return String(decoding: head, as: UTF8.self).uppercased()
     }
 
     /// `values` as EXECUTE's argument list of SQL literals; nil if one cannot be written as a literal (a string
@@ -394,13 +391,10 @@ final class PostgresStatement: Hashable, Sendable {
     let text: String
     /// A query or row change, which is prepared per connection; anything else runs unnamed.
     let isPreparable: Bool
-    /// A SELECT, which changes no row.
-    let isQuery: Bool
 
-    init(text: String, isPreparable: Bool, isQuery: Bool) {
+    init(text: String, isPreparable: Bool) {
         self.text = text
         self.isPreparable = isPreparable
-        self.isQuery = isQuery
     }
 
     static func == (a: PostgresStatement, b: PostgresStatement) -> Bool { a === b }

@@ -163,39 +163,61 @@ package enum ObservationTable {
         try db.int64("SELECT 1 FROM observations WHERE id = ?", [id]) != nil
     }
 
+    private static let insertColumns = """
+        INSERT INTO observations (indicator, origin, destination, breakdown, period_start, period_end,
+          period_from, period_to, value, value_high, unit_multiplier, unit, qualifier, status, source_id,
+          locator, vintage, vintage_from, supersedes_id, note, recorded_sequence)
+        """
+
     /// Stores a validated observation, recorded by change `sequence`; returns its id.
     static func insert(_ db: SQL, _ o: Observation, sequence: Int64) throws -> Int64 {
-        let breakdown = Breakdown.sorted(o.breakdown)
-        return try db.insert(
-            """
-            INSERT INTO observations (indicator, origin, destination, breakdown, period_start, period_end,
-              period_from, period_to, value, value_high, unit_multiplier, unit, qualifier, status, source_id,
-              locator, vintage, vintage_from, supersedes_id, note, recorded_sequence)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
-        ) { row in
-            row.text(o.indicator)
-            row.text(o.origin)
-            row.text(o.destination)
-            row.text(Breakdown.canonical(breakdown))
-            row.text(o.periodStart)
-            row.text(o.periodEnd)
-            row.text(PartialDate.firstDay(of: o.periodStart))
-            row.text(PartialDate.lastDay(of: o.periodEnd))
-            row.integer(o.value)
-            row.integer(o.valueHigh)
-            row.integer(o.unitMultiplier)
-            row.text(o.unit)
-            row.text(o.qualifier.rawValue)
-            row.text(o.status.rawValue)
-            row.integer(o.sourceID)
-            row.text(o.locator)
-            row.text(o.vintage)
-            row.text(PartialDate.firstDay(of: o.vintage))
-            row.reference(o.supersedesID)
-            row.text(o.note)
-            row.integer(sequence)
+        try db.insert(insertColumns + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") { row in
+            bind(&row, o, sequence: sequence)
         }
+    }
+
+    /// ``insert(_:_:sequence:)`` unless a live observation identical to it is stored (see ``identical(_:to:)``,
+    /// the same condition): nil then, and nothing is stored. One statement where a check and an insert were two.
+    static func insertUnlessIdentical(_ db: SQL, _ o: Observation, sequence: Int64) throws -> Int64? {
+        try db.insertIfAny(
+            insertColumns + """
+                 SELECT * FROM (VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), ?, ?)) AS v
+                WHERE NOT EXISTS (
+                  SELECT 1 FROM observations o
+                  WHERE o.indicator = v.column1 AND o.origin = v.column2 AND o.destination = v.column3
+                    AND o.breakdown = v.column4 AND o.period_from = v.column7 AND o.vintage_from = v.column18
+                    AND o.value = v.column9 AND o.period_start = v.column5 AND o.period_end = v.column6
+                    AND o.value_high = v.column10 AND o.unit_multiplier = v.column11 AND o.qualifier = v.column13
+                    AND +o.source_id = v.column15 AND o.vintage = v.column17
+                    AND o.superseded_by_id IS NULL AND o.retracted = 0)
+                """
+        ) { row in
+            bind(&row, o, sequence: sequence)
+        }
+    }
+
+    private static func bind(_ row: inout ParameterBinder, _ o: Observation, sequence: Int64) {
+        row.text(o.indicator)
+        row.text(o.origin)
+        row.text(o.destination)
+        row.text(Breakdown.canonical(Breakdown.sorted(o.breakdown)))
+        row.text(o.periodStart)
+        row.text(o.periodEnd)
+        row.text(PartialDate.firstDay(of: o.periodStart))
+        row.text(PartialDate.lastDay(of: o.periodEnd))
+        row.integer(o.value)
+        row.integer(o.valueHigh)
+        row.integer(o.unitMultiplier)
+        row.text(o.unit)
+        row.text(o.qualifier.rawValue)
+        row.text(o.status.rawValue)
+        row.integer(o.sourceID)
+        row.text(o.locator)
+        row.text(o.vintage)
+        row.text(PartialDate.firstDay(of: o.vintage))
+        row.reference(o.supersedesID)
+        row.text(o.note)
+        row.integer(sequence)
     }
 
     static func markSuperseded(_ db: SQL, id: Int64, by revisionID: Int64) throws {

@@ -122,6 +122,20 @@ struct SQL {
         }
     }
 
+    /// ``insert(_:bind:)`` for an `INSERT … SELECT` that may insert nothing: the new row's id, or nil.
+    func insertIfAny(_ sql: String, bind: (inout ParameterBinder) -> Void) throws -> Int64? {
+        switch backend {
+        case .sqlite(let db):
+            try execute(sql, bind: bind)
+            return db.changesCount == 0 ? nil : db.lastInsertedRowID
+        case .postgres(let session):
+            var binder = ParameterBinder(statement: nil)
+            bind(&binder)
+            let result = try session.query(sql + " RETURNING id", binder.collected)
+            return result.rows.isEmpty ? nil : try Self.returnedID(result)
+        }
+    }
+
     private static func returnedID(_ result: PostgresSession.Result) throws -> Int64 {
         guard let row = result.rows.first, let first = row.first, case .integer(let id) = first else {
             throw StoreError(.internalError, "an insert returned no id")
@@ -190,9 +204,8 @@ struct SQL {
         }
     }
 
-    /// Grows with every row change (SQLite) or every statement that may change rows or failed (PostgreSQL, where
-    /// a failed statement spoils the transaction): a request that leaves it unchanged can fail without a savepoint
-    /// to roll back to.
+    /// Grows with every row changed, and on PostgreSQL with every statement that failed (which spoils the
+    /// transaction): a request that leaves it unchanged can fail without a savepoint to roll back to.
     var changeCount: Int {
         switch backend {
         case .sqlite(let db): return db.totalChangesCount
