@@ -59,14 +59,27 @@ public struct SHA256 {
             h[6] = h[6] &+ g
             h[7] = h[7] &+ hh
         }
-        return h.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - $0 * 8)) } }
+        var digest = [UInt8]()
+        digest.reserveCapacity(32)
+        for word in h {
+            for shift in stride(from: 24, through: 0, by: -8) { digest.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
+        }
+        return digest
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// The digest as 64 lowercase hex digits. Every write request's digest is one: written byte by byte, not
+    /// through a string per byte.
     public static func hex<Bytes: Collection>(_ input: Bytes) -> String where Bytes.Element == UInt8 {
-        hash(input).map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0xf)]])
-        }.joined()
+        let digest = hash(input)
+        return String(unsafeUninitializedCapacity: digest.count * 2) { out in
+            for (index, byte) in digest.enumerated() {
+                out[2 * index] = hexDigits[Int(byte >> 4)]
+                out[2 * index + 1] = hexDigits[Int(byte & 0xf)]
+            }
+            return digest.count * 2
+        }
     }
 
     public static func hex(_ text: String) -> String { hex(Array(text.utf8)) }
