@@ -54,8 +54,10 @@ test-deps: deps
 build: deps
 	$(SWIFT) build -j $(JOBS)
 
+# The installed executables and coop-bench, product by product: a build of everything would also link GRDB's
+# dynamic library product, which cannot take the static Swift runtime.
 release: deps
-	$(SWIFT) build -j $(JOBS) $(RELEASE_FLAGS)
+	@for p in $(INSTALL_PRODUCTS) coop-bench; do $(SWIFT) build -j $(JOBS) $(RELEASE_FLAGS) --product $$p || exit 1; done
 	@$(SYMBOL_ORDER_STALE)
 
 run: build
