@@ -10,9 +10,8 @@ import Synchronization
 /// a busy timeout for other processes).
 ///
 /// Reads run concurrently on the pool's reader connections, synchronously on the caller's thread (see
-/// `CooperationStore`). Writes go through one `GroupCommitWriter` on GRDB's writer connection: each
-/// request validates, writes and appends to the change log in its own savepoint, and requests that wait
-/// together share one transaction and one fsync. Every error leaving the store is a `StoreError`.
+/// `CooperationStore`). Writes go through one `GroupCommitWriter` on GRDB's writer connection: requests that
+/// wait together share one transaction and one fsync, and a request that fails takes back only its own rows. Every error leaving the store is a `StoreError`.
 public final class SQLiteStore: SQLStore, @unchecked Sendable {
     /// The database file.
     public let path: String

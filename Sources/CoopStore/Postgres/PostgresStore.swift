@@ -12,8 +12,8 @@ import Synchronization
 /// - Reads take a connection from a bounded pool and wait for the server on one of ``readThreads`` (never on
 ///   an event loop); each statement is one round trip.
 /// - Writes go through a `GroupCommitWriter` on one writer connection, on its own thread: the requests waiting
-///   together share one transaction, each in its own savepoint, acknowledged after COMMIT with
-///   `synchronous_commit = on`. A request id is the `requests` table's key, so two hosts never both apply one.
+///   together share one transaction (a request that fails takes back only its own rows), acknowledged after
+///   COMMIT with `synchronous_commit = on`. A request id is the `requests` table's key, so two hosts never both apply one.
 /// - The change log's sequence is taken from a counter row held until commit (`ChangeTable.lockSequence`), so
 ///   sequence order is commit order on every host.
 /// - The data version is that counter, read from the database: a write acknowledged by any host moves it
