@@ -183,9 +183,9 @@ final class GroupCommitWriter: Sendable {
         let group = WriteGroup(db: db, savepoints: savepoints)
         do {
             try db.transaction {
-                try group.begin(requestIDs: batch.compactMap(\.requestID))
+                try group.begin(requests: batch.count, requestIDs: batch.compactMap(\.requestID))
                 for (index, job) in batch.enumerated() {
-                    let mark = group.mark
+                    let mark = group.startRequest()
                     if savepoints {
                         do {
                             try db.savepoint { try job.run(group) }
@@ -211,7 +211,8 @@ final class GroupCommitWriter: Sendable {
                 do {
                     try group.finish()
                 } catch where !savepoints {
-                    // Another host stored one of the group's request ids meanwhile: run again, reading it.
+                    // A figure sent ahead was a duplicate, or another host stored one of the group's request ids
+                    // meanwhile: run again with savepoints, where only that request fails or reads the other's.
                     throw NeedsSavepoints()
                 }
             }

@@ -58,7 +58,10 @@ extension SQLStore {
         var stored: Observation?
         try tx.record { sequence in
             let id: Int64
-            if let field {
+            if field != nil, let reserved = try tx.group.observationID() {
+                try ObservationTable.sendInsertUnlessIdentical(tx.db, observation, id: reserved, sequence: sequence)
+                id = reserved
+            } else if let field {
                 guard let inserted = try ObservationTable.insertUnlessIdentical(tx.db, observation, sequence: sequence)
                 else {
                     let existing = try ObservationTable.identical(tx.db, to: observation).map { " \($0)" } ?? ""

@@ -34,6 +34,11 @@ final class WriteGroup {
     private var requests: [RequestTable.Record] = []
     /// Prior results of the group's request ids: those stored before the group, then the group's own.
     private var priors: [String: RequestTable.Prior] = [:]
+    /// Observation ids taken ahead (see ``observationID()``), the next to hand out, and how many to take next.
+    private var reservedIDs: [Int64] = []
+    private var nextReserved = 0
+    private var reserveNext = 0
+    private var requestsLeft = 0
 
     init(db: SQL, savepoints: Bool) {
         self.db = db
@@ -43,7 +48,8 @@ final class WriteGroup {
     /// Inside the transaction, before the first request: takes the change log's position (on PostgreSQL its
     /// counter row, held until commit, so sequence order is commit order on every host) and reads what the group's
     /// request ids already answered.
-    func begin(requestIDs: [String]) throws {
+    func begin(requests: Int, requestIDs: [String]) throws {
+        requestsLeft = requests
         lastSequence = try ChangeTable.lockSequence(db)
         firstSequence = lastSequence
         if !requestIDs.isEmpty {
@@ -51,8 +57,26 @@ final class WriteGroup {
         }
     }
 
-    var mark: Mark {
-        Mark(last: lastSequence, changes: changes.count, requests: requests.count)
+    /// Before each request: where it begins.
+    func startRequest() -> Mark {
+        requestsLeft -= 1
+        return Mark(last: lastSequence, changes: changes.count, requests: requests.count)
+    }
+
+    /// On PostgreSQL, in a group without savepoints: an id for a new figure, so that its insert can be sent
+    /// without waiting for the answer (`ObservationTable.sendInsertUnlessIdentical`); nil elsewhere. Ids are taken
+    /// from the table's sequence a few at a time: first as many as requests remain, then twice as many each time
+    /// (at most 64); those left unused at the end are skipped, as a rolled-back insert skips its id.
+    func observationID() throws -> Int64? {
+        guard !savepoints, db.sendsAhead else { return nil }
+        if nextReserved == reservedIDs.count {
+            reserveNext = reserveNext == 0 ? requestsLeft + 1 : reserveNext * 2
+            reserveNext = min(max(reserveNext, 1), rowsPerStatement)
+            reservedIDs = try ObservationTable.reserveIDs(db, count: reserveNext)
+            nextReserved = 0
+        }
+        defer { nextReserved += 1 }
+        return reservedIDs[nextReserved]
     }
 
     /// Forgets what was recorded since `mark` (the request failed; its savepoint, if any, is rolled back).
@@ -96,8 +120,13 @@ final class WriteGroup {
         }
     }
 
-    /// Before COMMIT: writes the rows kept back and moves the change counter past the group's changes.
+    /// Before COMMIT: checks that every insert sent ahead stored its row, writes the rows kept back and moves the
+    /// change counter past the group's changes. Throws if an insert sent ahead did not store its row (a figure
+    /// identical to a stored one): the group then runs again with savepoints, where that request alone fails.
     func finish() throws {
+        guard try db.settle() else {
+            throw StoreError(.alreadyExists, "a figure sent ahead was not stored")
+        }
         try ChangeTable.append(db, changes)
         try RequestTable.insert(db, requests)
         changes.removeAll()

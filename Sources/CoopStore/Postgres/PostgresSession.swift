@@ -85,10 +85,17 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
+        let (text, binds, logging) = try statement(sql, values)
+        return try run(text, binds, logging: logging)
+    }
+
+    /// What runs for `sql` with `values`: an EXECUTE of the statement prepared on this connection (preparing it
+    /// first if needed), else the statement itself with bind parameters.
+    private func statement(_ sql: String, _ values: [SQLValue]) throws -> (String, [SQLValue], String?) {
         let statement = PostgresSQL.translate(sql)
         let translated = statement.text
         guard statement.isPreparable, values.count <= 32, let arguments = PostgresSQL.literals(values) else {
-            return try run(translated, values)
+            return (translated, values, nil)
         }
         runsSincePrepared += 1
         if runsSincePrepared >= runsBeforePreparingAgain {
@@ -104,7 +111,7 @@ final class PostgresSession: @unchecked Sendable {
         if let known = prepared[key] {
             name = known
         } else {
-            guard prepared.count < Self.maximumPrepared else { return try run(translated, values) }
+            guard prepared.count < Self.maximumPrepared else { return (translated, values, nil) }
             name = statementPrefix + String(prepared.count + 1)
             let types = values.map(\.postgresType).joined(separator: ", ")
             _ = try run("PREPARE \(name)\(values.isEmpty ? "" : " (\(types))") AS \(translated)", [], logging: translated)
@@ -113,16 +120,49 @@ final class PostgresSession: @unchecked Sendable {
         // EXECUTE takes no bind parameters: its arguments are literals (see `PostgresSQL.literals`). Should the
         // server have lost the statement (a pooler between, DISCARD ALL), the error is UNAVAILABLE, which retires
         // this connection: its successor prepares afresh.
-        return try run("EXECUTE \(name)" + (values.isEmpty ? "" : "(\(arguments))"), [], logging: translated)
+        return ("EXECUTE \(name)" + (values.isEmpty ? "" : "(\(arguments))"), [], translated)
     }
 
-    /// One statement (already in PostgreSQL's dialect) as an unnamed extended-protocol statement. A failure is
-    /// logged with `logging` in place of the statement (an EXECUTE's text holds the values).
-    private func run(_ sql: String, _ values: [SQLValue], logging: String? = nil) throws -> Result {
+    /// Row changes sent by ``send(_:_:)`` whose answers have not been read yet, in order.
+    private var sent: [EventLoopFuture<PostgresQueryResult>] = []
+
+    /// Sends a statement that changes one row without waiting for its answer: the thread goes on to the next while
+    /// the server runs it (statements on a connection run in order, so later ones see its row). ``settle()``
+    /// reads the answers. Counted in ``changeCount`` as the one row it should change.
+    func send(_ sql: String, _ values: [SQLValue]) throws {
+        let (text, binds, _) = try statement(sql, values)
         guard let connection, isUsable, !connection.isClosed else {
             isUsable = false
             throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
         }
+        changeCount += 1
+        sent.append(connection.query(PostgresQuery(unsafeSQL: text, binds: Self.bindings(binds)), logger: logger))
+    }
+
+    /// Waits for the answers of every statement sent: false if one failed or did not change exactly one row (the
+    /// transaction must then be rolled back). A lost connection throws UNAVAILABLE.
+    func settle() throws -> Bool {
+        guard !sent.isEmpty, let connection else { return true }
+        let answers = sent
+        sent.removeAll()
+        var asExpected = true
+        for answer in answers {
+            do {
+                let result = try Self.wait(for: answer, closing: connection)
+                if result.metadata.rows != 1 { asExpected = false }
+            } catch {
+                changeCount += 1
+                asExpected = false
+                if StoreError.fromPostgres(error).code == .unavailable || connection.isClosed {
+                    isUsable = false
+                    throw StoreError.fromPostgres(error)
+                }
+            }
+        }
+        return asExpected
+    }
+
+    private static func bindings(_ values: [SQLValue]) -> PostgresBindings {
         var bindings = PostgresBindings(capacity: values.count)
         for value in values {
             switch value {
@@ -132,7 +172,17 @@ final class PostgresSession: @unchecked Sendable {
             case .text(let text): bindings.append(text)
             }
         }
-        let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
+        return bindings
+    }
+
+    /// One statement (already in PostgreSQL's dialect) as an unnamed extended-protocol statement. A failure is
+    /// logged with `logging` in place of the statement (an EXECUTE's text holds the values).
+    private func run(_ sql: String, _ values: [SQLValue], logging: String? = nil) throws -> Result {
+        guard let connection, isUsable, !connection.isClosed else {
+            isUsable = false
+            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
+        }
+        let query = PostgresQuery(unsafeSQL: sql, binds: Self.bindings(values))
         let result: PostgresQueryResult
         do {
             result = try Self.wait(for: connection.query(query, logger: logger), closing: connection)
@@ -187,6 +237,7 @@ final class PostgresSession: @unchecked Sendable {
 
     /// Ends a failed transaction; a session that cannot is not used again.
     func rollback() throws {
+        _ = try? settle()  // answers of statements sent before the failure, read and dropped
         do {
             _ = try query("ROLLBACK", [])
         } catch {

@@ -179,21 +179,50 @@ package enum ObservationTable {
     /// ``insert(_:_:sequence:)`` unless a live observation identical to it is stored (see ``identical(_:to:)``,
     /// the same condition): nil then, and nothing is stored. One statement where a check and an insert were two.
     static func insertUnlessIdentical(_ db: SQL, _ o: Observation, sequence: Int64) throws -> Int64? {
-        try db.insertIfAny(
-            insertColumns + """
-                 SELECT * FROM (VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), ?, ?)) AS v
-                WHERE NOT EXISTS (
-                  SELECT 1 FROM observations o
-                  WHERE o.indicator = v.column1 AND o.origin = v.column2 AND o.destination = v.column3
-                    AND o.breakdown = v.column4 AND o.period_from = v.column7 AND o.vintage_from = v.column18
-                    AND o.value = v.column9 AND o.period_start = v.column5 AND o.period_end = v.column6
-                    AND o.value_high = v.column10 AND o.unit_multiplier = v.column11 AND o.qualifier = v.column13
-                    AND +o.source_id = v.column15 AND o.vintage = v.column17
-                    AND o.superseded_by_id IS NULL AND o.retracted = 0)
-                """
-        ) { row in
+        try db.insertIfAny(insertUnlessIdentical) { row in
             bind(&row, o, sequence: sequence)
         }
+    }
+
+    /// ``insertUnlessIdentical(_:_:sequence:)`` with an id taken ahead (``reserveIDs(_:count:)``), sent without
+    /// waiting for the answer (`SQL.send`): whether it stored the row is known at `SQL.settle()`.
+    static func sendInsertUnlessIdentical(_ db: SQL, _ o: Observation, id: Int64, sequence: Int64) throws {
+        try db.send(insertWithIDUnlessIdentical) { row in
+            row.integer(id)
+            bind(&row, o, sequence: sequence)
+        }
+    }
+
+    /// `count` new observation ids from the table's identity sequence (PostgreSQL).
+    static func reserveIDs(_ db: SQL, count: Int) throws -> [Int64] {
+        var ids: [Int64] = []
+        try db.each(
+            "SELECT nextval(pg_get_serial_sequence('observations', 'id')) FROM generate_series(1, CAST(? AS BIGINT))",
+            [count]
+        ) { row in ids.append(row.int64(0)) }
+        return ids
+    }
+
+    private static let insertUnlessIdentical = conditionalInsert(withID: false)
+    private static let insertWithIDUnlessIdentical = conditionalInsert(withID: true)
+
+    /// The insert of ``bind(_:_:sequence:)``'s values (after an id, `withID`), unless an identical live row exists.
+    private static func conditionalInsert(withID: Bool) -> String {
+        let offset = withID ? 1 : 0
+        func v(_ column: Int) -> String { "v.column\(column + offset)" }
+        let columns = withID ? insertColumns.replacingOccurrences(of: "(indicator,", with: "(id, indicator,") : insertColumns
+        let values = (withID ? "?, " : "") + valueTuples(1, columns: 18).dropFirst().dropLast()
+        return columns + """
+             SELECT * FROM (VALUES (\(values), CAST(? AS BIGINT), ?, ?)) AS v
+            WHERE NOT EXISTS (
+              SELECT 1 FROM observations o
+              WHERE o.indicator = \(v(1)) AND o.origin = \(v(2)) AND o.destination = \(v(3))
+                AND o.breakdown = \(v(4)) AND o.period_from = \(v(7)) AND o.vintage_from = \(v(18))
+                AND o.value = \(v(9)) AND o.period_start = \(v(5)) AND o.period_end = \(v(6))
+                AND o.value_high = \(v(10)) AND o.unit_multiplier = \(v(11)) AND o.qualifier = \(v(13))
+                AND +o.source_id = \(v(15)) AND o.vintage = \(v(17))
+                AND o.superseded_by_id IS NULL AND o.retracted = 0)
+            """
     }
 
     private static func bind(_ row: inout ParameterBinder, _ o: Observation, sequence: Int64) {

@@ -136,6 +136,31 @@ struct SQL {
         }
     }
 
+    /// A statement that changes one row, sent without waiting for its answer on PostgreSQL (see
+    /// `PostgresSession.send`; ``settle()`` reads the answers), run at once on SQLite.
+    func send(_ sql: String, bind: (inout ParameterBinder) -> Void) throws {
+        switch backend {
+        case .sqlite:
+            try execute(sql, bind: bind)
+        case .postgres(let session):
+            var binder = ParameterBinder(statement: nil)
+            bind(&binder)
+            try session.send(sql, binder.collected)
+        }
+    }
+
+    /// Whether every statement ``send(_:bind:)`` sent changed its one row; false means the transaction must be
+    /// rolled back (on SQLite nothing is outstanding: true).
+    func settle() throws -> Bool {
+        switch backend {
+        case .sqlite: return true
+        case .postgres(let session): return try session.settle()
+        }
+    }
+
+    /// Whether statements can be sent ahead of their answers (PostgreSQL, where each answer is a round trip).
+    var sendsAhead: Bool { dialect == .postgres }
+
     private static func returnedID(_ result: PostgresSession.Result) throws -> Int64 {
         guard let row = result.rows.first, let first = row.first, case .integer(let id) = first else {
             throw StoreError(.internalError, "an insert returned no id")
