@@ -35,17 +35,26 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// Versions handed out while the database could not be read: never a counter value, never twice.
     private let unknownVersions = Atomic<UInt64>(0)
     private let poller: Locked<Task<Void, Never>?> = Locked(nil)
+    private let listener: Locked<Task<Void, Never>?> = Locked(nil)
+    /// The listener's connection while it listens: closed by `shutdown`, which ends the listening.
+    private let listening = Locked<PostgresConnection?>(nil)
+    private let pollInterval: Duration
     private let versions = SharedRead<Int64?>()
     private let isShutDown = Atomic<Bool>(false)
 
     /// Connects, migrates the schema (under the advisory lock, so processes starting together migrate once) and
     /// starts watching the change log for other hosts' writes. Throws UNAVAILABLE if the database cannot be
     /// reached now.
+    ///
+    /// Other hosts' writes are heard at once through LISTEN/NOTIFY, and found by reading the change counter every
+    /// `pollInterval` whatever happens to notifications.
     public init(
         location: PostgresLocation, readLocation: PostgresLocation? = nil,
-        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger = Logger(label: "coopd.postgres")
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger = Logger(label: "coopd.postgres"),
+        pollInterval: Duration = .milliseconds(250)
     ) throws {
         self.location = location
+        self.pollInterval = pollInterval
         self.logger = logger
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.group = group
@@ -93,6 +102,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             throw error
         }
         startPolling()
+        startListening(configuration: configuration)
     }
 
     deinit {
@@ -131,10 +141,13 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     private func shutdown() {
         guard !isShutDown.exchange(true, ordering: .relaxed) else { return }
         broadcaster.finish()
-        poller.withLock { task in
-            task?.cancel()
-            task = nil
+        for task in [poller, listener] {
+            task.withLock { task in
+                task?.cancel()
+                task = nil
+            }
         }
+        try? listening.withLock { $0 }?.close().wait()
         writerQueue.sync {}
         readers.close()
         standby?.close()
@@ -263,10 +276,11 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// writes within a poll interval. (Cheap: one indexed read of one row every quarter second.)
     private func startPolling() {
         let threads = self.threads
+        let pollInterval = self.pollInterval
         let task = Task.detached { [weak self] in
             var last: Int64 = -1
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(250))
+                try? await Task.sleep(for: pollInterval)
                 guard let self else { return }
                 let latest = try? await threads.runIfActive { try self.latestSequence() }
                 if let latest, latest != last {
@@ -276,6 +290,41 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             }
         }
         poller.withLock { $0 = task }
+    }
+
+    /// The channel on which every group transaction that logged changes announces its last sequence (sent by
+    /// `ChangeTable.advanceSequence`, delivered by PostgreSQL when the transaction commits).
+    static let changesChannel = "coop_changes"
+
+    /// Listens on ``changesChannel`` on a connection of its own, made again (after a second) whenever it is lost,
+    /// and wakes the change feeds with each sequence announced: other hosts' writes reach WatchChanges at once
+    /// instead of at the next poll.
+    private func startListening(configuration: PostgresConnection.Configuration) {
+        let (broadcaster, eventLoop, logger, listening) = (self.broadcaster, group.next(), self.logger, self.listening)
+        let task = Task.detached {
+            while !Task.isCancelled {
+                do {
+                    let connection = try await PostgresConnection.connect(
+                        on: eventLoop, configuration: configuration, id: 0, logger: logger)
+                    listening.withLock { $0 = connection }
+                    do {
+                        try await connection.listen(on: Self.changesChannel) { notifications in
+                            for try await notification in notifications {
+                                if let sequence = Int64(notification.payload) { broadcaster.publish(sequence) }
+                            }
+                        }
+                    } catch {
+                        // Lost (or closed by `shutdown`): the poll still finds every change meanwhile.
+                    }
+                    listening.withLock { $0 = nil }
+                    try? await connection.close()
+                } catch {
+                    // Unreachable: as above.
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        listener.withLock { $0 = task }
     }
 }
 

@@ -32,10 +32,15 @@ enum ChangeTable {
     }
 
     /// After a group's changes are appended: the counter moves to the last of them (SQLite's AUTOINCREMENT
-    /// counter moved with the inserts).
+    /// counter moved with the inserts). On PostgreSQL the same statement announces it on the changes channel,
+    /// heard by every host's listener once the transaction commits (see `PostgresStore.changesChannel`).
     static func advanceSequence(_ db: SQL, to last: Int64) throws {
         if db.dialect == .postgres {
-            try db.run("UPDATE change_counter SET last = ?", [last])
+            try db.run(
+                """
+                WITH moved AS (UPDATE change_counter SET last = ? RETURNING last)
+                SELECT pg_notify('\(PostgresStore.changesChannel)', CAST(last AS TEXT)) FROM moved
+                """, [last])
         }
     }
 
