@@ -48,26 +48,19 @@ enum ChangeTable {
         "INSERT INTO changes (sequence, time, entity_kind, entity_id, entity_key, operation, writer_uid, summary, "
         + "entity_json, request_id) VALUES "
 
-    /// Appends changes, up to `rowsPerStatement` to a statement.
+    /// Appends changes, many to a statement.
     static func append(_ db: SQL, _ changes: [WriteGroup.PendingChange]) throws {
-        var start = 0
-        while start < changes.count {
-            let rows = changes[start..<min(start + rowsPerStatement, changes.count)]
-            try db.execute(columns + valueTuples(rows.count, columns: 10)) { row in
-                for change in rows {
-                    row.integer(change.sequence)
-                    row.text(change.time)
-                    row.text(change.entry.entityKind)
-                    row.integer(change.entry.entityID)
-                    row.text(change.entry.entityKey)
-                    row.text(change.entry.operation.rawValue)
-                    row.integer(change.writerUID)
-                    row.text(change.entry.summary)
-                    row.text(change.entry.entityJSON)
-                    row.text(change.requestID)
-                }
-            }
-            start += rows.count
+        try db.insertRows(columns, columns: 10, changes) { row, change in
+            row.integer(change.sequence)
+            row.text(change.time)
+            row.text(change.entry.entityKind)
+            row.integer(change.entry.entityID)
+            row.text(change.entry.entityKey)
+            row.text(change.entry.operation.rawValue)
+            row.integer(change.writerUID)
+            row.text(change.entry.summary)
+            row.text(change.entry.entityJSON)
+            row.text(change.requestID)
         }
     }
 

@@ -47,22 +47,15 @@ enum RequestTable {
 
     private static let columns = "INSERT INTO requests (request_id, operation, result_json, writer_uid, time, digest) VALUES "
 
-    /// Stores requests, up to `rowsPerStatement` to a statement.
+    /// Stores requests, many to a statement.
     static func insert(_ db: SQL, _ records: [Record]) throws {
-        var start = 0
-        while start < records.count {
-            let rows = records[start..<min(start + rowsPerStatement, records.count)]
-            try db.execute(columns + valueTuples(rows.count, columns: 6)) { row in
-                for record in rows {
-                    row.text(record.id)
-                    row.text(record.operation)
-                    row.text(record.resultJSON)
-                    row.integer(record.writerUID)
-                    row.text(record.time)
-                    row.text(record.digest)
-                }
-            }
-            start += rows.count
+        try db.insertRows(columns, columns: 6, records) { row, record in
+            row.text(record.id)
+            row.text(record.operation)
+            row.text(record.resultJSON)
+            row.integer(record.writerUID)
+            row.text(record.time)
+            row.text(record.digest)
         }
     }
 }

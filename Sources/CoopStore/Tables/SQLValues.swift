@@ -521,6 +521,23 @@ func valueTuples(_ rows: Int, columns: Int) -> String {
     return Array(repeating: tuple, count: rows).joined(separator: ", ")
 }
 
+extension SQL {
+    /// Inserts `rows` with `insert` (`INSERT INTO t (a, b) VALUES `) followed by their tuples, up to
+    /// `rowsPerStatement` to a statement; `bind` binds one row's `columns` values.
+    func insertRows<Row>(
+        _ insert: String, columns: Int, _ rows: [Row], bind: (inout ParameterBinder, Row) -> Void
+    ) throws {
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + rowsPerStatement, rows.count)]
+            try execute(insert + valueTuples(chunk.count, columns: columns)) { binder in
+                for row in chunk { bind(&binder, row) }
+            }
+            start += chunk.count
+        }
+    }
+}
+
 /// The id column value for an optional reference: NULL for 0.
 func reference(_ id: Int64) -> Int64? {
     id == 0 ? nil : id
