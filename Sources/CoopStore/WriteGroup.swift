@@ -22,6 +22,7 @@ final class WriteGroup {
         fileprivate var last: Int64
         fileprivate var changes: Int
         fileprivate var requests: Int
+        fileprivate var answered: Int
     }
 
     let db: SQL
@@ -34,6 +35,8 @@ final class WriteGroup {
     private var requests: [RequestTable.Record] = []
     /// Prior results of the group's request ids: those stored before the group, then the group's own.
     private var priors: [String: RequestTable.Prior] = [:]
+    /// The group's own request ids, in order, so that a failed request's can be forgotten.
+    private var answered: [String] = []
     /// Observation ids taken ahead (see ``observationID()``), the next to hand out, and how many to take next.
     private var reservedIDs: [Int64] = []
     private var nextReserved = 0
@@ -60,7 +63,7 @@ final class WriteGroup {
     /// Before each request: where it begins.
     func startRequest() -> Mark {
         requestsLeft -= 1
-        return Mark(last: lastSequence, changes: changes.count, requests: requests.count)
+        return Mark(last: lastSequence, changes: changes.count, requests: requests.count, answered: answered.count)
     }
 
     /// On PostgreSQL, in a group without savepoints: an id for a new figure, so that its insert can be sent
@@ -83,8 +86,9 @@ final class WriteGroup {
     func reset(to mark: Mark) {
         lastSequence = mark.last
         changes.removeSubrange(mark.changes...)
-        for request in requests[mark.requests...] { priors[request.id] = nil }
         requests.removeSubrange(mark.requests...)
+        for id in answered[mark.answered...] { priors[id] = nil }
+        answered.removeSubrange(mark.answered...)
     }
 
     func nextSequence() -> Int64 {
@@ -112,12 +116,13 @@ final class WriteGroup {
     }
 
     func append(_ request: RequestTable.Record) throws {
-        priors[request.id] = request.prior
         if savepoints {
             try RequestTable.insert(db, [request])
         } else {
             requests.append(request)
         }
+        priors[request.id] = request.prior
+        answered.append(request.id)
     }
 
     /// Before COMMIT: checks that every insert sent ahead stored its row, writes the rows kept back and moves the
