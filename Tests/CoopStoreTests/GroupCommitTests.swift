@@ -126,4 +126,29 @@ import Testing
             #expect(try await allObservations(store, .everything()).map(\.value) == [1])
         }
     }
+
+    /// A request that changed a row and then failed, beside requests that succeed: its row is taken back (the
+    /// group runs again with savepoints), theirs are stored.
+    @Test(arguments: Backend.all) func aRowChangedByARequestThatThenFailsIsTakenBack(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
+            let store = fixture.store
+            let before = store.writer.statistics
+            var requests: [@Sendable () async throws -> [Observation]] = (0..<4).map { index in
+                { try await store.addObservations([fixture.observation(value: Int64(index), period: "\(2000 + index)")], context()) }
+            }
+            requests.insert(
+                {
+                    try await store.writer.submit { db -> [Observation] in
+                        try MetaTable.set(db, "probe", "written by a request that then failed")
+                        throw StoreError(.failedPrecondition, "failed after writing")
+                    }
+                }, at: 2)
+            let results = try await inOneGroup(store, requests)
+            #expect({ if case .failure(let error) = results[2] { error.message } else { nil } }() == "failed after writing")
+            #expect(results.compactMap { try? $0.get() }.flatMap { $0 }.map(\.value) == [0, 1, 2, 3])
+            #expect(store.writer.statistics.rerunWithSavepoints - before.rerunWithSavepoints == 1)
+            #expect(try store.read { db in try MetaTable.value(db, "probe") } == nil)
+            #expect(try await allObservations(store, .everything()).map(\.value).sorted() == [0, 1, 2, 3])
+        }
+    }
 }

@@ -201,7 +201,7 @@ final class PostgresSession: @unchecked Sendable {
             throw mapped
         }
         switch result.metadata.command {
-        case "SELECT": break
+        case "SELECT", "PREPARE", "DEALLOCATE", "DEALLOCATE ALL": break  // no row changed
         case "INSERT", "UPDATE", "DELETE": changeCount += result.metadata.rows ?? 1
         default: changeCount += 1
         }

@@ -36,8 +36,6 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     private let unknownVersions = Atomic<UInt64>(0)
     private let poller: Locked<Task<Void, Never>?> = Locked(nil)
     private let listener: Locked<Task<Void, Never>?> = Locked(nil)
-    /// The listener's connection while it listens: closed by `shutdown`, which ends the listening.
-    private let listening = Locked<PostgresConnection?>(nil)
     private let pollInterval: Duration
     private let versions = SharedRead<Int64?>()
     private let isShutDown = Atomic<Bool>(false)
@@ -143,11 +141,10 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         broadcaster.finish()
         for task in [poller, listener] {
             task.withLock { task in
-                task?.cancel()
+                task?.cancel()  // the listener's cancellation closes its connection
                 task = nil
             }
         }
-        try? listening.withLock { $0 }?.close().wait()
         writerQueue.sync {}
         readers.close()
         standby?.close()
@@ -298,25 +295,30 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     /// Listens on ``changesChannel`` on a connection of its own, made again (after a second) whenever it is lost,
     /// and wakes the change feeds with each sequence announced: other hosts' writes reach WatchChanges at once
-    /// instead of at the next poll.
+    /// instead of at the next poll. The connection lives on the process's event loops (NIO's singleton group,
+    /// coopd's own), not the store's: those stop with the store, while the listener's last steps may run after.
     private func startListening(configuration: PostgresConnection.Configuration) {
-        let (broadcaster, eventLoop, logger, listening) = (self.broadcaster, group.next(), self.logger, self.listening)
+        let (broadcaster, logger) = (self.broadcaster, self.logger)
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let task = Task.detached {
             while !Task.isCancelled {
                 do {
                     let connection = try await PostgresConnection.connect(
                         on: eventLoop, configuration: configuration, id: 0, logger: logger)
-                    listening.withLock { $0 = connection }
                     do {
-                        try await connection.listen(on: Self.changesChannel) { notifications in
-                            for try await notification in notifications {
-                                if let sequence = Int64(notification.payload) { broadcaster.publish(sequence) }
+                        // Cancelled (by `shutdown`), even before it began: the connection is closed, which ends it.
+                        try await withTaskCancellationHandler {
+                            try await connection.listen(on: Self.changesChannel) { notifications in
+                                for try await notification in notifications {
+                                    if let sequence = Int64(notification.payload) { broadcaster.publish(sequence) }
+                                }
                             }
+                        } onCancel: {
+                            connection.close().whenComplete { _ in }
                         }
                     } catch {
-                        // Lost (or closed by `shutdown`): the poll still finds every change meanwhile.
+                        // Lost: the poll still finds every change meanwhile.
                     }
-                    listening.withLock { $0 = nil }
                     try? await connection.close()
                 } catch {
                     // Unreachable: as above.
