@@ -46,7 +46,7 @@ final class GroupCommitWriter: Sendable {
     private let maximumBatch: Int
     private let maximumPending: Int
     /// Called on the writer queue after each successful COMMIT, with the last sequence the group recorded in the
-    /// change log (nil if it recorded none).
+    /// change log (nil if it recorded none: a group that writes the log itself, as `StoreCopy`, publishes it).
     private let didCommit: @Sendable (SQL, Int64?) -> Void
     /// Called on the writer queue after a group transaction failed as a whole.
     private let didRollBack: @Sendable () -> Void

@@ -58,19 +58,20 @@ extension SQLStore {
         var stored: Observation?
         try tx.record { sequence in
             let id: Int64
-            if field != nil, let reserved = try tx.group.observationID() {
-                try ObservationTable.sendInsertUnlessIdentical(tx.db, observation, id: reserved, sequence: sequence)
-                id = reserved
-            } else if let field {
-                guard let inserted = try ObservationTable.insertUnlessIdentical(tx.db, observation, sequence: sequence)
-                else {
+            if let field {
+                if let reserved = try tx.group.observationID() {
+                    // Sent ahead: a duplicate shows when the group reads the answers, and it runs again.
+                    try ObservationTable.sendInsertUnlessIdentical(tx.db, observation, id: reserved, sequence: sequence)
+                    id = reserved
+                } else if let inserted = try ObservationTable.insertUnlessIdentical(tx.db, observation, sequence: sequence) {
+                    id = inserted
+                } else {
                     let existing = try ObservationTable.identical(tx.db, to: observation).map { " \($0)" } ?? ""
                     throw StoreError(
                         .alreadyExists, field: field,
                         "identical to observation\(existing) (same indicator, pair, breakdown, period, value, "
                             + "source and vintage); nothing was stored")
                 }
-                id = inserted
             } else {
                 id = try ObservationTable.insert(tx.db, observation, sequence: sequence)
             }

@@ -78,13 +78,11 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
         let writer = GroupCommitWriter(
             schedule: { [pool] drain in pool.asyncWriteWithoutTransaction { db in drain(SQL(db)) } },
             metrics: metrics, didRollBack: { writerCache.removeAll() }
-        ) { db, recorded in
+        ) { _, recorded in
             // Before any writer of this transaction resumes: a client that reads after its write
             // acknowledged must not be answered from a result cached before it.
             commits.value.add(1, ordering: .releasing)
-            if let latest = recorded ?? (try? ChangeTable.latest(db)) {
-                broadcaster.publish(latest)
-            }
+            if let recorded { broadcaster.publish(recorded) }
         }
         super.init(writer: writer, broadcaster: broadcaster, writerCache: writerCache)
     }

@@ -55,7 +55,8 @@ final class WriteGroup {
         requestsLeft = requests
         lastSequence = try ChangeTable.lockSequence(db)
         firstSequence = lastSequence
-        if !requestIDs.isEmpty {
+        // With savepoints each request reads its own id (``prior(_:)``), as close to its insert as can be.
+        if !savepoints, !requestIDs.isEmpty {
             priors = try RequestTable.load(db, ids: requestIDs)
         }
     }
@@ -107,11 +108,11 @@ final class WriteGroup {
         }
     }
 
-    /// What `id` answered before, in an earlier transaction or earlier in this one.
+    /// What `id` answered before, in an earlier transaction or earlier in this one. Without savepoints, from what
+    /// `begin` read for the whole group (an id another host stores after that read makes the group's insert of the
+    /// requests fail, and the group runs again with savepoints); with them, read now.
     func prior(_ id: String) throws -> RequestTable.Prior? {
         if let prior = priors[id] { return prior }
-        // Stored after `begin` read the group's ids: only in a group that runs with savepoints, and even there
-        // only by another host between that read and now (its row would then make this request's insert fail).
         return savepoints ? try RequestTable.load(db, id: id) : nil
     }
 

@@ -88,9 +88,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             } catch {
                 standby?.noteUnknownCommit()
             }
-            if let latest = recorded ?? (try? ChangeTable.latest(db)) {
-                broadcaster.publish(latest)
-            }
+            if let recorded { broadcaster.publish(recorded) }
         }
         super.init(writer: writer, broadcaster: broadcaster, writerCache: writerCache)
         do {
@@ -269,8 +267,9 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     // MARK: Other hosts' writes
 
-    /// Publishes the change log's head whenever it moves, whoever wrote: WatchChanges streams other hosts'
-    /// writes within a poll interval. (Cheap: one indexed read of one row every quarter second.)
+    /// Publishes the change log's head whenever it moves, whoever wrote: should a notification be lost (see
+    /// ``startListening(configuration:)``), WatchChanges still streams other hosts' writes within a poll interval.
+    /// (Cheap: one indexed read of one row every quarter second.)
     private func startPolling() {
         let threads = self.threads
         let pollInterval = self.pollInterval

@@ -92,9 +92,7 @@ struct SQL {
             binder.checkComplete()
             try db.step(raw, sql: sql) { _ in }
         case .postgres(let session):
-            var binder = ParameterBinder(statement: nil)
-            bind(&binder)
-            _ = try session.query(sql, binder.collected)
+            _ = try session.query(sql, Self.collected(bind))
         }
     }
 
@@ -116,9 +114,7 @@ struct SQL {
             try execute(sql, bind: bind)
             return db.lastInsertedRowID
         case .postgres(let session):
-            var binder = ParameterBinder(statement: nil)
-            bind(&binder)
-            return try Self.returnedID(session.query(sql + " RETURNING id", binder.collected))
+            return try Self.returnedID(session.query(sql + " RETURNING id", Self.collected(bind)))
         }
     }
 
@@ -129,9 +125,7 @@ struct SQL {
             try execute(sql, bind: bind)
             return db.changesCount == 0 ? nil : db.lastInsertedRowID
         case .postgres(let session):
-            var binder = ParameterBinder(statement: nil)
-            bind(&binder)
-            let result = try session.query(sql + " RETURNING id", binder.collected)
+            let result = try session.query(sql + " RETURNING id", Self.collected(bind))
             return result.rows.isEmpty ? nil : try Self.returnedID(result)
         }
     }
@@ -143,9 +137,7 @@ struct SQL {
         case .sqlite:
             try execute(sql, bind: bind)
         case .postgres(let session):
-            var binder = ParameterBinder(statement: nil)
-            bind(&binder)
-            try session.send(sql, binder.collected)
+            try session.send(sql, Self.collected(bind))
         }
     }
 
@@ -160,6 +152,13 @@ struct SQL {
 
     /// Whether statements can be sent ahead of their answers (PostgreSQL, where each answer is a round trip).
     var sendsAhead: Bool { dialect == .postgres }
+
+    /// The values `bind` binds, for PostgreSQL, which takes them with the statement.
+    private static func collected(_ bind: (inout ParameterBinder) -> Void) -> [SQLValue] {
+        var binder = ParameterBinder(statement: nil)
+        bind(&binder)
+        return binder.collected
+    }
 
     private static func returnedID(_ result: PostgresSession.Result) throws -> Int64 {
         guard let row = result.rows.first, let first = row.first, case .integer(let id) = first else {
