@@ -101,6 +101,7 @@ let package = Package(
                 "CoopWire",
                 "CoopProto",
                 "CSystemd",
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,9 +1,11 @@
+import Atomics
 import CoopProto
 import CoopServer
 import CoopStore
 import CoopWire
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import SwiftProtobuf
 
@@ -27,8 +29,12 @@ struct CooperationService {
     func definition() throws -> ServiceDefinition {
         // A store whose reads wait on a database server answers them on its own threads, not on event loops;
         // the embedded store answers on the loop, unless reads like this one have lately been long.
-        let offload: Offload = store.readThreads.map { .always(LongWorkQueue(threads: $0)) }
-            ?? .whenLonger(than: Self.inlineReadBudget, LongWorkQueue(threads: .singleton))
+        let offload: Offload
+        if let threads = store.readThreads {
+            offload = .always(StoreReadQueue(store: store, threads: threads))
+        } else {
+            offload = .whenLonger(than: Self.inlineReadBudget, LongWorkQueue(threads: .singleton))
+        }
         var s = ServiceDefinition(name: Self.name, offload: offload)
         let store = self.store
         let version: @Sendable () -> UInt64 = { store.dataVersion }
@@ -516,3 +522,36 @@ extension Coop_V1_PutAgreementRequest: WriteRequest {}
 extension Coop_V1_AddStatementRequest: WriteRequest {}
 extension Coop_V1_LinkConflictRequest: WriteRequest {}
 extension Coop_V1_PutRelationshipRequest: WriteRequest {}
+
+/// Reads of a store whose reads wait on a database server: on the caller's event loop where the store can run
+/// them there without blocking it (`CooperationStore.readOnEventLoop`), else on its read threads. Bounded as
+/// ``LongWorkQueue`` is: past `maximumWaiting` reads in progress, calls are refused rather than queued.
+final class StoreReadQueue: WorkQueue {
+    let store: any CooperationStore
+    let threads: LongWorkQueue
+    let maximumWaiting: Int
+    private let waiting = ManagedAtomic(0)
+
+    init(store: any CooperationStore, threads: NIOThreadPool, maximumWaiting: Int = 1024) {
+        self.store = store
+        self.threads = LongWorkQueue(threads: threads, maximumWaiting: maximumWaiting)
+        self.maximumWaiting = maximumWaiting
+    }
+
+    func submit(
+        on eventLoop: any EventLoop, abandoned: ManagedAtomic<Bool>, _ work: @escaping @Sendable () throws -> ByteBuffer
+    ) -> EventLoopFuture<ByteBuffer> {
+        guard !abandoned.load(ordering: .relaxed) else { return eventLoop.makeFailedFuture(CancellationError()) }
+        guard waiting.wrappingIncrementThenLoad(ordering: .relaxed) <= maximumWaiting else {
+            waiting.wrappingDecrement(ordering: .relaxed)
+            return eventLoop.makeFailedFuture(
+                RPCError(.resourceExhausted, "too many reads waiting (\(maximumWaiting)); retry later"))
+        }
+        guard let answer = store.readOnEventLoop(eventLoop, work) else {
+            waiting.wrappingDecrement(ordering: .relaxed)
+            return threads.submit(on: eventLoop, abandoned: abandoned, work)
+        }
+        answer.whenComplete { [waiting] _ in waiting.wrappingDecrement(ordering: .relaxed) }
+        return answer
+    }
+}

@@ -27,6 +27,10 @@ public final class ResponseCache: Sendable {
         var evictions: UInt64 = 0
     }
 
+    /// Set in a data version that stands for "not known" (a store whose database cannot be read now): no answer
+    /// is cached or served under it, and it does not empty the cache (it is higher than every real version).
+    public static let unknownVersionBit: UInt64 = 1 << 63
+
     /// The most bytes the cache holds.
     public let maximumBytes: Int
     private let state = Locked(State())
@@ -64,6 +68,7 @@ public final class ResponseCache: Sendable {
     /// The cached answer to `request` at data version `version`, if any (counted as a hit or a miss). A newer
     /// version empties the cache.
     public func cached(method: String, request: ByteBuffer, version: UInt64) -> ByteBuffer? {
+        guard version & Self.unknownVersionBit == 0 else { return nil }
         let key = Key(method: method, request: request)
         return state.withLock { state -> ByteBuffer? in
             if state.version != version {
@@ -82,6 +87,7 @@ public final class ResponseCache: Sendable {
     /// Stores `response`, computed from data read after `version` was, if it fits and the version still
     /// holds; returns the bytes to send.
     public func store(method: String, request: ByteBuffer, version: UInt64, response: ByteBuffer) -> ByteBuffer {
+        guard version & Self.unknownVersionBit == 0 else { return response }
         let size = request.readableBytes + response.readableBytes + Self.entryOverhead
         guard size <= maximumBytes / 4 else { return response }
         // Own copies, sized to fit: the request is a slice of a connection's read buffer, and the response

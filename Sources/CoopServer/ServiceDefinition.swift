@@ -22,16 +22,25 @@ public enum MethodHandler: Sendable {
 public enum InlineOutcome: Sendable {
     /// The answer, computed on the loop.
     case answer(ByteBuffer)
-    /// Work to run on the queue's threads; its answer is written on the call's loop. Skipped if the caller stops
-    /// waiting (deadline, hang-up, shutdown) before it begins.
-    case elsewhere(LongWorkQueue, @Sendable () throws -> ByteBuffer)
+    /// Work to run by the queue (on its threads, or wherever it runs work); its answer is written on the call's
+    /// loop. Skipped if the caller stops waiting (deadline, hang-up, shutdown) before it begins.
+    case elsewhere(any WorkQueue, @Sendable () throws -> ByteBuffer)
+}
+
+/// Where an ``InlineOutcome/elsewhere(_:_:)`` body runs: ``LongWorkQueue``'s threads, or a store's own way of
+/// running reads that wait on a database server (see the daemon's PostgreSQL reads).
+public protocol WorkQueue: Sendable {
+    /// Runs `work`, unless `abandoned` is set by the time it would begin; completes on `eventLoop`.
+    func submit(
+        on eventLoop: any EventLoop, abandoned: ManagedAtomic<Bool>, _ work: @escaping @Sendable () throws -> ByteBuffer
+    ) -> EventLoopFuture<ByteBuffer>
 }
 
 /// Threads for work that should not run on an event loop, and a bound on how much of it may be waiting or running
 /// at once (until its answer is back on its loop): past it, calls are refused (RESOURCE_EXHAUSTED) rather than
 /// queued, so callers that give up at once (a deadline of a nanosecond) cannot pile up work. The bound covers the
 /// work submitted here, not other users of the same threads.
-public final class LongWorkQueue: Sendable {
+public final class LongWorkQueue: WorkQueue {
     public let threads: NIOThreadPool
     public let maximumWaiting: Int
     private let waiting = ManagedAtomic(0)
@@ -47,7 +56,7 @@ public final class LongWorkQueue: Sendable {
     }
 
     /// Runs `work` on the threads, unless `abandoned` is set by the time it would begin; completes on `eventLoop`.
-    func submit(
+    public func submit(
         on eventLoop: any EventLoop, abandoned: ManagedAtomic<Bool>, _ work: @escaping @Sendable () throws -> ByteBuffer
     ) -> EventLoopFuture<ByteBuffer> {
         guard waiting.wrappingIncrementThenLoad(ordering: .relaxed) <= maximumWaiting else {
@@ -70,8 +79,8 @@ public final class LongWorkQueue: Sendable {
 /// rows, a broad search) delays every other call on that loop by as much. Short reads are cheaper inline than
 /// two thread hops, so the choice is made per call, from what calls like it cost lately (see ``CallCosts``).
 public enum Offload: Sendable {
-    /// Every read runs on the queue's threads: a store whose reads wait on a database server.
-    case always(LongWorkQueue)
+    /// Every read runs by the queue: a store whose reads wait on a database server.
+    case always(any WorkQueue)
     /// A read runs on the queue's threads when calls of its method and size class recently cost more than
     /// `budget` on average; otherwise on the event loop. Answers from the response cache are always given inline.
     case whenLonger(than: Duration, LongWorkQueue)
@@ -186,9 +195,9 @@ public struct ServiceDefinition: Sendable {
         case nil:
             try add(method, .inline { payload, _ in try answer(payload, try decodePayload(payload), version()) })
         case .always(let queue):
-            // Reading the version waits on the database too: all of it runs on the threads.
+            // Reading the version waits on the database too: all of it runs by the queue (and only with a cache).
             try add(method, .inlineOrElsewhere { payload, _ in
-                .elsewhere(queue) { try answer(payload, try decodePayload(payload), version()) }
+                .elsewhere(queue) { try answer(payload, try decodePayload(payload), cache == nil ? 0 : version()) }
             })
         case .whenLonger(let budget, let queue):
             let costs = CallCosts()

@@ -1,3 +1,4 @@
+import NIOCore
 import NIOPosix
 
 /// One page of a listing. `nextToken` is empty on the last page; passing it back continues
@@ -174,7 +175,8 @@ public protocol CooperationStore: Sendable {
     /// The highest sequence in the change log (0 if empty).
     func latestSequence() throws -> Int64
     /// A number that changes (grows) with every committed write, before that write is acknowledged: an answer
-    /// read while it had one value stays right until it moves, so callers may cache answers under it.
+    /// read while it had one value stays right until it moves, so callers may cache answers under it. A value
+    /// with the top bit set means "not known now" (the database cannot be read): never cache under it.
     var dataVersion: UInt64 { get }
     /// Yields the latest sequence after each committed write, for live change feeds.
     func sequenceUpdates() -> AsyncStream<Int64>
@@ -204,4 +206,12 @@ public protocol CooperationStore: Sendable {
     /// database), so a caller may run them on an event loop. Otherwise a pool of threads that may block while a
     /// database server answers: never call a read from an event loop then.
     var readThreads: NIOThreadPool? { get }
+
+    /// Runs `work` (reads above) on `eventLoop` without blocking it, where the store can: its statements are
+    /// sent from the loop and `work` runs again as their answers arrive, so it may run more than once and must
+    /// change nothing but what it returns. Called on `eventLoop`. nil where the store cannot: run it on
+    /// ``readThreads`` then.
+    func readOnEventLoop<Value: Sendable>(
+        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> Value
+    ) -> EventLoopFuture<Value>?
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOPosix
 
 /// What the two stores share: every read and write of `CooperationStore`, written once over `SQL` (the table
@@ -38,6 +39,13 @@ public class SQLStore: CooperationStore, @unchecked Sendable {
 
     /// See `CooperationStore.readThreads`: nil, reads are answered on the caller's thread.
     public var readThreads: NIOThreadPool? { nil }
+
+    /// See `CooperationStore.readOnEventLoop`: nil.
+    public func readOnEventLoop<Value: Sendable>(
+        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> Value
+    ) -> EventLoopFuture<Value>? {
+        nil
+    }
 
     public func ping() async throws {
         _ = try read { db in try db.int64("SELECT 1") }

@@ -46,6 +46,22 @@ import Testing
         #expect(computed == 3)
     }
 
+    /// A store that cannot read its version hands out versions with the top bit set. Were one taken as newer
+    /// than the rest, the cache would be emptied and then refuse every real version (all lower) until a restart.
+    @Test func anUnknownVersionIsNeitherCachedNorAFlushOfTheCache() throws {
+        let cache = ResponseCache(maximumBytes: 1 << 20)
+        var computed = 0
+        _ = try answer(cache, "a", version: 5, computed: &computed)
+        let unknown = ResponseCache.unknownVersionBit | 1
+        #expect(try answer(cache, "a", version: unknown, computed: &computed) == "answer to a at \(unknown)")
+        #expect(try answer(cache, "a", version: unknown, computed: &computed) == "answer to a at \(unknown)")
+        #expect(computed == 3)
+        #expect(try answer(cache, "a", version: 5, computed: &computed) == "answer to a at 5")
+        #expect(try answer(cache, "a", version: 6, computed: &computed) == "answer to a at 6")
+        #expect(try answer(cache, "a", version: 6, computed: &computed) == "answer to a at 6")
+        #expect(computed == 4)
+    }
+
     @Test func errorsAreNotCached() throws {
         let cache = ResponseCache(maximumBytes: 1 << 20)
         var calls = 0

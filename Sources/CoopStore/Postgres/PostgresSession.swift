@@ -53,10 +53,22 @@ final class PostgresSession: @unchecked Sendable {
     private var runsBeforePreparingAgain = 1_000
     static let maximumRunsPerPlan = 1 << 20
 
+    /// For a read run in rounds on an event loop (see `LoopRead`): statements are answered from there.
+    private let replay: LoopRead?
+
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
         self.logger = logger
         self.failure = nil
+        self.replay = nil
+    }
+
+    /// A session without a connection whose statements `read` answers.
+    init(replaying read: LoopRead, logger: Logger) {
+        self.connection = nil
+        self.logger = logger
+        self.failure = nil
+        self.replay = read
     }
 
     /// A session without a connection: every statement fails with `failure`.
@@ -65,6 +77,7 @@ final class PostgresSession: @unchecked Sendable {
         self.logger = Logger(label: "coopd.postgres")
         self.failure = failure
         self.isUsable = false
+        self.replay = nil
     }
 
     static func connect(
@@ -85,21 +98,35 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
+        if let replay { return try replay.answer(sql, values) }
         let (text, binds, logging) = try statement(sql, values)
         return try run(text, binds, logging: logging)
     }
 
+    /// How a statement runs on this connection: after what (forgetting every prepared statement, preparing this
+    /// one), and as what.
+    private struct Plan {
+        var deallocateAll = false
+        /// The statement to prepare first: its key, name and PREPARE.
+        var prepare: (key: PreparedKey, name: String, text: String)?
+        var text: String
+        var binds: [SQLValue]
+        /// What a failure logs in place of the text (an EXECUTE's text holds the values).
+        var logging: String?
+    }
+
     /// What runs for `sql` with `values`: an EXECUTE of the statement prepared on this connection (preparing it
     /// first if needed), else the statement itself with bind parameters.
-    private func statement(_ sql: String, _ values: [SQLValue]) throws -> (String, [SQLValue], String?) {
+    private func plan(_ sql: String, _ values: [SQLValue]) -> Plan {
         let statement = PostgresSQL.translate(sql)
         let translated = statement.text
         guard statement.isPreparable, values.count <= 32, let arguments = PostgresSQL.literals(values) else {
-            return (translated, values, nil)
+            return Plan(text: translated, binds: values)
         }
+        var plan = Plan(text: "", binds: [], logging: translated)
         runsSincePrepared += 1
         if runsSincePrepared >= runsBeforePreparingAgain {
-            _ = try run("DEALLOCATE ALL", [])
+            plan.deallocateAll = true
             prepared.removeAll()
             runsSincePrepared = 0
             runsBeforePreparingAgain = min(runsBeforePreparingAgain * 2, Self.maximumRunsPerPlan)
@@ -111,16 +138,69 @@ final class PostgresSession: @unchecked Sendable {
         if let known = prepared[key] {
             name = known
         } else {
-            guard prepared.count < Self.maximumPrepared else { return (translated, values, nil) }
+            guard prepared.count < Self.maximumPrepared else { return Plan(text: translated, binds: values) }
             name = statementPrefix + String(prepared.count + 1)
             let types = values.map(\.postgresType).joined(separator: ", ")
-            _ = try run("PREPARE \(name)\(values.isEmpty ? "" : " (\(types))") AS \(translated)", [], logging: translated)
-            prepared[key] = name
+            plan.prepare = (key, name, "PREPARE \(name)\(values.isEmpty ? "" : " (\(types))") AS \(translated)")
         }
         // EXECUTE takes no bind parameters: its arguments are literals (see `PostgresSQL.literals`). Should the
         // server have lost the statement (a pooler between, DISCARD ALL), the error is UNAVAILABLE, which retires
         // this connection: its successor prepares afresh.
-        return ("EXECUTE \(name)" + (values.isEmpty ? "" : "(\(arguments))"), [], translated)
+        plan.text = "EXECUTE \(name)" + (values.isEmpty ? "" : "(\(arguments))")
+        return plan
+    }
+
+    /// ``plan(_:_:)``, with what must run first run now.
+    private func statement(_ sql: String, _ values: [SQLValue]) throws -> (String, [SQLValue], String?) {
+        let plan = plan(sql, values)
+        if plan.deallocateAll { _ = try run("DEALLOCATE ALL", []) }
+        if let prepare = plan.prepare {
+            _ = try run(prepare.text, [], logging: plan.logging)
+            prepared[prepare.key] = prepare.name
+        }
+        return (plan.text, plan.binds, plan.logging)
+    }
+
+    /// Statements sent by ``queryOnLoop(_:_:)`` whose answers have not arrived.
+    private(set) var queriesOnLoop = 0
+
+    /// ``query(_:_:)`` without a waiting thread, for a session used only on its connection's event loop and called
+    /// there: what must run first is sent with the statement, and the answer arrives on the loop. An answer that
+    /// takes longer than ``answerTimeout`` closes the connection, as ``query(_:_:)`` does.
+    func queryOnLoop(_ sql: String, _ values: [SQLValue]) -> EventLoopFuture<Result> {
+        guard let connection, isUsable, !connection.isClosed else {
+            isUsable = false
+            let error = failure ?? StoreError(.unavailable, "the database connection was lost; retry")
+            return (connection?.eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()).makeFailedFuture(error)
+        }
+        let eventLoop = connection.eventLoop
+        let plan = plan(sql, values)
+        if plan.deallocateAll {
+            connection.query(PostgresQuery(unsafeSQL: "DEALLOCATE ALL"), logger: logger).whenFailure { [self] _ in
+                isUsable = false
+            }
+        }
+        if let prepare = plan.prepare {
+            // Known from now on: statements sent after it on this connection run after it.
+            prepared[prepare.key] = prepare.name
+            connection.query(PostgresQuery(unsafeSQL: prepare.text), logger: logger).whenFailure { [self] _ in
+                prepared[prepare.key] = nil
+            }
+        }
+        queriesOnLoop += 1
+        let timeout = eventLoop.scheduleTask(in: .seconds(Int64(Self.answerTimeoutSeconds))) { connection.close().whenComplete { _ in } }
+        return connection.query(PostgresQuery(unsafeSQL: plan.text, binds: Self.bindings(plan.binds)), logger: logger)
+            .flatMapThrowing { [self] answer in
+                try converted(answer)
+            }
+            .flatMapErrorThrowing { [self] error in
+                if error is StoreError { throw error }
+                throw failed(error, connection: connection, logging: plan.logging ?? plan.text)
+            }
+            .always { [self] _ in
+                timeout.cancel()
+                queriesOnLoop -= 1
+            }
     }
 
     /// Row changes sent by ``send(_:_:)`` whose answers have not been read yet, in order.
@@ -187,19 +267,29 @@ final class PostgresSession: @unchecked Sendable {
         do {
             result = try Self.wait(for: connection.query(query, logger: logger), closing: connection)
         } catch {
-            changeCount += 1
-            let mapped = StoreError.fromPostgres(error)
-            if mapped.code == .unavailable || connection.isClosed { isUsable = false }
-            if mapped.code == .internalError, let error = error as? PSQLError {
-                // The caller hears "internal error"; the operator reads what the server said, and of which statement.
-                logger.error("a database statement failed", metadata: [
-                    "sqlstate": "\(error.serverInfo?[.sqlState] ?? "")",
-                    "error": "\(error.serverInfo?[.message] ?? "\(error.code)")",
-                    "statement": "\((logging ?? sql).prefix(300))",
-                ])
-            }
-            throw mapped
+            throw failed(error, connection: connection, logging: logging ?? sql)
         }
+        return try converted(result)
+    }
+
+    /// The error a caller hears for a statement that failed; logged if it is the server's complaint about the
+    /// statement (the caller hears "internal error"; the operator reads what the server said, and of which one).
+    private func failed(_ error: any Error, connection: PostgresConnection, logging: String) -> StoreError {
+        changeCount += 1
+        let mapped = StoreError.fromPostgres(error)
+        if mapped.code == .unavailable || connection.isClosed { isUsable = false }
+        if mapped.code == .internalError, let error = error as? PSQLError {
+            logger.error("a database statement failed", metadata: [
+                "sqlstate": "\(error.serverInfo?[.sqlState] ?? "")",
+                "error": "\(error.serverInfo?[.message] ?? "\(error.code)")",
+                "statement": "\(logging.prefix(300))",
+            ])
+        }
+        return mapped
+    }
+
+    /// A statement's answer as rows of values; the rows it changed counted in ``changeCount``.
+    private func converted(_ result: PostgresQueryResult) throws -> Result {
         switch result.metadata.command {
         case "SELECT", "PREPARE", "DEALLOCATE", "DEALLOCATE ALL": break  // no row changed
         case "INSERT", "UPDATE", "DELETE": changeCount += result.metadata.rows ?? 1
@@ -207,12 +297,22 @@ final class PostgresSession: @unchecked Sendable {
         }
         guard let first = result.rows.first else { return Result(names: [], rows: []) }
         let names = first.map(\.columnName)
-        return Result(names: names, rows: result.rows.map { row in row.map(Self.value) })
+        // By iterator, not index: a row's subscript builds each cell with more reference counting.
+        var rows: [[SQLValue]] = []
+        rows.reserveCapacity(result.rows.count)
+        for row in result.rows {
+            var values: [SQLValue] = []
+            values.reserveCapacity(names.count)
+            for cell in row { values.append(Self.value(cell)) }
+            rows.append(values)
+        }
+        return Result(names: names, rows: rows)
     }
 
     /// The longest a statement's answer is waited for. Past it the connection is closed (its statement fails) and
     /// the caller hears UNAVAILABLE: a server that stopped answering must not hold a thread for ever.
-    static let answerTimeout: DispatchTimeInterval = .seconds(30)
+    static let answerTimeoutSeconds = 30
+    static let answerTimeout: DispatchTimeInterval = .seconds(answerTimeoutSeconds)
 
     private static func wait<Value: Sendable>(
         for future: EventLoopFuture<Value>, closing connection: PostgresConnection
@@ -249,6 +349,12 @@ final class PostgresSession: @unchecked Sendable {
     func close() {
         isUsable = false
         try? connection?.close().wait()
+    }
+
+    /// ``close()`` without waiting, for a session used on its connection's event loop.
+    func closeOnLoop() {
+        isUsable = false
+        connection?.close().whenComplete { _ in }
     }
 
     /// A cell in binary format, in the types the schema uses.

@@ -9,8 +9,10 @@ import Synchronization
 /// The shared `CooperationStore`: a PostgreSQL database that many coopd (one per host) use at once. The same
 /// reads and writes as the embedded store (`SQLStore`), on PostgreSQL's connections:
 ///
-/// - Reads take a connection from a bounded pool and wait for the server on one of ``readThreads`` (never on
-///   an event loop); each statement is one round trip.
+/// - Reads run on the event loop of the call that asks, in rounds (see `LoopRead`): a statement is sent from the
+///   loop on one of that loop's connections, and the read runs again when its answer arrives, so no thread waits
+///   for the server. Reads of many statements, reads with a standby, and `readThreads`' callers wait for the
+///   server on ``readThreads`` with a connection from a bounded pool; each statement is one round trip.
 /// - Writes go through a `GroupCommitWriter` on one writer connection, on its own thread: the requests waiting
 ///   together share one transaction (a request that fails takes back only its own rows), acknowledged after
 ///   COMMIT with `synchronous_commit = on`. A request id is the `requests` table's key, so two hosts never both apply one.
@@ -39,6 +41,9 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     private let pollInterval: Duration
     private let versions = SharedRead<Int64?>()
     private let isShutDown = Atomic<Bool>(false)
+    private let configuration: PostgresConnection.Configuration
+    /// Each event loop's connections for reads run there (see `LoopRead`), by loop.
+    private let loopConnections = Locked<[ObjectIdentifier: LoopConnections]>([:])
 
     /// Connects, migrates the schema (under the advisory lock, so processes starting together migrate once) and
     /// starts watching the change log for other hosts' writes. Throws UNAVAILABLE if the database cannot be
@@ -60,6 +65,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         threads.start()
         self.threads = threads
         let configuration = Self.configuration(location)
+        self.configuration = configuration
         let standby = readLocation.map {
             StandbyReads(location: $0, configuration: Self.configuration($0), eventLoop: group.next(), logger: logger)
         }
@@ -144,6 +150,11 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             }
         }
         writerQueue.sync {}
+        for connections in loopConnections.withLock({ $0.values }) {
+            // A loop that has shut down has closed its connections already, and takes no more work.
+            guard connections.openConnections.load(ordering: .relaxed) > 0 else { continue }
+            connections.eventLoop.execute { connections.close() }
+        }
         readers.close()
         standby?.close()
         writerConnection.close()
@@ -154,6 +165,13 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     // MARK: SQLStore
 
     override func read<Value>(_ body: (SQL) throws -> Value) throws -> Value {
+        if let read = LoopRead.current.currentValue, read.store == ObjectIdentifier(self) {
+            do {
+                return try body(SQL(read.session))
+            } catch {
+                throw StoreError.from(error)
+            }
+        }
         do {
             if let standby, let answer = try standby.read(body) { return answer }
             return try readPrimary(body)
@@ -186,6 +204,10 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// one query that started after all of them), so it is right for writes of every host; while the database
     /// cannot be read (or, with a standby, while reads go to the primary), a value no answer was ever cached under.
     override public var dataVersion: UInt64 {
+        if let read = LoopRead.current.currentValue, read.store == ObjectIdentifier(self) {
+            // Never an answer cached under it: the round that asked is run again once the version is read.
+            return read.neededVersion() ?? unknownVersion()
+        }
         let last = try? versions.value { () -> Int64? in
             let query = { (db: SQL) in try db.int64("SELECT last FROM change_counter") }
             guard let standby else { return try readPrimary(query) }
@@ -197,7 +219,43 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         if let last = last ?? nil {
             return UInt64(max(0, last))
         }
-        return (1 << 63) | unknownVersions.add(1, ordering: .relaxed).newValue
+        return unknownVersion()
+    }
+
+    private func unknownVersion() -> UInt64 {
+        (1 << 63) | unknownVersions.add(1, ordering: .relaxed).newValue
+    }
+
+    /// Reads run on `eventLoop` itself, in rounds (see `LoopRead`): no thread waits for the server, and a read of one
+    /// statement crosses no thread. nil with a standby (its reads wait for the standby to catch up): then reads run
+    /// on ``readThreads``. Must be called on `eventLoop`; `work` is run there, perhaps more than once.
+    override public func readOnEventLoop<Value: Sendable>(
+        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> Value
+    ) -> EventLoopFuture<Value>? {
+        guard standby == nil else { return nil }
+        eventLoop.assertInEventLoop()
+        guard !isShutDown.load(ordering: .relaxed) else {
+            return eventLoop.makeFailedFuture(StoreError(.unavailable, "the database connection is closed"))
+        }
+        return LoopReadCall(
+            store: ObjectIdentifier(self), connections: loopConnections(eventLoop), work: work,
+            unknownVersion: { [self] in unknownVersion() },
+            elsewhere: { [threads] work in threads.runIfActive(eventLoop: eventLoop, work) }
+        ).start()
+    }
+
+    private func loopConnections(_ eventLoop: any EventLoop) -> LoopConnections {
+        let key = ObjectIdentifier(eventLoop as AnyObject)
+        return loopConnections.withLock { all in
+            if let known = all[key] { return known }
+            // The read pool's bound, shared among the loops that read.
+            let loops = max(1, System.coreCount)
+            let made = LoopConnections(
+                eventLoop: eventLoop, configuration: configuration,
+                limit: (location.readConnections + loops - 1) / loops, logger: logger)
+            all[key] = made
+            return made
+        }
     }
 
     override public func ping() async throws {

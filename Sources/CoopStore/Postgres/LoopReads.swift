@@ -1,0 +1,245 @@
+import Logging
+import NIOCore
+import NIOPosix
+internal import PostgresNIO
+import Synchronization
+
+/// One read run in rounds on an event loop, so that no thread waits for the database server.
+///
+/// The store's reads are synchronous bodies (`(SQL) throws -> Value`, shared with the embedded store). Run on the
+/// loop, a body goes as far as its first statement whose answer is not known yet: that statement is recorded, it
+/// fails there, and the round's outcome is dropped. The statement is sent from the loop on a connection of that
+/// loop, and when its answer arrives (on the loop) the body runs again from the start, given the answers so far,
+/// in order. A read of one statement runs in two rounds and crosses no thread; a blocking read crosses four
+/// (to a read thread, to the connection's loop and back, back to the caller's loop).
+///
+/// A body may therefore run more than once: it must depend only on its answers and change nothing outside what it
+/// returns (a read's work: decoding a request, reading, encoding an answer). Statements after the first unknown
+/// one fail too, so a body that catches a failure cannot go on to a wrong answer unnoticed: its outcome is dropped.
+final class LoopRead: @unchecked Sendable {
+    enum Pending {
+        case statement(String, [SQLValue])
+        case version
+    }
+
+    let store: ObjectIdentifier
+    /// The answers of the statements of earlier rounds, in order.
+    var answers: [Swift.Result<PostgresSession.Result, StoreError>] = []
+    /// The data version, once read for this call.
+    var version: UInt64?
+    /// What this round needs that is not known yet.
+    private(set) var pending: Pending?
+    private var used = 0
+    private(set) lazy var session = PostgresSession(replaying: self, logger: LoopRead.logger)
+
+    private static let logger = Logger(label: "coopd.postgres")
+    /// The read running on this thread, while its round runs.
+    static let current = ThreadSpecificVariable<LoopRead>()
+
+    init(store: ObjectIdentifier) {
+        self.store = store
+    }
+
+    /// Runs one round of `work` as this read. Its outcome means nothing while ``pending`` is set.
+    func round<Value>(_ work: () throws -> Value) -> Swift.Result<Value, any Error> {
+        pending = nil
+        used = 0
+        Self.current.currentValue = self
+        defer { Self.current.currentValue = nil }
+        return Swift.Result { try work() }
+    }
+
+    /// The answer of the next statement of this round, if an earlier round had it sent.
+    func answer(_ sql: String, _ values: [SQLValue]) throws -> PostgresSession.Result {
+        guard pending == nil else { throw Self.unknown }
+        guard used < answers.count else {
+            pending = .statement(sql, values)
+            throw Self.unknown
+        }
+        used += 1
+        return try answers[used - 1].get()
+    }
+
+    /// The data version for this read: nil, and recorded as needed, until it has been read.
+    func neededVersion() -> UInt64? {
+        guard let version else {
+            if pending == nil { pending = .version }
+            return nil
+        }
+        return version
+    }
+
+    /// What a statement without an answer yet fails with (never seen by a caller: the round's outcome is dropped).
+    private static let unknown = StoreError(.unavailable, "the statement's answer is not known yet")
+}
+
+/// The connections of one event loop for ``LoopRead``s, and the data version read there. Used only on that loop
+/// (but ``openConnections``).
+final class LoopConnections: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    private let configuration: PostgresConnection.Configuration
+    private let logger: Logger
+    private let limit: Int
+    private var sessions: [PostgresSession] = []
+    /// Connections being made, and the statements waiting for them.
+    private var connecting: [EventLoopFuture<PostgresSession>] = []
+    private var isClosed = false
+    /// Connections made and not yet closed: none once the loop has shut down (which closes its connections).
+    let openConnections = Atomic<Int>(0)
+
+    init(eventLoop: any EventLoop, configuration: PostgresConnection.Configuration, limit: Int, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.limit = max(1, limit)
+        self.logger = logger
+    }
+
+    /// Sends a statement on an idle connection of this loop, a new one while there are fewer than the limit, else the
+    /// least busy (a connection runs its statements one after another).
+    func query(_ sql: String, _ values: [SQLValue]) -> EventLoopFuture<PostgresSession.Result> {
+        eventLoop.assertInEventLoop()
+        guard !isClosed else {
+            return eventLoop.makeFailedFuture(StoreError(.unavailable, "the database connection is closed"))
+        }
+        sessions.removeAll { session in
+            if session.isAlive { return false }
+            session.closeOnLoop()
+            return true
+        }
+        let idle = sessions.first { $0.queriesOnLoop == 0 }
+        if let idle { return idle.queryOnLoop(sql, values) }
+        if sessions.count + connecting.count < limit {
+            return connect().flatMap { session in session.queryOnLoop(sql, values) }
+        }
+        if let busiest = sessions.min(by: { $0.queriesOnLoop < $1.queriesOnLoop }) {
+            return busiest.queryOnLoop(sql, values)
+        }
+        // Every connection is still being made: wait for one.
+        return connecting[0].flatMap { session in session.queryOnLoop(sql, values) }
+    }
+
+    private func connect() -> EventLoopFuture<PostgresSession> {
+        let made = PostgresConnection.connect(
+            on: eventLoop, configuration: configuration, id: LoopConnections.nextID.add(1, ordering: .relaxed).newValue,
+            logger: logger
+        )
+        .map { [self] (connection: PostgresConnection) -> PostgresSession in
+            _ = openConnections.add(1, ordering: .relaxed)
+            connection.closeFuture.whenComplete { [self] _ in _ = openConnections.subtract(1, ordering: .relaxed) }
+            return PostgresSession(connection: connection, logger: logger)
+        }
+        .flatMapErrorThrowing { error in throw StoreError.fromPostgres(error) }
+        connecting.append(made)
+        made.whenComplete { [self] (result: Swift.Result<PostgresSession, any Error>) in
+            connecting.removeAll { $0 === made }
+            if case .success(let session) = result {
+                if isClosed { session.closeOnLoop() } else { sessions.append(session) }
+            }
+        }
+        return made
+    }
+
+    private static let nextID = Atomic<Int>(1 << 20)
+
+    // MARK: The data version
+
+    /// Callers of ``version(_:)`` waiting for the running query, and for the one after it.
+    private var versionRunning: [(Swift.Result<Int64, any Error>) -> Void]?
+    private var versionNext: [(Swift.Result<Int64, any Error>) -> Void] = []
+
+    /// The change counter, from a query that started after this call: callers on this loop while one runs share the
+    /// next one (as `SharedRead` does for threads).
+    func version(_ done: @escaping (Swift.Result<Int64, any Error>) -> Void) {
+        eventLoop.assertInEventLoop()
+        if versionRunning != nil {
+            versionNext.append(done)
+            return
+        }
+        versionRunning = [done]
+        runVersionQuery()
+    }
+
+    private func runVersionQuery() {
+        query("SELECT last FROM change_counter", []).whenComplete { [self] result in
+            let callers = versionRunning ?? []
+            let value = result.flatMap { answer -> Swift.Result<Int64, any Error> in
+                guard case .integer(let last)? = answer.rows.first?.first else {
+                    return .failure(StoreError(.internalError, "the change counter is missing"))
+                }
+                return .success(last)
+            }
+            if versionNext.isEmpty {
+                versionRunning = nil
+            } else {
+                versionRunning = versionNext
+                versionNext = []
+                runVersionQuery()
+            }
+            for caller in callers { caller(value) }
+        }
+    }
+
+    /// Closes the connections (on the loop); statements sent later fail with UNAVAILABLE.
+    func close() {
+        eventLoop.assertInEventLoop()
+        isClosed = true
+        for session in sessions { session.closeOnLoop() }
+        sessions.removeAll()
+    }
+}
+
+/// One call's ``LoopRead``, run round after round on its loop until its work returns.
+final class LoopReadCall<Value: Sendable>: @unchecked Sendable {
+    private let read: LoopRead
+    private let connections: LoopConnections
+    private let work: @Sendable () throws -> Value
+    private let promise: EventLoopPromise<Value>
+    private let unknownVersion: () -> UInt64
+    private let elsewhere: (@escaping @Sendable () throws -> Value) -> EventLoopFuture<Value>
+
+    /// Statements a read runs on its event loop before it runs on a read thread instead.
+    static var maximumRounds: Int { 8 }
+
+    /// - Parameters:
+    ///   - unknownVersion: the version when the counter cannot be read (never one an answer was cached under).
+    ///   - elsewhere: runs the whole work where it may block (a read of many statements).
+    init(
+        store: ObjectIdentifier, connections: LoopConnections, work: @escaping @Sendable () throws -> Value,
+        unknownVersion: @escaping () -> UInt64,
+        elsewhere: @escaping (@escaping @Sendable () throws -> Value) -> EventLoopFuture<Value>
+    ) {
+        read = LoopRead(store: store)
+        self.connections = connections
+        self.work = work
+        promise = connections.eventLoop.makePromise(of: Value.self)
+        self.unknownVersion = unknownVersion
+        self.elsewhere = elsewhere
+    }
+
+    func start() -> EventLoopFuture<Value> {
+        round()
+        return promise.futureResult
+    }
+
+    private func round() {
+        let outcome = read.round(work)
+        switch read.pending {
+        case nil:
+            promise.completeWith(outcome)
+        case .statement(let sql, let values):
+            guard read.answers.count < Self.maximumRounds else {
+                elsewhere(work).cascade(to: promise)
+                return
+            }
+            connections.query(sql, values).whenComplete { [self] result in
+                read.answers.append(result.mapError { StoreError.from($0) })
+                round()
+            }
+        case .version:
+            connections.version { [self] result in
+                read.version = (try? result.get()).map { UInt64(max(0, $0)) } ?? unknownVersion()
+                round()
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import CoopStore
+import CoopTestSupport
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Reads run on an event loop in rounds (a statement's answer awaited without a thread, the read run again
+/// with it) answer exactly what the same reads answer on a thread that waits.
+@Suite struct PostgresLoopReadTests {
+    /// What a caller could notice of a few reads: listings, a version, and an error.
+    struct Answers: Equatable, Sendable {
+        var countries: [String] = []
+        var pages: [[Int64]] = []
+        var version: UInt64 = 0
+        var missingIndicator: String?
+        var ranOnLoop = false
+    }
+
+    static func reads(_ store: PostgresStore, pages: Int, loop: (any EventLoop)? = nil) throws -> Answers {
+        var answers = Answers()
+        answers.version = store.dataVersion
+        answers.countries = try store.countries().map(\.code)
+        var query = ObservationQuery()
+        query.origin = "VN"
+        query.destination = "JP"
+        query.page = PageRequest(size: 3)
+        for _ in 0..<pages {
+            let page = try store.observations(query)
+            answers.pages.append(page.items.map(\.id))
+            query.page.token = page.nextToken
+        }
+        var unknown = ObservationQuery()
+        unknown.indicators = ["no_such_indicator"]
+        do {
+            _ = try store.observations(unknown)
+        } catch let error as StoreError {
+            answers.missingIndicator = "\(error.code): \(error.message)"
+        }
+        answers.ranOnLoop = loop?.inEventLoop ?? false
+        return answers
+    }
+
+    static func onLoop(_ store: PostgresStore, pages: Int) async throws -> Answers {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        return try await loop.flatSubmit {
+            store.readOnEventLoop(loop) { try reads(store, pages: pages, loop: loop) }
+                ?? loop.makeFailedFuture(StoreError(.internalError, "reads cannot run on the loop"))
+        }.get()
+    }
+
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func readsOnAnEventLoopAnswerWhatReadsOnAThreadAnswer() async throws {
+        let database = try await TestPostgres.makeDatabase(template: try await TestPostgres.seededTemplate())
+        defer { Task { await TestPostgres.removeDatabase(database) } }
+        let store = try await TestPostgres.openStore(database: database)
+        defer { store.close() }
+
+        let blocking = try await TestPostgres.offload { try Self.reads(store, pages: 2) }
+        #expect(blocking.pages.count == 2 && blocking.pages.allSatisfy { $0.count == 3 })
+        #expect(blocking.missingIndicator?.contains("no_such_indicator") == true)
+        #expect(blocking.version > 0 && blocking.version < ResponseCacheVersion.unknownBit)
+
+        // A few statements: every round on the loop, the last one included.
+        var few = try await Self.onLoop(store, pages: 2)
+        #expect(few.ranOnLoop)
+        few.ranOnLoop = false
+        #expect(few == blocking)
+
+        // More statements than a read runs on the loop: the same answers, from a read thread.
+        let many = try await Self.onLoop(store, pages: 12)
+        let manyBlocking = try await TestPostgres.offload { try Self.reads(store, pages: 12) }
+        #expect(many.pages.count == 12)
+        #expect(!many.ranOnLoop)
+        #expect(many == manyBlocking)
+    }
+
+    /// A read on the loop after a write sees it, and its version has moved: nothing is answered from before it.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aReadOnTheLoopSeesAnAcknowledgedWriteOfAnotherHost() async throws {
+        let database = try await TestPostgres.makeDatabase(template: try await TestPostgres.seededTemplate())
+        defer { Task { await TestPostgres.removeDatabase(database) } }
+        let a = try await TestPostgres.openStore(database: database)
+        let b = try await TestPostgres.openStore(database: database)
+        defer {
+            a.close()
+            b.close()
+        }
+        let before = try await Self.onLoop(b, pages: 1)
+        let source = try await a.putSource(Source(title: "seen on the loop", publisher: "p"), context())
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let (version, titles) = try await loop.flatSubmit {
+            b.readOnEventLoop(loop) { (b.dataVersion, try b.sources(ids: [source.id]).map(\.title)) }!
+        }.get()
+        #expect(version > before.version)
+        #expect(titles == ["seen on the loop"])
+    }
+}
+
+/// The cache's marker of a version not known (the daemon's `ResponseCache.unknownVersionBit`).
+enum ResponseCacheVersion {
+    static let unknownBit: UInt64 = 1 << 63
+}
