@@ -165,16 +165,20 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     // MARK: SQLStore
 
     override func read<Value>(_ body: (SQL) throws -> Value) throws -> Value {
-        if let read = LoopRead.current.currentValue, read.store == ObjectIdentifier(self) {
-            do {
-                return try body(SQL(read.session))
-            } catch {
-                throw StoreError.from(error)
-            }
-        }
+        if let answered = try readInRound(body) { return answered }
         do {
             if let standby, let answer = try standby.read(body) { return answer }
             return try readPrimary(body)
+        } catch {
+            throw StoreError.from(error)
+        }
+    }
+
+    /// `body` answered from the rounds of the read running on this thread (see `LoopRead`); nil outside one.
+    private func readInRound<Value>(_ body: (SQL) throws -> Value) throws -> Value? {
+        guard let read = LoopRead.current.currentValue, read.store == ObjectIdentifier(self) else { return nil }
+        do {
+            return try body(SQL(read.session))
         } catch {
             throw StoreError.from(error)
         }
@@ -186,6 +190,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     /// The change log from the primary: a standby may not have what the poller or a commit has announced.
     override func readCurrent<Value>(_ body: (SQL) throws -> Value) throws -> Value {
+        // A read on an event loop reads the primary (there is no standby then).
+        if let answered = try readInRound(body) { return answered }
         do {
             return try readPrimary(body)
         } catch {
