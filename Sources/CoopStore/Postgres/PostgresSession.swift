@@ -54,7 +54,8 @@ final class PostgresSession: @unchecked Sendable {
     static let maximumRunsPerPlan = 1 << 20
 
     /// For a read run in rounds on an event loop (see `LoopRead`): statements are answered from there.
-    private let replay: LoopRead?
+    /// Unowned: the read owns this session (a strong reference both ways would keep every read and its answers).
+    private unowned let replay: LoopRead?
 
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
