@@ -207,11 +207,12 @@ public protocol CooperationStore: Sendable {
     /// database server answers: never call a read from an event loop then.
     var readThreads: NIOThreadPool? { get }
 
-    /// Runs `work` (reads above) on `eventLoop` without blocking it, where the store can: its statements are
+    /// Runs `work` (reads above, and the encoding of their answer) on `eventLoop` without blocking it, where the
+    /// store can: its statements are
     /// sent from the loop and `work` runs again as their answers arrive, so it may run more than once and must
     /// change nothing but what it returns. Called on `eventLoop`. nil where the store cannot: run it on
     /// ``readThreads`` then.
-    func readOnEventLoop<Value: Sendable>(
-        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> Value
-    ) -> EventLoopFuture<Value>?
+    func readOnEventLoop(
+        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> ByteBuffer
+    ) -> EventLoopFuture<ByteBuffer>?
 }

@@ -41,9 +41,9 @@ public class SQLStore: CooperationStore, @unchecked Sendable {
     public var readThreads: NIOThreadPool? { nil }
 
     /// See `CooperationStore.readOnEventLoop`: nil.
-    public func readOnEventLoop<Value: Sendable>(
-        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> Value
-    ) -> EventLoopFuture<Value>? {
+    public func readOnEventLoop(
+        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> ByteBuffer
+    ) -> EventLoopFuture<ByteBuffer>? {
         nil
     }
 

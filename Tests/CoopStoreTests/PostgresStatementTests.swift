@@ -15,6 +15,20 @@ import Testing
         #expect(PostgresSQL.literals([]) == "")
     }
 
+    /// Queries run through the extended protocol with binary parameters: each parameter is cast to its value's
+    /// type, so the server types it as an EXECUTE's PREPARE declared it (a NULL's type is the server's guess).
+    @Test func queryParametersAreCastToTheirValuesTypes() {
+        let values: [SQLValue] = [.text("a"), .integer(1), .null, .real(2), .text("b"), .text("c"), .text("d"),
+                                  .text("e"), .text("f"), .integer(10)]
+        #expect(PostgresSQL.typed("SELECT $1, $2, $3 FROM t WHERE a = $4 LIMIT $10", values)
+            == "SELECT $1::text, $2::int8, $3 FROM t WHERE a = $4::float8 LIMIT $10::int8")
+        #expect(PostgresSQL.typed("SELECT x FROM t WHERE y IN (SELECT json_array_elements_text(CAST($1 AS json)))", values)
+            == "SELECT x FROM t WHERE y IN (SELECT json_array_elements_text(CAST($1::text AS json)))")
+        #expect(PostgresStatement(text: "SELECT 1", isPreparable: true).isQuery)
+        #expect(!PostgresStatement(text: "WITH moved AS (UPDATE c SET n = 1 RETURNING n) SELECT n FROM moved",
+                                   isPreparable: true).isQuery)
+    }
+
     @Test func onlyQueriesAndRowChangesArePrepared() {
         for sql in ["SELECT 1", "  \nINSERT INTO t VALUES ($1)", "update t set a = 1", "DELETE FROM t", "WITH x AS (SELECT 1) SELECT * FROM x"] {
             #expect(PostgresSQL.isPreparable(sql), "\(sql)")

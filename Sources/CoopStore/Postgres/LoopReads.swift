@@ -41,13 +41,16 @@ final class LoopRead: @unchecked Sendable {
     }
 
     /// Runs one round of `work` as this read. Its outcome means nothing while ``pending`` is set.
-    func round<Value>(_ work: () throws -> Value) -> Swift.Result<Value, any Error> {
+    func round(_ work: () throws -> ByteBuffer) -> Swift.Result<ByteBuffer, any Error> {
         pending = nil
         used = 0
         Self.current.currentValue = self
         defer { Self.current.currentValue = nil }
         return Swift.Result { try work() }
     }
+
+    /// Whether this round already needs something not known yet: nothing more it reads can be answered.
+    var isWaiting: Bool { pending != nil }
 
     /// The answer of the next statement of this round, if an earlier round had it sent.
     func answer(_ sql: String, _ values: [SQLValue]) throws -> PostgresSession.Result {
@@ -189,7 +192,9 @@ final class LoopConnections: @unchecked Sendable {
 }
 
 /// One call's ``LoopRead``, run round after round on its loop until its work returns.
-final class LoopReadCall<Value: Sendable>: @unchecked Sendable {
+/// Not generic: an answer is the encoded bytes, and a generic type here cost a metadata lookup at every step.
+final class LoopReadCall: @unchecked Sendable {
+    typealias Value = ByteBuffer
     private let read: LoopRead
     private let connections: LoopConnections
     private let work: @Sendable () throws -> Value
@@ -211,7 +216,7 @@ final class LoopReadCall<Value: Sendable>: @unchecked Sendable {
         read = LoopRead(store: store)
         self.connections = connections
         self.work = work
-        promise = connections.eventLoop.makePromise(of: Value.self)
+        promise = connections.eventLoop.makePromise(of: ByteBuffer.self)
         self.unknownVersion = unknownVersion
         self.elsewhere = elsewhere
     }

@@ -3,14 +3,16 @@ import Logging
 import NIOCore
 internal import PostgresNIO
 
-/// One PostgreSQL connection, used synchronously by one thread at a time: a store thread that may block while the
-/// server answers (never an event loop, see `CooperationStore.readThreads`). The connection's I/O runs on its own
-/// event loop; the calling thread waits for the answer.
+/// One PostgreSQL connection, used by one thread at a time: either synchronously, by a store thread that may block
+/// while the server answers (never an event loop, see `CooperationStore.readThreads`; the connection's I/O runs on
+/// its own event loop), or on the connection's own event loop without waiting (``queryOnLoop(_:_:)``, for reads in
+/// rounds, see `LoopRead`).
 ///
 /// Statements are written in the SQLite dialect the table helpers use, rewritten once per statement text by
-/// `PostgresSQL`. Queries and row changes are prepared on first use on each connection (`PREPARE`, with the
-/// parameter types of that use) and then run as `EXECUTE`: the server plans each statement once per connection
-/// instead of on every call. Everything else runs as an unnamed statement.
+/// `PostgresSQL`. Each is prepared on first use on each connection, with the parameter types of that use, so the
+/// server plans it once per connection instead of on every call: a query (SELECT) through the extended protocol
+/// (Parse once, then Bind with binary parameters and Execute), a row change by `PREPARE` and then `EXECUTE`, whose
+/// command tag counts its rows. Everything else runs as an unnamed statement.
 final class PostgresSession: @unchecked Sendable {
     struct Result {
         var names: [String]
@@ -33,6 +35,10 @@ final class PostgresSession: @unchecked Sendable {
     private let statementPrefix = "coop_" + String(UInt32.random(in: .min ... .max), radix: 36) + "_"
     /// The name of each statement prepared on this connection, by statement and parameter types.
     private var prepared: [PreparedKey: String] = [:]
+    /// Queries prepared through the extended protocol (Parse once; then Bind and Execute with binary parameters,
+    /// which costs the server less than an EXECUTE statement with literals): by statement and parameter types.
+    /// Row changes stay EXECUTEs, whose command tags count their rows (see ``changeCount``).
+    private var preparedQueries: [PreparedKey: EventLoopFuture<PreparedQuery>] = [:]
 
     /// Hashed and compared by the statement's identity (one object per text, see `PostgresSQL.translate`), not its
     /// text, and the types packed two bits each: no string is hashed twice on the way to a cached statement.
@@ -100,8 +106,45 @@ final class PostgresSession: @unchecked Sendable {
 
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
         if let replay { return try replay.answer(sql, values) }
-        let (text, binds, logging) = try statement(sql, values)
-        return try run(text, binds, logging: logging)
+        let plan = plan(sql, values)
+        if plan.deallocateAll { _ = try run("DEALLOCATE ALL", []) }
+        if let query = plan.query, let connection, isUsable, !connection.isClosed {
+            do {
+                return try converted(Self.wait(for: execute(query, plan.binds, on: connection), closing: connection))
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw failed(error, connection: connection, logging: plan.text)
+            }
+        }
+        if let prepare = plan.prepare {
+            _ = try run(prepare.text, [], logging: plan.logging)
+            prepared[prepare.key] = prepare.name
+        }
+        return try run(plan.text, plan.binds, logging: plan.logging)
+    }
+
+    /// Runs a query prepared by the extended protocol, preparing it first (sent at once, ahead of the run) if this
+    /// connection has not. Called on the connection's event loop or by the one thread using the session.
+    private func execute(
+        _ query: (key: PreparedKey, prepare: String), _ values: [SQLValue], on connection: PostgresConnection
+    ) -> EventLoopFuture<[PostgresRow]> {
+        let statement: EventLoopFuture<PreparedQuery>
+        if let known = preparedQueries[query.key] {
+            statement = known
+        } else {
+            statement = connection.prepare(query: query.prepare)
+            preparedQueries[query.key] = statement
+        }
+        let binds = values.map { value -> PostgresData in
+            switch value {
+            case .null: return .null
+            case .integer(let integer): return PostgresData(int64: integer)
+            case .real(let real): return PostgresData(double: real)
+            case .text(let text): return PostgresData(string: text)
+            }
+        }
+        return statement.flatMap { $0.execute(binds) }
     }
 
     /// How a statement runs on this connection: after what (forgetting every prepared statement, preparing this
@@ -114,6 +157,9 @@ final class PostgresSession: @unchecked Sendable {
         var binds: [SQLValue]
         /// What a failure logs in place of the text (an EXECUTE's text holds the values).
         var logging: String?
+        /// A query to run as a statement prepared by the extended protocol, with `binds`: its prepared statement,
+        /// and the statement to prepare if there is none yet.
+        var query: (key: PreparedKey, prepare: String)?
     }
 
     /// What runs for `sql` with `values`: an EXECUTE of the statement prepared on this connection (preparing it
@@ -129,17 +175,29 @@ final class PostgresSession: @unchecked Sendable {
         if runsSincePrepared >= runsBeforePreparingAgain {
             plan.deallocateAll = true
             prepared.removeAll()
+            preparedQueries.removeAll()
             runsSincePrepared = 0
             runsBeforePreparingAgain = min(runsBeforePreparingAgain * 2, Self.maximumRunsPerPlan)
         }
         var types: UInt64 = 0
         for (index, value) in values.enumerated() { types |= UInt64(value.typeTag) << (2 * index) }
         let key = PreparedKey(statement: statement, types: types)
+        if statement.isQuery {
+            guard preparedQueries[key] != nil || prepared.count + preparedQueries.count < Self.maximumPrepared else {
+                return Plan(text: translated, binds: values)
+            }
+            plan.text = translated
+            plan.binds = values
+            plan.query = (key, PostgresSQL.typed(translated, values))
+            return plan
+        }
         let name: String
         if let known = prepared[key] {
             name = known
         } else {
-            guard prepared.count < Self.maximumPrepared else { return Plan(text: translated, binds: values) }
+            guard prepared.count + preparedQueries.count < Self.maximumPrepared else {
+                return Plan(text: translated, binds: values)
+            }
             name = statementPrefix + String(prepared.count + 1)
             let types = values.map(\.postgresType).joined(separator: ", ")
             plan.prepare = (key, name, "PREPARE \(name)\(values.isEmpty ? "" : " (\(types))") AS \(translated)")
@@ -180,6 +238,22 @@ final class PostgresSession: @unchecked Sendable {
             connection.query(PostgresQuery(unsafeSQL: "DEALLOCATE ALL"), logger: logger).whenFailure { [self] _ in
                 isUsable = false
             }
+        }
+        if let query = plan.query {
+            queriesOnLoop += 1
+            let timeout = eventLoop.scheduleTask(in: .seconds(Int64(Self.answerTimeoutSeconds))) {
+                connection.close().whenComplete { _ in }
+            }
+            return execute(query, plan.binds, on: connection)
+                .map { [self] rows in converted(rows) }
+                .flatMapErrorThrowing { [self] error in
+                    if error is StoreError { throw error }
+                    throw failed(error, connection: connection, logging: plan.text)
+                }
+                .always { [self] _ in
+                    timeout.cancel()
+                    queriesOnLoop -= 1
+                }
         }
         if let prepare = plan.prepare {
             // Known from now on: statements sent after it on this connection run after it.
@@ -296,18 +370,23 @@ final class PostgresSession: @unchecked Sendable {
         case "INSERT", "UPDATE", "DELETE": changeCount += result.metadata.rows ?? 1
         default: changeCount += 1
         }
-        guard let first = result.rows.first else { return Result(names: [], rows: []) }
+        return converted(result.rows)
+    }
+
+    /// Rows as values.
+    private func converted(_ rows: [PostgresRow]) -> Result {
+        guard let first = rows.first else { return Result(names: [], rows: []) }
         let names = first.map(\.columnName)
         // By iterator, not index: a row's subscript builds each cell with more reference counting.
-        var rows: [[SQLValue]] = []
-        rows.reserveCapacity(result.rows.count)
-        for row in result.rows {
-            var values: [SQLValue] = []
-            values.reserveCapacity(names.count)
-            for cell in row { values.append(Self.value(cell)) }
-            rows.append(values)
+        var values: [[SQLValue]] = []
+        values.reserveCapacity(rows.count)
+        for row in rows {
+            var rowValues: [SQLValue] = []
+            rowValues.reserveCapacity(names.count)
+            for cell in row { rowValues.append(Self.value(cell)) }
+            values.append(rowValues)
         }
-        return Result(names: names, rows: rows)
+        return Result(names: names, rows: values)
     }
 
     /// The longest a statement's answer is waited for. Past it the connection is closed (its statement fails) and
@@ -408,6 +487,40 @@ enum PostgresSQL {
         ("+source_id", "(source_id + 0)"),
         ("+o.source_id", "(o.source_id + 0)"),
     ]
+
+    /// `sql` (translated) with each parameter cast to the type of its value, so that the server infers the types
+    /// a PREPARE would have declared (a NULL's is left to the server, as PREPARE's `unknown` does).
+    static func typed(_ sql: String, _ values: [SQLValue]) -> String {
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 8 * values.count)
+        var digits = ""
+        var inParameter = false
+        func endParameter() {
+            out += digits
+            if let index = Int(digits), index >= 1, index <= values.count, values[index - 1] != .null {
+                out += "::" + values[index - 1].postgresType
+            }
+            digits = ""
+            inParameter = false
+        }
+        for character in sql {
+            if inParameter {
+                if character.isASCII, character.isNumber {
+                    digits.append(character)
+                    continue
+                }
+                endParameter()
+            }
+            if character == "$" {
+                out.append(character)
+                inParameter = true
+            } else {
+                out.append(character)
+            }
+        }
+        if inParameter { endParameter() }
+        return out
+    }
 
     /// Whether a (translated) statement can be prepared: queries and row changes, not transaction control or DDL.
     static func isPreparable(_ sql: String) -> Bool {
@@ -549,10 +662,14 @@ final class PostgresStatement: Hashable, Sendable {
     let text: String
     /// A query or row change, which is prepared per connection; anything else runs unnamed.
     let isPreparable: Bool
+    /// A plain query (SELECT …): prepared by the extended protocol, run with binary parameters.
+    let isQuery: Bool
 
     init(text: String, isPreparable: Bool) {
         self.text = text
         self.isPreparable = isPreparable
+        let head = text.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }).prefix(6)
+        isQuery = isPreparable && String(decoding: head, as: UTF8.self).uppercased() == "SELECT"
     }
 
     static func == (a: PostgresStatement, b: PostgresStatement) -> Bool { a === b }

@@ -177,6 +177,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// `body` answered from the rounds of the read running on this thread (see `LoopRead`); nil outside one.
     private func readInRound<Value>(_ body: (SQL) throws -> Value) throws -> Value? {
         guard let read = LoopRead.current.currentValue, read.store == ObjectIdentifier(self) else { return nil }
+        // Waiting for the version already: the round is dropped, so build no statement.
+        guard !read.isWaiting else { throw StoreError(.unavailable, "the data version is not known yet") }
         do {
             return try body(SQL(read.session))
         } catch {
@@ -235,9 +237,9 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// Reads run on `eventLoop` itself, in rounds (see `LoopRead`): no thread waits for the server, and a read of one
     /// statement crosses no thread. nil with a standby (its reads wait for the standby to catch up): then reads run
     /// on ``readThreads``. Must be called on `eventLoop`; `work` is run there, perhaps more than once.
-    override public func readOnEventLoop<Value: Sendable>(
-        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> Value
-    ) -> EventLoopFuture<Value>? {
+    override public func readOnEventLoop(
+        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> ByteBuffer
+    ) -> EventLoopFuture<ByteBuffer>? {
         guard standby == nil else { return nil }
         eventLoop.assertInEventLoop()
         guard !isShutDown.load(ordering: .relaxed) else {
