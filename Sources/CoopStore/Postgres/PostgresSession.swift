@@ -188,7 +188,8 @@ final class PostgresSession: @unchecked Sendable {
             }
             plan.text = translated
             plan.binds = values
-            plan.query = (key, PostgresSQL.typed(translated, values))
+            // The typed text only where it is to be prepared: building it costs more than the rest of a plan.
+            plan.query = (key, preparedQueries[key] == nil ? PostgresSQL.typed(translated, values) : "")
             return plan
         }
         let name: String
