@@ -13,7 +13,7 @@ extension StoreError {
         if let error = error as? DatabaseError {
             return from(error)
         }
-        if error is PSQLError {
+        if error is PSQLError || error is PostgresError {
             return fromPostgres(error)
         }
         if error is DecodingError || error is EncodingError {

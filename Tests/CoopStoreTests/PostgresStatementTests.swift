@@ -94,6 +94,26 @@ import Testing
         }
     }
 
+    /// A query the server refuses is the server's complaint (INTERNAL, logged with its SQLSTATE), not a database
+    /// out of reach: the connection stays and the next query on it is answered.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aQueryTheServerRefusesIsAnInternalErrorNotAnOutage() async throws {
+        try await withStore(.postgres) { store in
+            try store.read { db in
+                #expect(try db.int64("SELECT 6 / CAST(? AS BIGINT)", [2]) == 3)
+                var failure: StoreError?
+                do {
+                    _ = try db.int64("SELECT 6 / CAST(? AS BIGINT)", [0])
+                } catch let error as StoreError {
+                    failure = error
+                }
+                #expect(failure?.code == .internalError, "\(String(describing: failure))")
+                #expect(failure?.message.contains("22012") == true, "\(String(describing: failure))")
+                #expect(try db.int64("SELECT 6 / CAST(? AS BIGINT)", [3]) == 2)
+            }
+        }
+    }
+
     /// A plan is made for the table sizes of the moment it is prepared; statements are prepared again as a
     /// connection keeps running them (after 1,000, 2,000, … runs), and answer the same across it.
     @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))

@@ -354,10 +354,10 @@ final class PostgresSession: @unchecked Sendable {
         changeCount += 1
         let mapped = StoreError.fromPostgres(error)
         if mapped.code == .unavailable || connection.isClosed { isUsable = false }
-        if mapped.code == .internalError, let error = error as? PSQLError {
+        if mapped.code == .internalError, let complaint = StoreError.serverComplaint(error) {
             logger.error("a database statement failed", metadata: [
-                "sqlstate": "\(error.serverInfo?[.sqlState] ?? "")",
-                "error": "\(error.serverInfo?[.message] ?? "\(error.code)")",
+                "sqlstate": "\(complaint.state)",
+                "error": "\(complaint.message)",
                 "statement": "\(logging.prefix(300))",
             ])
         }
@@ -605,13 +605,10 @@ extension StoreError {
     /// no SQL, table or server.
     static func fromPostgres(_ error: any Error) -> StoreError {
         if let error = error as? StoreError { return error }
-        guard let error = error as? PSQLError else {
-            if error is DecodingError || error is EncodingError {
-                return StoreError(.internalError, "stored data could not be decoded")
-            }
-            return StoreError(.unavailable, "the database cannot be reached; retry")
+        if error is DecodingError || error is EncodingError {
+            return StoreError(.internalError, "stored data could not be decoded")
         }
-        guard error.code == .server, let state = error.serverInfo?[.sqlState] else {
+        guard let state = serverComplaint(error)?.state else {
             return StoreError(.unavailable, "the database cannot be reached; retry")
         }
         switch state {
@@ -629,10 +626,27 @@ extension StoreError {
         default:
             // Class 08 (connection), 57 (operator intervention: shutdown, cancel), 53 (resources).
             if state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53") {
-                return StoreError(.unavailable, "the database is unavailable; retry")
+                return StoreError(.unavailable, "the database is unavailable (SQLSTATE \(state)); retry")
             }
             return StoreError(.internalError, "internal storage error (SQLSTATE \(state))")
         }
+    }
+}
+
+extension StoreError {
+    /// The SQLSTATE and message of an error the server sent, in either of postgres-nio's error types (statements
+    /// prepared by the extended protocol fail with the older one); nil for any other failure.
+    static func serverComplaint(_ error: any Error) -> (state: String, message: String)? {
+        if let error = error as? PSQLError {
+            guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return nil }
+            return (state, error.serverInfo?[.message] ?? "")
+        }
+        if let error = error as? PostgresError, case .server(let complaint) = error,
+            let state = complaint.fields[.sqlState]
+        {
+            return (state, complaint.fields[.message] ?? "")
+        }
+        return nil
     }
 }
 
