@@ -547,7 +547,7 @@ final class StoreReadQueue: WorkQueue {
             return eventLoop.makeFailedFuture(
                 RPCError(.resourceExhausted, "too many reads waiting (\(maximumWaiting)); retry later"))
         }
-        guard let answer = store.readOnEventLoop(eventLoop, work) else {
+        guard let answer = store.readOnEventLoop(eventLoop, abandoned: { abandoned.load(ordering: .relaxed) }, work) else {
             waiting.wrappingDecrement(ordering: .relaxed)
             return threads.submit(on: eventLoop, abandoned: abandoned, work)
         }

@@ -210,9 +210,10 @@ public protocol CooperationStore: Sendable {
     /// Runs `work` (reads above, and the encoding of their answer) on `eventLoop` without blocking it, where the
     /// store can: its statements are
     /// sent from the loop and `work` runs again as their answers arrive, so it may run more than once and must
-    /// change nothing but what it returns. Called on `eventLoop`. nil where the store cannot: run it on
-    /// ``readThreads`` then.
+    /// change nothing but what it returns. Called on `eventLoop`; `abandoned` says whether the caller stopped
+    /// waiting (no more statements are sent then). nil where the store cannot: run it on ``readThreads`` then.
     func readOnEventLoop(
-        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> ByteBuffer
+        _ eventLoop: any EventLoop, abandoned: @escaping @Sendable () -> Bool,
+        _ work: @escaping @Sendable () throws -> ByteBuffer
     ) -> EventLoopFuture<ByteBuffer>?
 }

@@ -42,7 +42,8 @@ public class SQLStore: CooperationStore, @unchecked Sendable {
 
     /// See `CooperationStore.readOnEventLoop`: nil.
     public func readOnEventLoop(
-        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> ByteBuffer
+        _ eventLoop: any EventLoop, abandoned: @escaping @Sendable () -> Bool,
+        _ work: @escaping @Sendable () throws -> ByteBuffer
     ) -> EventLoopFuture<ByteBuffer>? {
         nil
     }

@@ -44,7 +44,7 @@ import Testing
     static func onLoop(_ store: PostgresStore, pages: Int) async throws -> Answers {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let encoded = try await loop.flatSubmit {
-            store.readOnEventLoop(loop) {
+            store.readOnEventLoop(loop, abandoned: { false }) {
                 ByteBuffer(bytes: try JSONEncoder().encode(try reads(store, pages: pages, loop: loop)))
             } ?? loop.makeFailedFuture(StoreError(.internalError, "reads cannot run on the loop"))
         }.get()
@@ -77,6 +77,39 @@ import Testing
         #expect(many == manyBlocking)
     }
 
+    /// Each round is given the answers of the statements it asks: a round that asks another statement than the
+    /// one answered at that point is not given that answer; the read runs whole on a thread instead. A caller
+    /// that stopped waiting gets no more statements sent.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aRoundIsAnsweredOnlyWhatItAskedAndAnAbandonedReadStops() async throws {
+        try await withStore(.postgres) { store in
+            let postgres = try #require(store as? PostgresStore)
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            let asked = Locked(0)
+            let answer = try await loop.flatSubmit {
+                postgres.readOnEventLoop(loop, abandoned: { false }) {
+                    let n = asked.withLock { n in
+                        n += 1
+                        return n
+                    }
+                    let read = try store.read { db in try db.int64("SELECT CAST(? AS BIGINT) * 10", [n]) }
+                    return ByteBuffer(string: "\(n) \(read ?? -1)")
+                }!
+            }.get()
+            // Round 1 asked for 1 × 10, round 2 for 2 × 10 (not answered with 10), then whole on a thread.
+            #expect(String(buffer: answer) == "3 30")
+
+            let stopped = await #expect(throws: CancellationError.self) {
+                _ = try await loop.flatSubmit {
+                    postgres.readOnEventLoop(loop, abandoned: { true }) {
+                        ByteBuffer(string: "\(try store.countries().count)")
+                    }!
+                }.get()
+            }
+            #expect(stopped != nil)
+        }
+    }
+
     /// A read on the loop after a write sees it, and its version has moved: nothing is answered from before it.
     @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
     func aReadOnTheLoopSeesAnAcknowledgedWriteOfAnotherHost() async throws {
@@ -92,7 +125,7 @@ import Testing
         let source = try await a.putSource(Source(title: "seen on the loop", publisher: "p"), context())
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let answer = try await loop.flatSubmit {
-            b.readOnEventLoop(loop) {
+            b.readOnEventLoop(loop, abandoned: { false }) {
                 ByteBuffer(string: "\(b.dataVersion) \(try b.sources(ids: [source.id]).map(\.title))")
             }!
         }.get()

@@ -114,6 +114,19 @@ import Testing
         }
     }
 
+    /// A query whose preparation failed is prepared again on its next use, not failed from memory.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aQueryWhosePreparationFailedIsPreparedAgain() async throws {
+        try await withStore(.postgres) { store in
+            try store.read { db in
+                #expect(throws: StoreError.self) { _ = try db.int64("SELECT x FROM made_later WHERE x = ?", [1]) }
+                try db.run("CREATE TABLE made_later (x BIGINT)")
+                try db.run("INSERT INTO made_later VALUES (1)")
+                #expect(try db.int64("SELECT x FROM made_later WHERE x = ?", [1]) == 1)
+            }
+        }
+    }
+
     /// A plan is made for the table sizes of the moment it is prepared; statements are prepared again as a
     /// connection keeps running them (after 1,000, 2,000, … runs), and answer the same across it.
     @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))

@@ -20,11 +20,20 @@ final class LoopRead: @unchecked Sendable {
     enum Pending {
         case statement(String, [SQLValue])
         case version
+        /// A round asked another statement than an earlier round at the same point: the work is not a function
+        /// of its answers (it never should be); it runs whole on a thread instead.
+        case divergent
+    }
+
+    struct Answer {
+        var sql: String
+        var values: [SQLValue]
+        var result: Swift.Result<PostgresSession.Result, StoreError>
     }
 
     let store: ObjectIdentifier
-    /// The answers of the statements of earlier rounds, in order.
-    var answers: [Swift.Result<PostgresSession.Result, StoreError>] = []
+    /// The statements of earlier rounds and their answers, in order.
+    var answers: [Answer] = []
     /// The data version, once read for this call.
     var version: UInt64?
     /// What this round needs that is not known yet.
@@ -59,8 +68,13 @@ final class LoopRead: @unchecked Sendable {
             pending = .statement(sql, values)
             throw Self.unknown
         }
+        let known = answers[used]
+        guard known.sql == sql, known.values == values else {
+            pending = .divergent
+            throw Self.unknown
+        }
         used += 1
-        return try answers[used - 1].get()
+        return try known.result.get()
     }
 
     /// The data version for this read: nil, and recorded as needed, until it has been read.
@@ -86,7 +100,9 @@ final class LoopConnections: @unchecked Sendable {
     private var sessions: [PostgresSession] = []
     /// Connections being made, and the statements waiting for them.
     private var connecting: [EventLoopFuture<PostgresSession>] = []
-    private var isClosed = false
+    /// Set by the store at shutdown, from any thread: connections made later are closed, statements fail.
+    private let closed = Atomic<Bool>(false)
+    private var isClosed: Bool { closed.load(ordering: .relaxed) }
     /// Connections made and not yet closed: none once the loop has shut down (which closes its connections).
     let openConnections = Atomic<Int>(0)
 
@@ -104,9 +120,10 @@ final class LoopConnections: @unchecked Sendable {
         guard !isClosed else {
             return eventLoop.makeFailedFuture(StoreError(.unavailable, "the database connection is closed"))
         }
+        // A session that failed is handed out no more; closed once the statements others sent on it are answered.
         sessions.removeAll { session in
             if session.isAlive { return false }
-            session.closeOnLoop()
+            if session.queriesOnLoop == 0 { session.closeOnLoop() } else { session.closesWhenIdle = true }
             return true
         }
         let idle = sessions.first { $0.queriesOnLoop == 0 }
@@ -114,8 +131,8 @@ final class LoopConnections: @unchecked Sendable {
         if sessions.count + connecting.count < limit {
             return connect().flatMap { session in session.queryOnLoop(sql, values) }
         }
-        if let busiest = sessions.min(by: { $0.queriesOnLoop < $1.queriesOnLoop }) {
-            return busiest.queryOnLoop(sql, values)
+        if let leastBusy = sessions.min(by: { $0.queriesOnLoop < $1.queriesOnLoop }) {
+            return leastBusy.queryOnLoop(sql, values)
         }
         // Every connection is still being made: wait for one.
         return connecting[0].flatMap { session in session.queryOnLoop(sql, values) }
@@ -182,10 +199,16 @@ final class LoopConnections: @unchecked Sendable {
         }
     }
 
-    /// Closes the connections (on the loop); statements sent later fail with UNAVAILABLE.
+    /// Marks the connections closed, from any thread: statements sent later fail with UNAVAILABLE, and a connection
+    /// still being made is closed when it is.
+    func markClosed() {
+        closed.store(true, ordering: .relaxed)
+    }
+
+    /// Closes the connections (on the loop, after ``markClosed()``).
     func close() {
         eventLoop.assertInEventLoop()
-        isClosed = true
+        markClosed()
         for session in sessions { session.closeOnLoop() }
         sessions.removeAll()
     }
@@ -201,6 +224,7 @@ final class LoopReadCall: @unchecked Sendable {
     private let promise: EventLoopPromise<Value>
     private let unknownVersion: () -> UInt64
     private let elsewhere: (@escaping @Sendable () throws -> Value) -> EventLoopFuture<Value>
+    private let abandoned: @Sendable () -> Bool
 
     /// Statements a read runs on its event loop before it runs on a read thread instead.
     static var maximumRounds: Int { 8 }
@@ -208,11 +232,13 @@ final class LoopReadCall: @unchecked Sendable {
     /// - Parameters:
     ///   - unknownVersion: the version when the counter cannot be read (never one an answer was cached under).
     ///   - elsewhere: runs the whole work where it may block (a read of many statements).
+    ///   - abandoned: whether the caller stopped waiting (checked before each statement is sent).
     init(
         store: ObjectIdentifier, connections: LoopConnections, work: @escaping @Sendable () throws -> Value,
-        unknownVersion: @escaping () -> UInt64,
+        abandoned: @escaping @Sendable () -> Bool, unknownVersion: @escaping () -> UInt64,
         elsewhere: @escaping (@escaping @Sendable () throws -> Value) -> EventLoopFuture<Value>
     ) {
+        self.abandoned = abandoned
         read = LoopRead(store: store)
         self.connections = connections
         self.work = work
@@ -228,16 +254,23 @@ final class LoopReadCall: @unchecked Sendable {
 
     private func round() {
         let outcome = read.round(work)
+        if read.pending != nil && abandoned() {
+            promise.fail(CancellationError())
+            return
+        }
         switch read.pending {
         case nil:
             promise.completeWith(outcome)
+        case .divergent:
+            elsewhere(work).cascade(to: promise)
         case .statement(let sql, let values):
             guard read.answers.count < Self.maximumRounds else {
                 elsewhere(work).cascade(to: promise)
                 return
             }
             connections.query(sql, values).whenComplete { [self] result in
-                read.answers.append(result.mapError { StoreError.from($0) })
+                let answer = LoopRead.Answer(sql: sql, values: values, result: result.mapError { StoreError.from($0) })
+                read.answers.append(answer)
                 round()
             }
         case .version:

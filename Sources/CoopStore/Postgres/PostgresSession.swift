@@ -39,6 +39,8 @@ final class PostgresSession: @unchecked Sendable {
     /// which costs the server less than an EXECUTE statement with literals): by statement and parameter types.
     /// Row changes stay EXECUTEs, whose command tags count their rows (see ``changeCount``).
     private var preparedQueries: [PreparedKey: EventLoopFuture<PreparedQuery>] = [:]
+    /// Names given so far: a name is never given twice (one whose PREPARE failed may still be in flight).
+    private var statementsNamed = 0
 
     /// Hashed and compared by the statement's identity (one object per text, see `PostgresSQL.translate`), not its
     /// text, and the types packed two bits each: no string is hashed twice on the way to a cached statement.
@@ -109,11 +111,12 @@ final class PostgresSession: @unchecked Sendable {
         let plan = plan(sql, values)
         if plan.deallocateAll { _ = try run("DEALLOCATE ALL", []) }
         if let query = plan.query, let connection, isUsable, !connection.isClosed {
+            let (prepared, answer) = execute(query, plan.binds, on: connection)
             do {
-                return try converted(Self.wait(for: execute(query, plan.binds, on: connection), closing: connection))
-            } catch let error as StoreError {
-                throw error
+                return try converted(Self.wait(for: answer, closing: connection))
             } catch {
+                forget(query.key, prepared)
+                if let error = error as? StoreError { throw error }
                 throw failed(error, connection: connection, logging: plan.text)
             }
         }
@@ -124,11 +127,18 @@ final class PostgresSession: @unchecked Sendable {
         return try run(plan.text, plan.binds, logging: plan.logging)
     }
 
+    /// A query that failed is prepared again on its next use, should its preparation have been what failed (a
+    /// failed preparation kept would fail every later use without asking the server).
+    private func forget(_ key: PreparedKey, _ statement: EventLoopFuture<PreparedQuery>) {
+        if preparedQueries[key] === statement { preparedQueries[key] = nil }
+    }
+
     /// Runs a query prepared by the extended protocol, preparing it first (sent at once, ahead of the run) if this
-    /// connection has not. Called on the connection's event loop or by the one thread using the session.
+    /// connection has not: its preparation, and its answer. Called on the connection's event loop or by the one
+    /// thread using the session.
     private func execute(
         _ query: (key: PreparedKey, prepare: String), _ values: [SQLValue], on connection: PostgresConnection
-    ) -> EventLoopFuture<[PostgresRow]> {
+    ) -> (EventLoopFuture<PreparedQuery>, EventLoopFuture<[PostgresRow]>) {
         let statement: EventLoopFuture<PreparedQuery>
         if let known = preparedQueries[query.key] {
             statement = known
@@ -144,7 +154,7 @@ final class PostgresSession: @unchecked Sendable {
             case .text(let text): return PostgresData(string: text)
             }
         }
-        return statement.flatMap { $0.execute(binds) }
+        return (statement, statement.flatMap { $0.execute(binds) })
     }
 
     /// How a statement runs on this connection: after what (forgetting every prepared statement, preparing this
@@ -172,7 +182,9 @@ final class PostgresSession: @unchecked Sendable {
         }
         var plan = Plan(text: "", binds: [], logging: translated)
         runsSincePrepared += 1
-        if runsSincePrepared >= runsBeforePreparingAgain {
+        // Not while statements sent from the loop are in flight: a query's Bind follows its Parse's answer, and a
+        // DEALLOCATE ALL sent between them would drop the statement it is about to run.
+        if runsSincePrepared >= runsBeforePreparingAgain && queriesOnLoop == 0 {
             plan.deallocateAll = true
             prepared.removeAll()
             preparedQueries.removeAll()
@@ -199,7 +211,8 @@ final class PostgresSession: @unchecked Sendable {
             guard prepared.count + preparedQueries.count < Self.maximumPrepared else {
                 return Plan(text: translated, binds: values)
             }
-            name = statementPrefix + String(prepared.count + 1)
+            statementsNamed += 1
+            name = statementPrefix + String(statementsNamed)
             let types = values.map(\.postgresType).joined(separator: ", ")
             plan.prepare = (key, name, "PREPARE \(name)\(values.isEmpty ? "" : " (\(types))") AS \(translated)")
         }
@@ -223,60 +236,60 @@ final class PostgresSession: @unchecked Sendable {
 
     /// Statements sent by ``queryOnLoop(_:_:)`` whose answers have not arrived.
     private(set) var queriesOnLoop = 0
+    /// Set when the session is no longer handed out but has statements in flight: closed once they are answered
+    /// (closing at once would fail the other reads waiting on it).
+    var closesWhenIdle = false
 
     /// ``query(_:_:)`` without a waiting thread, for a session used only on its connection's event loop and called
     /// there: what must run first is sent with the statement, and the answer arrives on the loop. An answer that
-    /// takes longer than ``answerTimeout`` closes the connection, as ``query(_:_:)`` does.
+    /// takes longer than ``answerTimeoutSeconds`` closes the connection, as ``query(_:_:)`` does.
     func queryOnLoop(_ sql: String, _ values: [SQLValue]) -> EventLoopFuture<Result> {
         guard let connection, isUsable, !connection.isClosed else {
             isUsable = false
             let error = failure ?? StoreError(.unavailable, "the database connection was lost; retry")
             return (connection?.eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()).makeFailedFuture(error)
         }
-        let eventLoop = connection.eventLoop
         let plan = plan(sql, values)
         if plan.deallocateAll {
             connection.query(PostgresQuery(unsafeSQL: "DEALLOCATE ALL"), logger: logger).whenFailure { [self] _ in
                 isUsable = false
             }
         }
+        let answer: EventLoopFuture<Result>
         if let query = plan.query {
-            queriesOnLoop += 1
-            let timeout = eventLoop.scheduleTask(in: .seconds(Int64(Self.answerTimeoutSeconds))) {
-                connection.close().whenComplete { _ in }
-            }
-            return execute(query, plan.binds, on: connection)
-                .map { [self] rows in converted(rows) }
+            let (prepared, rows) = execute(query, plan.binds, on: connection)
+            answer = rows.map { [self] rows in converted(rows) }
                 .flatMapErrorThrowing { [self] error in
+                    forget(query.key, prepared)
                     if error is StoreError { throw error }
                     throw failed(error, connection: connection, logging: plan.text)
                 }
-                .always { [self] _ in
-                    timeout.cancel()
-                    queriesOnLoop -= 1
+        } else {
+            if let prepare = plan.prepare {
+                // Known from now on: statements sent after it on this connection run after it.
+                prepared[prepare.key] = prepare.name
+                connection.query(PostgresQuery(unsafeSQL: prepare.text), logger: logger).whenFailure { [self] _ in
+                    prepared[prepare.key] = nil
                 }
-        }
-        if let prepare = plan.prepare {
-            // Known from now on: statements sent after it on this connection run after it.
-            prepared[prepare.key] = prepare.name
-            connection.query(PostgresQuery(unsafeSQL: prepare.text), logger: logger).whenFailure { [self] _ in
-                prepared[prepare.key] = nil
             }
-        }
-        queriesOnLoop += 1
-        let timeout = eventLoop.scheduleTask(in: .seconds(Int64(Self.answerTimeoutSeconds))) { connection.close().whenComplete { _ in } }
-        return connection.query(PostgresQuery(unsafeSQL: plan.text, binds: Self.bindings(plan.binds)), logger: logger)
-            .flatMapThrowing { [self] answer in
-                try converted(answer)
-            }
+            answer = connection.query(
+                PostgresQuery(unsafeSQL: plan.text, binds: Self.bindings(plan.binds)), logger: logger
+            )
+            .flatMapThrowing { [self] answer in try converted(answer) }
             .flatMapErrorThrowing { [self] error in
                 if error is StoreError { throw error }
                 throw failed(error, connection: connection, logging: plan.logging ?? plan.text)
             }
-            .always { [self] _ in
-                timeout.cancel()
-                queriesOnLoop -= 1
-            }
+        }
+        queriesOnLoop += 1
+        let timeout = connection.eventLoop.scheduleTask(in: .seconds(Int64(Self.answerTimeoutSeconds))) {
+            connection.close().whenComplete { _ in }
+        }
+        return answer.always { [self] _ in
+            timeout.cancel()
+            queriesOnLoop -= 1
+            if queriesOnLoop == 0 && closesWhenIdle { closeOnLoop() }
+        }
     }
 
     /// Row changes sent by ``send(_:_:)`` whose answers have not been read yet, in order.

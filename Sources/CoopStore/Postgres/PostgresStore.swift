@@ -151,6 +151,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         }
         writerQueue.sync {}
         for connections in loopConnections.withLock({ $0.values }) {
+            connections.markClosed()
             // A loop that has shut down has closed its connections already, and takes no more work.
             guard connections.openConnections.load(ordering: .relaxed) > 0 else { continue }
             connections.eventLoop.execute { connections.close() }
@@ -238,7 +239,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// statement crosses no thread. nil with a standby (its reads wait for the standby to catch up): then reads run
     /// on ``readThreads``. Must be called on `eventLoop`; `work` is run there, perhaps more than once.
     override public func readOnEventLoop(
-        _ eventLoop: any EventLoop, _ work: @escaping @Sendable () throws -> ByteBuffer
+        _ eventLoop: any EventLoop, abandoned: @escaping @Sendable () -> Bool,
+        _ work: @escaping @Sendable () throws -> ByteBuffer
     ) -> EventLoopFuture<ByteBuffer>? {
         guard standby == nil else { return nil }
         eventLoop.assertInEventLoop()
@@ -246,7 +248,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             return eventLoop.makeFailedFuture(StoreError(.unavailable, "the database connection is closed"))
         }
         return LoopReadCall(
-            store: ObjectIdentifier(self), connections: loopConnections(eventLoop), work: work,
+            store: ObjectIdentifier(self), connections: loopConnections(eventLoop), work: work, abandoned: abandoned,
             unknownVersion: { [self] in unknownVersion() },
             elsewhere: { [threads] work in threads.runIfActive(eventLoop: eventLoop, work) }
         ).start()
@@ -261,6 +263,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             let made = LoopConnections(
                 eventLoop: eventLoop, configuration: configuration,
                 limit: (location.readConnections + loops - 1) / loops, logger: logger)
+            // Made after shutdown took its list: closed from the start.
+            if isShutDown.load(ordering: .relaxed) { made.markClosed() }
             all[key] = made
             return made
         }
