@@ -109,7 +109,7 @@ final class PostgresSession: @unchecked Sendable {
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
         if let replay { return try replay.answer(sql, values) }
         let plan = plan(sql, values)
-        if plan.deallocateAll { _ = try run("DEALLOCATE ALL", []) }
+        try prepareFirst(plan)
         if let query = plan.query, let connection, isUsable, !connection.isClosed {
             let (prepared, answer) = execute(query, plan.binds, on: connection)
             do {
@@ -119,10 +119,6 @@ final class PostgresSession: @unchecked Sendable {
                 if let error = error as? StoreError { throw error }
                 throw failed(error, connection: connection, logging: plan.text)
             }
-        }
-        if let prepare = plan.prepare {
-            _ = try run(prepare.text, [], logging: plan.logging)
-            prepared[prepare.key] = prepare.name
         }
         return try run(plan.text, plan.binds, logging: plan.logging)
     }
@@ -177,9 +173,7 @@ final class PostgresSession: @unchecked Sendable {
     private func plan(_ sql: String, _ values: [SQLValue]) -> Plan {
         let statement = PostgresSQL.translate(sql)
         let translated = statement.text
-        guard statement.isPreparable, values.count <= 32, let arguments = PostgresSQL.literals(values) else {
-            return Plan(text: translated, binds: values)
-        }
+        guard statement.isPreparable, values.count <= 32 else { return Plan(text: translated, binds: values) }
         var plan = Plan(text: "", binds: [], logging: translated)
         runsSincePrepared += 1
         // Not while statements sent from the loop are in flight: a query's Bind follows its Parse's answer, and a
@@ -204,6 +198,8 @@ final class PostgresSession: @unchecked Sendable {
             plan.query = (key, preparedQueries[key] == nil ? PostgresSQL.typed(translated, values) : "")
             return plan
         }
+        // EXECUTE's arguments are literals, built only for row changes (a query binds its values).
+        guard let arguments = PostgresSQL.literals(values) else { return Plan(text: translated, binds: values) }
         let name: String
         if let known = prepared[key] {
             name = known
@@ -223,15 +219,13 @@ final class PostgresSession: @unchecked Sendable {
         return plan
     }
 
-    /// ``plan(_:_:)``, with what must run first run now.
-    private func statement(_ sql: String, _ values: [SQLValue]) throws -> (String, [SQLValue], String?) {
-        let plan = plan(sql, values)
+    /// Runs, waiting, what `plan` needs first: forgetting every prepared statement, preparing its own.
+    private func prepareFirst(_ plan: Plan) throws {
         if plan.deallocateAll { _ = try run("DEALLOCATE ALL", []) }
         if let prepare = plan.prepare {
             _ = try run(prepare.text, [], logging: plan.logging)
             prepared[prepare.key] = prepare.name
         }
-        return (plan.text, plan.binds, plan.logging)
     }
 
     /// Statements sent by ``queryOnLoop(_:_:)`` whose answers have not arrived.
@@ -299,7 +293,9 @@ final class PostgresSession: @unchecked Sendable {
     /// the server runs it (statements on a connection run in order, so later ones see its row). ``settle()``
     /// reads the answers. Counted in ``changeCount`` as the one row it should change.
     func send(_ sql: String, _ values: [SQLValue]) throws {
-        let (text, binds, _) = try statement(sql, values)
+        let plan = plan(sql, values)
+        try prepareFirst(plan)
+        let (text, binds) = (plan.text, plan.binds)
         guard let connection, isUsable, !connection.isClosed else {
             isUsable = false
             throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
@@ -538,10 +534,15 @@ enum PostgresSQL {
 
     /// Whether a (translated) statement can be prepared: queries and row changes, not transaction control or DDL.
     static func isPreparable(_ sql: String) -> Bool {
-        let head = sql.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }).prefix(7)
-        let word = String(decoding: head, as: UTF8.self).uppercased()
+        let word = head(sql)
         return word.hasPrefix("SELECT") || word.hasPrefix("INSERT") || word.hasPrefix("UPDATE")
             || word.hasPrefix("DELETE") || word.hasPrefix("WITH")
+    }
+
+    /// The first characters of a statement past its leading blanks, upper-cased: enough to tell its kind.
+    static func head(_ sql: String) -> String {
+        let head = sql.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }).prefix(7)
+        return String(decoding: head, as: UTF8.self).uppercased()
     }
 
     /// `values` as EXECUTE's argument list of SQL literals; nil if one cannot be written as a literal (a string
@@ -696,8 +697,7 @@ final class PostgresStatement: Hashable, Sendable {
     init(text: String, isPreparable: Bool) {
         self.text = text
         self.isPreparable = isPreparable
-        let head = text.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }).prefix(6)
-        isQuery = isPreparable && String(decoding: head, as: UTF8.self).uppercased() == "SELECT"
+        isQuery = isPreparable && PostgresSQL.head(text).hasPrefix("SELECT")
     }
 
     static func == (a: PostgresStatement, b: PostgresStatement) -> Bool { a === b }

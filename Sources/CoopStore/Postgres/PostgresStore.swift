@@ -175,9 +175,15 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         }
     }
 
+    /// The read of this store running a round on this thread, if any (see `LoopRead`).
+    private var currentRound: LoopRead? {
+        guard let read = LoopRead.current.currentValue, read.store == ObjectIdentifier(self) else { return nil }
+        return read
+    }
+
     /// `body` answered from the rounds of the read running on this thread (see `LoopRead`); nil outside one.
     private func readInRound<Value>(_ body: (SQL) throws -> Value) throws -> Value? {
-        guard let read = LoopRead.current.currentValue, read.store == ObjectIdentifier(self) else { return nil }
+        guard let read = currentRound else { return nil }
         // Waiting for the version already: the round is dropped, so build no statement.
         guard !read.isWaiting else { throw StoreError(.unavailable, "the data version is not known yet") }
         do {
@@ -213,7 +219,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// one query that started after all of them), so it is right for writes of every host; while the database
     /// cannot be read (or, with a standby, while reads go to the primary), a value no answer was ever cached under.
     override public var dataVersion: UInt64 {
-        if let read = LoopRead.current.currentValue, read.store == ObjectIdentifier(self) {
+        if let read = currentRound {
             // Never an answer cached under it: the round that asked is run again once the version is read.
             return read.neededVersion() ?? unknownVersion()
         }
