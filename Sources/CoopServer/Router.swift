@@ -11,12 +11,22 @@ public struct Router: Sendable {
         case unknownMethod
     }
 
+    /// What a request names, resolved.
+    enum HeadLookup {
+        case found(MethodHandler, index: Int)
+        case unknownService(String)
+        case unknownMethod(String)
+        case malformed(EnvelopeError)
+    }
+
     private struct Route: Sendable {
         var handler: MethodHandler
         var index: Int
     }
 
     private var routes: [String: [String: Route]] = [:]
+    /// Every route in index order with its names' UTF-8, to match a request's names byte for byte.
+    private var byIndex: [(handler: MethodHandler, service: [UInt8], method: [UInt8])] = []
     /// The registered methods, in index order.
     public private(set) var methods: [MethodName] = []
 
@@ -33,6 +43,7 @@ public struct Router: Sendable {
         for (name, handler) in service.methods.sorted(by: { $0.key < $1.key }) {
             table[name] = Route(handler: handler, index: methods.count)
             methods.append(MethodName(service: service.name, method: name))
+            byIndex.append((handler, Array(service.name.utf8), Array(name.utf8)))
         }
         routes[service.name] = table
     }
@@ -44,6 +55,33 @@ public struct Router: Sendable {
         guard let table = routes[service] else { return .unknownService }
         guard let route = table[method] else { return .unknownMethod }
         return .found(route.handler, index: route.index)
+    }
+
+    /// Resolves a request's names. `lastFound` is the caller's memory of the route it found last (a connection
+    /// keeps one): a client that calls one method again and again is matched by comparing bytes, without
+    /// building, validating or hashing Strings.
+    func lookup(_ head: RequestHead, lastFound: inout Int) -> HeadLookup {
+        if lastFound < byIndex.count {
+            let route = byIndex[lastFound]
+            if head.names(service: route.service, method: route.method) {
+                return .found(route.handler, index: lastFound)
+            }
+        }
+        let service: String
+        let method: String
+        do {
+            service = try head.serviceName()
+            method = try head.methodName()
+        } catch {
+            return .malformed(error)
+        }
+        switch lookup(service: service, method: method) {
+        case .found(let handler, let index):
+            lastFound = index
+            return .found(handler, index: index)
+        case .unknownService: return .unknownService(service)
+        case .unknownMethod: return .unknownMethod(method)
+        }
     }
 }
 

@@ -112,9 +112,11 @@ public final class ServerStats: @unchecked Sendable {
         cell(method, Self.inFlightColumn).wrappingIncrement(ordering: .relaxed)
     }
 
-    /// A call that started at `start` ended with `code`.
-    func callEnded(method: Int, code: StatusCode, since start: NIODeadline) {
-        let nanoseconds = max(0, (NIODeadline.now() - start).nanoseconds)
+    /// A call that started at `start` ended with `code`; returns the time it ended.
+    @discardableResult
+    func callEnded(method: Int, code: StatusCode, since start: NIODeadline) -> NIODeadline {
+        let now = NIODeadline.now()
+        let nanoseconds = max(0, (now - start).nanoseconds)
         var bucket = 0
         for bound in Self.durationBucketBounds {
             if nanoseconds <= bound { break }
@@ -124,6 +126,7 @@ public final class ServerStats: @unchecked Sendable {
         cell(method, Self.firstBucketColumn + bucket).wrappingIncrement(ordering: .relaxed)
         cell(method, Self.sumColumn).wrappingIncrement(by: UInt64(nanoseconds), ordering: .relaxed)
         cell(method, Self.inFlightColumn).wrappingDecrement(ordering: .relaxed)
+        return now
     }
 
     /// A request answered with an error without becoming a call (bad frame or envelope, stream id, limit,

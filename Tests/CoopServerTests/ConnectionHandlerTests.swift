@@ -55,7 +55,7 @@ import Testing
     }
 
     static func connect(
-        draining: Bool = false, _ configure: (inout ServerLimits) -> Void = { _ in }
+        draining: Bool = false, more: [ServiceDefinition] = [], _ configure: (inout ServerLimits) -> Void = { _ in }
     ) throws -> Connection {
         var service = ServiceDefinition(name: "test.v1.Test")
         try service.addInline("Echo") { (request: Coop_V1_EchoRequest, _) in
@@ -66,7 +66,7 @@ import Testing
         configure(&limits)
         let loop = EmbeddedEventLoop()
         let channel = EmbeddedChannel(loop: loop)
-        let router = try Router([service])
+        let router = try Router([service] + more)
         let handler = ServerConnectionHandler(
             router: router, stats: ServerStats(methods: router.methods), limits: limits,
             peer: PeerCredentials(pid: 1, uid: 1000, gid: 1000), logger: Logger(label: "test"),
@@ -87,6 +87,56 @@ import Testing
         #expect(answers.map(\.0) == [1, 3, 3, 5, 7])
         #expect(try answers[0].1.get() == "one" && answers[1].1.get() == "two")
         #expect(answers.dropFirst(2).map { $0.1.failureCode } == [.invalidArgument, .unimplemented, .unimplemented])
+    }
+
+    @Test func eachCallIsRoutedByItsOwnNamesAlsoWhenTheyDifferFromTheLastCallsOnlyInTheirBytes() throws {
+        // A connection remembers the route its last call found and compares names byte for byte: names of the
+        // same length, or one name the same and the other not, must still reach their own methods.
+        func service(_ name: String, _ methods: [String: String]) throws -> ServiceDefinition {
+            var service = ServiceDefinition(name: name)
+            for (method, tag) in methods {
+                try service.addInline(method) { (request: Coop_V1_EchoRequest, _) in
+                    Coop_V1_EchoResponse.with { $0.data = Data(tag.utf8) + request.data }
+                }
+            }
+            return service
+        }
+        var connection = try Self.connect(more: [
+            try service("test.v1.Tset", ["Echo": "tset-echo:", "Ohce": "tset-ohce:"]),
+            try service("test.v1.Test2", ["Echo": "test2-echo:"]),
+        ])
+        let calls: [(String, String, String)] = [
+            ("test.v1.Test", "Echo", "a"), ("test.v1.Tset", "Echo", "tset-echo:b"), ("test.v1.Tset", "Ohce", "tset-ohce:c"),
+            ("test.v1.Tset", "Ohce", "tset-ohce:d"), ("test.v1.Test2", "Echo", "test2-echo:e"), ("test.v1.Test", "Echo", "f"),
+            ("test.v1.Test", "Ohce", "unimplemented"), ("test.v1.Test", "Echo", "g"),
+        ]
+        for (i, (service, method, expected)) in calls.enumerated() {
+            let streamID = UInt32(2 * i + 1)
+            let data = expected.split(separator: ":").last.map(String.init) ?? ""
+            try connection.send([(streamID, service, method, data)])
+            let answer = try #require(try connection.answers().first)
+            #expect(answer.0 == streamID)
+            if expected == "unimplemented" {
+                #expect(answer.1.failureCode == .unimplemented)
+            } else {
+                #expect(try answer.1.get() == expected, "\(service)/\(method)")
+            }
+        }
+        // Names that are not UTF-8 are refused as such, also right after a call that found its route.
+        for (streamID, envelope, reason) in [
+            (UInt32(101), [0x0A, 0x02, 0xC3, 0x28, 0x12, 0x04] + Array("Echo".utf8), "service is not valid UTF-8"),
+            (105, [0x0A, 0x0C] + Array("test.v1.Test".utf8) + [0x12, 0x04, 0x45, 0x63, 0x68, 0xFF], "method is not valid UTF-8"),
+        ] {
+            try connection.send([(streamID - 2, "test.v1.Test", "Echo", "h")])
+            var bytes = ByteBuffer()
+            bytes.writeFrameHeader(length: envelope.count, streamID: streamID, type: .request, flags: [])
+            bytes.writeBytes(envelope)
+            try connection.channel.writeInbound(bytes)
+            connection.loop.run()
+            let answers = try connection.answers()
+            #expect(try answers.map(\.0) == [streamID - 2, streamID] && answers[0].1.get() == "h")
+            #expect(answers.last?.1.failure == RPCError(.invalidArgument, "request envelope does not decode: \(reason)"))
+        }
     }
 
     @Test func aDrainingServerRefusesNewCallsWithUnavailable() throws {
@@ -150,8 +200,10 @@ import Testing
 }
 
 extension Result where Failure == RPCError {
-    fileprivate var failureCode: StatusCode? {
-        if case .failure(let error) = self { return error.code }
+    fileprivate var failureCode: StatusCode? { failure?.code }
+
+    fileprivate var failure: RPCError? {
+        if case .failure(let error) = self { return error }
         return nil
     }
 }
