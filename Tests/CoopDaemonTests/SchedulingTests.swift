@@ -30,6 +30,37 @@ import Testing
         #expect(loops.allSatisfy { $0.nice == min(expected, 19) }, "\(threads)")
     }
 
+    /// The PostgreSQL store's own threads (its connections' event loop, its read threads) are started when the
+    /// store opens, from async code on a libdispatch worker; they too run at coopd's niceness.
+    @Test(.enabled(if: TestPostgres.socketDirectory != nil, "needs the test PostgreSQL server (COOPD_TEST_POSTGRES)"))
+    func thePostgresStoresThreadsRunAtTheNicenessCoopdWasStartedWith() async throws {
+        let database = try await TestPostgres.makeDatabase()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let socket = directory.file("coopd.sock")
+        var environment = ChildProcess.cleanEnvironment()
+        environment["COOPD_SEED"] = "no"
+        environment["COOPD_DATABASE"] = try TestPostgres.url(database: database)
+        let daemon = try ChildProcess(
+            "/usr/bin/nice", ["-n", "7", try TestBinaries.coopd(), "--socket", socket,
+                              "--state-directory", directory.file("state")],
+            environment: environment, stdout: directory.file("out"), stderr: directory.file("err"))
+        defer { daemon.kill() }
+        errno = 0
+        let expected = min(Int(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)) + 7, 19)
+        try await poll("coopd to accept on \(socket)") { RawConnection.canConnect(socket) ? true : nil }
+        // The store's event loop (NIO-ELT-…) and read threads (TP-#…), beside the daemon's own (NIO-SGLTN-…).
+        let (threads, store) = try await poll("the PostgreSQL store's threads") {
+            let threads = try Self.threads(of: daemon.pid)
+            let store = threads.filter { $0.name.hasPrefix("NIO-ELT-") || $0.name.hasPrefix("TP-#") }
+            let both = store.contains { $0.name.hasPrefix("NIO-ELT-") } && store.contains { $0.name.hasPrefix("TP-#") }
+            return both ? (threads, store) : nil
+        }
+        #expect(store.allSatisfy { $0.nice == expected }, "\(threads)")
+        daemon.kill()
+        await TestPostgres.removeDatabase(database)
+    }
+
     /// Name and niceness of each thread of `pid`, from /proc.
     static func threads(of pid: pid_t) throws -> [(id: pid_t, name: String, nice: Int)] {
         try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap { entry in

@@ -59,10 +59,12 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         self.location = location
         self.pollInterval = pollInterval
         self.logger = logger
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (group, threads) = Self.startedAtCoopdsNiceness {
+            let threads = NIOThreadPool(numberOfThreads: location.readConnections)
+            threads.start()
+            return (MultiThreadedEventLoopGroup(numberOfThreads: 1), threads)
+        }
         self.group = group
-        let threads = NIOThreadPool(numberOfThreads: location.readConnections)
-        threads.start()
         self.threads = threads
         let configuration = Self.configuration(location)
         self.configuration = configuration
@@ -109,6 +111,21 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     deinit {
         shutdown()
+    }
+
+    /// Runs `start` on one of `NIOThreadPool.singleton`'s threads, which coopd starts on its main thread: a
+    /// thread inherits its niceness from the thread that creates it, and the store is opened from async code, on
+    /// a libdispatch worker at nice 0 whatever coopd was started with (`nice`, systemd's `Nice=`). Only a
+    /// privileged process could raise a thread's priority afterwards.
+    private static func startedAtCoopdsNiceness<T: Sendable>(_ start: @escaping @Sendable () -> T) -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = Locked<T?>(nil)
+        NIOThreadPool.singleton.submit { _ in
+            result.withLock { $0 = start() }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0! }
     }
 
     private static func configuration(_ location: PostgresLocation) -> PostgresConnection.Configuration {
