@@ -36,8 +36,8 @@ struct JSONText {
     private(set) var bytes: [UInt8] = []
     private static let hex = Array("0123456789abcdef".utf8)
 
-    init() {
-        bytes.reserveCapacity(512)
+    init(capacity: Int = 512) {
+        bytes.reserveCapacity(capacity)
     }
 
     var string: String { String(decoding: bytes, as: UTF8.self) }

@@ -30,6 +30,22 @@ import Testing
         return [plain, full, negative]
     }()
 
+    /// The lists of `IN (SELECT value FROM json_each(?))` (and an indicator's stored breakdown dimensions).
+    @Test func jsonArraysAreWhatJSONEncoderWrites() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let texts: [[String]] = [
+            [], ["JP_MHLW_FOREIGN_WORKERS"], ["a\"b", "back\\slash", "tab\tnew\nline\r", "\u{1}\u{1F}\u{8}\u{C}", "a/b",
+                                           "Đào Ngọc Dung — 日本", ""],
+        ]
+        for list in texts {
+            #expect(jsonArray(list) == String(decoding: try encoder.encode(list), as: UTF8.self))
+        }
+        for list: [Int64] in [[], [0], [1, -2, Int64.max, Int64.min]] {
+            #expect(jsonArray(list) == String(decoding: try encoder.encode(list), as: UTF8.self))
+        }
+    }
+
     @Test(arguments: samples)
     func observationJSONIsWhatJSONEncoderWrites(_ observation: Observation) throws {
         let encoder = JSONEncoder()

@@ -29,7 +29,7 @@ enum IndicatorTable {
         let existed = try db.int64("SELECT 1 FROM indicators WHERE code = ?", [indicator.code]) != nil
         let values: SQLValues = [
             indicator.name, indicator.compiler, indicator.measure.rawValue, indicator.unit,
-            indicator.periodBasis.rawValue, try jsonArray(indicator.breakdownDimensions), indicator.description,
+            indicator.periodBasis.rawValue, jsonArray(indicator.breakdownDimensions), indicator.description,
             indicator.code,
         ]
         if existed {

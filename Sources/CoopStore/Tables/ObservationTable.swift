@@ -297,7 +297,7 @@ package enum ObservationTable {
         }
         if !query.indicators.isEmpty {
             conditions.append("o.indicator IN (SELECT value FROM json_each(?))")
-            values.append(try jsonArray(query.indicators))
+            values.append(jsonArray(query.indicators))
         }
         if !query.periodFrom.isEmpty {
             conditions.append("o.period_to >= ?")

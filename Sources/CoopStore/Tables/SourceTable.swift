@@ -22,7 +22,7 @@ enum SourceTable {
     static func load(_ db: SQL, ids: [Int64]) throws -> [Source] {
         try db.rows(
             "SELECT \(columns) FROM sources s WHERE s.id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) ORDER BY s.id",
-            [try jsonArray(ids)]
+            [jsonArray(ids)]
         ).map(decode)
     }
 

@@ -32,7 +32,7 @@ package enum StatementTable {
             """
             SELECT \(columns) FROM statements s
             WHERE s.claim_observation_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) ORDER BY s.id
-            """, [try jsonArray(observationIDs)]
+            """, [jsonArray(observationIDs)]
         ).map(decode)
     }
 
