@@ -356,6 +356,10 @@ def main():
                  "--target", "coopd=coop.v1.Diagnostics/Echo"] + rust_server(), capture_output=True, text=True)
             lines += ["## Echo through Go's load generator (../shared/bench/bench.py)", ""]
             table = [l for l in anchor.stdout.splitlines() if l.startswith("|")]
+            if anchor.returncode != 0 or not table:
+                # Said in the report, not left as an empty section (a peer or pingpong not built, say).
+                reason = (anchor.stderr or anchor.stdout).strip().splitlines()[-1:] or ["no table"]
+                lines += [f"not measured: ../shared/bench/bench.py exited {anchor.returncode}: {reason[0]}"]
             lines += table + [""]
             go_best = go_best_calls(table)
 
