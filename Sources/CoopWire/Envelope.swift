@@ -308,9 +308,30 @@ extension ByteBuffer {
     /// Appends a whole Response frame carrying `payload` (an OK answer).
     public mutating func writeResponseFrame(streamID: UInt32, payload: ByteBuffer) {
         let n = payload.readableBytes
-        let envelopeSize = n == 0 ? 0 : 1 + ProtobufWire.varintSize(UInt64(n)) + n
-        self.writeFrameHeader(length: envelopeSize, streamID: streamID, type: .response)
-        if n > 0 { self.writeBytesField(2, payload) }
+        let varint = ProtobufWire.varintSize(UInt64(n))
+        let envelopeSize = n == 0 ? 0 : 1 + varint + n
+        let total = FrameLimits.headerSize + envelopeSize
+        // Written through one pointer: each of ByteBuffer's integer writes checks capacity, uniqueness and
+        // exclusive access, and the header, tag and length took five of them per answer.
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            let p = out.baseAddress!
+            p.storeBytes(of: UInt32(truncatingIfNeeded: envelopeSize).bigEndian, toByteOffset: 0, as: UInt32.self)
+            p.storeBytes(of: streamID.bigEndian, toByteOffset: 4, as: UInt32.self)
+            p.storeBytes(of: MessageType.response.rawValue, toByteOffset: 8, as: UInt8.self)
+            p.storeBytes(of: 0, toByteOffset: 9, as: UInt8.self)
+            guard n > 0 else { return total }
+            p.storeBytes(of: 2 << 3 | ProtobufWire.lengthDelimited, toByteOffset: 10, as: UInt8.self)
+            var v = UInt64(n)
+            var at = 11
+            while v >= 0x80 {
+                p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: at, as: UInt8.self)
+                v >>= 7
+                at += 1
+            }
+            p.storeBytes(of: UInt8(v), toByteOffset: at, as: UInt8.self)
+            payload.withUnsafeReadableBytes { (p + at + 1).copyMemory(from: $0.baseAddress!, byteCount: n) }
+            return total
+        }
     }
 
     /// Appends a whole Response frame carrying an error status and no payload.
