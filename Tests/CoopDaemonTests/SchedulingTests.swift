@@ -11,23 +11,13 @@ import Testing
     @Test func theEventLoopsRunAtTheNicenessCoopdWasStartedWith() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let socket = directory.file("coopd.sock")
-        var environment = ChildProcess.cleanEnvironment()
-        environment["COOPD_SEED"] = "no"
-        let daemon = try ChildProcess(
-            "/usr/bin/nice", ["-n", "7", try TestBinaries.coopd(), "--socket", socket,
-                              "--state-directory", directory.file("state")],
-            environment: environment, stdout: directory.file("out"), stderr: directory.file("err"))
+        let (daemon, expected) = try await Self.startAtNiceness7(in: directory)
         defer { daemon.kill() }
-        // `nice -n 7` adds to this process's niceness.
-        errno = 0
-        let expected = Int(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)) + 7
-        try await poll("coopd to accept on \(socket)") { RawConnection.canConnect(socket) ? true : nil }
         let threads = try Self.threads(of: daemon.pid)
         let loops = threads.filter { $0.name.hasPrefix("NIO-") }
         #expect(!loops.isEmpty, "\(threads)")
-        #expect(threads.first { $0.id == daemon.pid }?.nice == min(expected, 19), "\(threads)")
-        #expect(loops.allSatisfy { $0.nice == min(expected, 19) }, "\(threads)")
+        #expect(threads.first { $0.id == daemon.pid }?.nice == expected, "\(threads)")
+        #expect(loops.allSatisfy { $0.nice == expected }, "\(threads)")
     }
 
     /// The PostgreSQL store's own threads (its connections' event loop, its read threads) are started when the
@@ -37,18 +27,9 @@ import Testing
         let database = try await TestPostgres.makeDatabase()
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let socket = directory.file("coopd.sock")
-        var environment = ChildProcess.cleanEnvironment()
-        environment["COOPD_SEED"] = "no"
-        environment["COOPD_DATABASE"] = try TestPostgres.url(database: database)
-        let daemon = try ChildProcess(
-            "/usr/bin/nice", ["-n", "7", try TestBinaries.coopd(), "--socket", socket,
-                              "--state-directory", directory.file("state")],
-            environment: environment, stdout: directory.file("out"), stderr: directory.file("err"))
+        let (daemon, expected) = try await Self.startAtNiceness7(
+            in: directory, environment: ["COOPD_DATABASE": try TestPostgres.url(database: database)])
         defer { daemon.kill() }
-        errno = 0
-        let expected = min(Int(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)) + 7, 19)
-        try await poll("coopd to accept on \(socket)") { RawConnection.canConnect(socket) ? true : nil }
         // The store's event loop (NIO-ELT-…) and read threads (TP-#…), beside the daemon's own (NIO-SGLTN-…).
         let (threads, store) = try await poll("the PostgreSQL store's threads") {
             let threads = try Self.threads(of: daemon.pid)
@@ -59,6 +40,30 @@ import Testing
         #expect(store.allSatisfy { $0.nice == expected }, "\(threads)")
         daemon.kill()
         await TestPostgres.removeDatabase(database)
+    }
+
+    /// coopd under `nice -n 7`, accepting; and the niceness its threads should have (`nice` adds to this
+    /// process's).
+    static func startAtNiceness7(
+        in directory: TemporaryDirectory, environment extra: [String: String] = [:]
+    ) async throws -> (ChildProcess, Int) {
+        let socket = directory.file("coopd.sock")
+        var environment = ChildProcess.cleanEnvironment()
+        environment["COOPD_SEED"] = "no"
+        environment.merge(extra) { _, new in new }
+        let daemon = try ChildProcess(
+            "/usr/bin/nice", ["-n", "7", try TestBinaries.coopd(), "--socket", socket,
+                              "--state-directory", directory.file("state")],
+            environment: environment, stdout: directory.file("out"), stderr: directory.file("err"))
+        errno = 0
+        let expected = min(Int(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)) + 7, 19)
+        do {
+            try await poll("coopd to accept on \(socket)") { RawConnection.canConnect(socket) ? true : nil }
+        } catch {
+            daemon.kill()
+            throw error
+        }
+        return (daemon, expected)
     }
 
     /// Name and niceness of each thread of `pid`, from /proc.
