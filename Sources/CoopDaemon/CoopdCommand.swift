@@ -11,10 +11,12 @@ public struct CoopdCommand: AsyncParsableCommand {
     /// A thread inherits its niceness from the thread that creates it, and libdispatch runs its workers (where
     /// async code runs) at the niceness of their QoS, 0 whatever coopd was started with: started from there, the
     /// loops that answer every call would run at nice 0 under `nice -n -10 coopd` or systemd's `Nice=`.
-    /// The threads of long reads (`NIOThreadPool.singleton`) start here too, for the same reason.
+    /// The threads of long reads (`NIOThreadPool.singleton`) start here too, for the same reason, and the
+    /// PostgreSQL store's threads are started from a thread started here.
     public static func startEventLoops() {
         _ = MultiThreadedEventLoopGroup.singleton.next()
         _ = NIOThreadPool.singleton
+        PostgresStore.startThreadsFromHere()
     }
 
     public static let configuration = CommandConfiguration(

@@ -47,8 +47,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private let router: Router
-    /// The loop's clock as last read while reading requests: when the read began, then when each inline call
-    /// ended. A call starts when the one before it in the same read ended, which spares a clock read per call.
+    /// The loop's clock (`context.eventLoop.now`) as last read while reading requests: when the read began, then
+    /// when each inline call ended. A call starts when the one before it in the same read ended, which spares a
+    /// clock read per call.
     private var clock = NIODeadline.now()
     /// The route this connection's last request found (``Router/lookup(_:lastFound:)``).
     private var lastRoute = Int.max
@@ -109,7 +110,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         for id in state.channelClosed() {
             guard let call = handles.removeValue(forKey: id) else { continue }
             call.cancel()
-            stats.callEnded(method: call.method, code: .cancelled, since: call.start)
+            stats.callEnded(method: call.method, code: .cancelled, since: call.start, now: context.eventLoop.now)
         }
         failWritabilityWaiters()
         context.fireChannelInactive()
@@ -183,7 +184,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             inbound = buffer
         }
         let midFrame = decoder.isMidFrame(buffered: inbound?.readableBytes ?? 0)
-        state.decoded(midFrame: midFrame, now: clock)
+        state.decoded(midFrame: midFrame, now: context.eventLoop.now)
     }
 
     /// Whether another request may be answered now: false once the answers queued for this client
@@ -202,7 +203,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard var buffered = inbound else { return }
         inbound = nil
         inReadBatch = true
-        clock = .now()
+        clock = context.eventLoop.now
         process(&buffered)
         inReadBatch = false
         flushOutput()
@@ -368,10 +369,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let (call, closeAfterFlush) = end(streamID, cancelTask: false) else { return }
         if let failure {
             let error = rpcError(failure)
-            stats.callEnded(method: call.method, code: error.code, since: call.start)
+            stats.callEnded(method: call.method, code: error.code, since: call.start, now: context.eventLoop.now)
             output.writeResponseFrame(streamID: streamID, error: error)
         } else {
-            stats.callEnded(method: call.method, code: .ok, since: call.start)
+            stats.callEnded(method: call.method, code: .ok, since: call.start, now: context.eventLoop.now)
             output.writeFrameHeader(length: 0, streamID: streamID, type: .data, flags: [.remoteClosed, .noData])
         }
         scheduleFlush()
@@ -380,7 +381,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func deadlinePassed(_ streamID: UInt32) {
         guard let (call, closeAfterFlush) = end(streamID, cancelTask: true) else { return }
-        stats.callEnded(method: call.method, code: .deadlineExceeded, since: call.start)
+        stats.callEnded(method: call.method, code: .deadlineExceeded, since: call.start, now: context.eventLoop.now)
         output.writeResponseFrame(streamID: streamID, error: RPCError(.deadlineExceeded, "deadline exceeded"))
         scheduleFlush()
         if closeAfterFlush { self.closeAfterFlush() }
@@ -414,7 +415,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let error = RPCError(.resourceExhausted, "stream ended: the client is not reading")
         promise.fail(error)
         guard let (call, closeAfterFlush) = end(streamID, cancelTask: true) else { return }
-        stats.callEnded(method: call.method, code: error.code, since: call.start)
+        stats.callEnded(method: call.method, code: error.code, since: call.start, now: context.eventLoop.now)
         output.writeResponseFrame(streamID: streamID, error: error)
         scheduleFlush()
         if closeAfterFlush { self.closeAfterFlush() }
@@ -440,11 +441,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     ) {
         switch result {
         case .success(let payload):
-            clock = stats.callEnded(method: method, code: .ok, since: start)
+            clock = context.eventLoop.now
+            stats.callEnded(method: method, code: .ok, since: start, now: clock)
             output.writeResponseFrame(streamID: streamID, payload: payload)
         case .failure(let failure):
             let error = rpcError(failure)
-            clock = stats.callEnded(method: method, code: error.code, since: start)
+            clock = context.eventLoop.now
+            stats.callEnded(method: method, code: error.code, since: start, now: clock)
             output.writeResponseFrame(streamID: streamID, error: error)
         }
         scheduleFlush()
@@ -520,7 +523,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         for id in actions.endStreams {
             if let call = handles.removeValue(forKey: id) {
                 call.cancel()
-                stats.callEnded(method: call.method, code: .unavailable, since: call.start)
+                stats.callEnded(method: call.method, code: .unavailable, since: call.start, now: context.eventLoop.now)
             }
             output.writeResponseFrame(streamID: id, error: RPCError(.unavailable, "server is shutting down"))
         }

@@ -112,10 +112,8 @@ public final class ServerStats: @unchecked Sendable {
         cell(method, Self.inFlightColumn).wrappingIncrement(ordering: .relaxed)
     }
 
-    /// A call that started at `start` ended with `code`; returns the time it ended.
-    @discardableResult
-    func callEnded(method: Int, code: StatusCode, since start: NIODeadline) -> NIODeadline {
-        let now = NIODeadline.now()
+    /// A call that started at `start` ended with `code` at `now` (on the clock `start` was read from).
+    func callEnded(method: Int, code: StatusCode, since start: NIODeadline, now: NIODeadline) {
         let nanoseconds = max(0, (now - start).nanoseconds)
         var bucket = 0
         for bound in Self.durationBucketBounds {
@@ -126,7 +124,6 @@ public final class ServerStats: @unchecked Sendable {
         cell(method, Self.firstBucketColumn + bucket).wrappingIncrement(ordering: .relaxed)
         cell(method, Self.sumColumn).wrappingIncrement(by: UInt64(nanoseconds), ordering: .relaxed)
         cell(method, Self.inFlightColumn).wrappingDecrement(ordering: .relaxed)
-        return now
     }
 
     /// A request answered with an error without becoming a call (bad frame or envelope, stream id, limit,

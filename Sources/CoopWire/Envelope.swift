@@ -176,9 +176,13 @@ public struct RequestHead: Sendable {
             switch (field, wireType) {
             case (1, ProtobufWire.lengthDelimited):
                 guard let r = buffer.readRange(base: base) else { throw EnvelopeError("truncated service") }
+                // A repeated field's last value counts, but an earlier one must be UTF-8 too (as for every
+                // decoder of proto3 strings).
+                _ = try Self.name(of: bytes, serviceRange, "service")
                 serviceRange = r
             case (2, ProtobufWire.lengthDelimited):
                 guard let r = buffer.readRange(base: base) else { throw EnvelopeError("truncated method") }
+                _ = try Self.name(of: bytes, methodRange, "method")
                 methodRange = r
             case (3, ProtobufWire.lengthDelimited):
                 guard let p = buffer.readLengthDelimited() else { throw EnvelopeError("truncated payload") }
@@ -213,12 +217,13 @@ public struct RequestHead: Sendable {
     public func names(service: [UInt8], method: [UInt8]) -> Bool {
         guard serviceRange.count == service.count, methodRange.count == method.count else { return false }
         return bytes.withUnsafeReadableBytes { all in
-            service.withUnsafeBytes { memcmp(all.baseAddress! + serviceRange.lowerBound, $0.baseAddress!, $0.count) }
-                == 0
-                && method.withUnsafeBytes {
-                    memcmp(all.baseAddress! + methodRange.lowerBound, $0.baseAddress!, $0.count)
-                } == 0
+            Self.equal(all, serviceRange, service) && Self.equal(all, methodRange, method)
         }
+    }
+
+    private static func equal(_ all: UnsafeRawBufferPointer, _ range: Range<Int>, _ name: [UInt8]) -> Bool {
+        guard !range.isEmpty, let base = all.baseAddress else { return range.isEmpty }
+        return name.withUnsafeBytes { memcmp(base + range.lowerBound, $0.baseAddress!, range.count) } == 0
     }
 
     /// The service name; throws if it is not UTF-8.
@@ -228,7 +233,14 @@ public struct RequestHead: Sendable {
     public func methodName() throws(EnvelopeError) -> String { try name(methodRange, "method") }
 
     private func name(_ range: Range<Int>, _ field: String) throws(EnvelopeError) -> String {
-        try bytes.withUnsafeReadableBytes { all throws(EnvelopeError) in
+        try Self.name(of: bytes, range, field)
+    }
+
+    private static func name(of bytes: ByteBuffer, _ range: Range<Int>, _ field: String) throws(EnvelopeError)
+        -> String
+    {
+        guard !range.isEmpty else { return "" }
+        return try bytes.withUnsafeReadableBytes { all throws(EnvelopeError) in
             try RequestEnvelope.utf8(UnsafeRawBufferPointer(rebasing: all[range]), field)
         }
     }

@@ -203,6 +203,9 @@ let requestCases: [RequestCase] = [
         ([0x0A, 0x01, 0x61, 0x3F], "malformed field 7"),
         ([0x0A, 0x02, 0xC3, 0x28], "service is not valid UTF-8"),
         ([0x12, 0x01, 0xFF], "method is not valid UTF-8"),
+        // A repeated name's last value counts, but an earlier one must be UTF-8 as well.
+        ([0x0A, 0x01, 0xFF, 0x0A, 0x01, 0x41], "service is not valid UTF-8"),
+        ([0x12, 0x01, 0xFF, 0x12, 0x01, 0x41], "method is not valid UTF-8"),
         ([0x2A, 0x03, 0x0A, 0x01, 0x80], "metadata key is not valid UTF-8"),
         ([0x2A, 0x04, 0x12, 0x02, 0xED, 0xA0], "metadata value is not valid UTF-8"),
     ] as [([UInt8], String)])

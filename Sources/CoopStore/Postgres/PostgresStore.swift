@@ -113,14 +113,30 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         shutdown()
     }
 
-    /// Runs `start` on one of `NIOThreadPool.singleton`'s threads, which coopd starts on its main thread: a
-    /// thread inherits its niceness from the thread that creates it, and the store is opened from async code, on
-    /// a libdispatch worker at nice 0 whatever coopd was started with (`nice`, systemd's `Nice=`). Only a
-    /// privileged process could raise a thread's priority afterwards.
+    /// Makes the thread that calls it (coopd's main thread, at start-up) the origin of the store's own threads: a
+    /// thread inherits its niceness from the thread that creates it, and a store is opened from async code, on a
+    /// libdispatch worker at nice 0 whatever coopd was started with (`nice`, systemd's `Nice=`); only a privileged
+    /// process could raise a thread's priority afterwards. Keeps one idle thread for it. Without this call a store's
+    /// threads have the niceness of the thread that opens it.
+    public static func startThreadsFromHere() {
+        threadStarter.withLock { pool in
+            guard pool == nil else { return }
+            let starter = NIOThreadPool(numberOfThreads: 1)
+            starter.start()
+            pool = starter
+        }
+    }
+
+    /// Its thread runs nothing but ``startedAtCoopdsNiceness(_:)``'s short closures, so a caller never waits behind
+    /// other work.
+    private static let threadStarter = Locked<NIOThreadPool?>(nil)
+
+    /// Runs `start` on the thread ``startThreadsFromHere()`` made, if any; else here.
     private static func startedAtCoopdsNiceness<T: Sendable>(_ start: @escaping @Sendable () -> T) -> T {
+        guard let starter = threadStarter.withLock({ $0 }) else { return start() }
         let done = DispatchSemaphore(value: 0)
         let result = Locked<T?>(nil)
-        NIOThreadPool.singleton.submit { _ in
+        starter.submit { _ in
             result.withLock { $0 = start() }
             done.signal()
         }
