@@ -180,6 +180,24 @@ import Testing
         #expect(!connection.channel.isActive)
     }
 
+    /// The same after a whole request in the same read: the half frame's timer starts on the loop's clock, as the
+    /// answered call's end does.
+    @Test func aFrameLeftHalfSentAfterAnAnsweredRequestClosesTheConnectionPastThePartialFrameTimeout() throws {
+        var connection = try Self.connect { $0.partialFrameTimeout = .seconds(10) }
+        var bytes = ByteBuffer()
+        let payload = try Coop_V1_EchoRequest.with { $0.data = Data("whole".utf8) }.serializedBuffer()
+        bytes.writeRequestFrame(
+            streamID: 1, envelope: RequestEnvelope(service: "test.v1.Test", method: "Echo", payload: payload))
+        bytes.writeInteger(UInt32(100))  // then a header announcing 100 bytes, and nothing more
+        try connection.channel.writeInbound(bytes)
+        connection.loop.run()
+        #expect(try connection.answers().map { try $0.1.get() } == ["whole"])
+        connection.loop.advanceTime(by: .seconds(9))
+        #expect(connection.channel.isActive)
+        connection.loop.advanceTime(by: .seconds(5))
+        #expect(!connection.channel.isActive)
+    }
+
     @Test func anIdleConnectionIsClosedAndABusyOneIsNot() throws {
         var connection = try Self.connect { $0.idleTimeout = .seconds(60) }
         connection.loop.advanceTime(by: .seconds(40))
