@@ -77,43 +77,7 @@ package struct ObservationPageEncoder {
     }
 }
 
-/// Where protobuf fields go: counted (``ProtobufSizer``) or written (``RawProtobufWriter``). The field writers
-/// below serve both, so what is sized is what is written.
-protocol ProtobufSink {
-    mutating func varint(_ value: UInt64)
-    mutating func raw(_ bytes: UnsafeRawBufferPointer)
-}
-
 extension ProtobufSink {
-    mutating func tag(_ field: Int, _ wireType: UInt8) {
-        varint(UInt64(field) << 3 | UInt64(wireType))
-    }
-
-    /// int64, int32 and enums alike: a varint of the 64-bit two's complement; nothing for 0.
-    mutating func int64(_ field: Int, _ value: Int64) {
-        guard value != 0 else { return }
-        tag(field, ProtobufWire.varint)
-        varint(UInt64(bitPattern: value))
-    }
-
-    mutating func bool(_ field: Int, _ value: Bool) {
-        int64(field, value ? 1 : 0)
-    }
-
-    /// A string field from its UTF-8 bytes; nothing when empty.
-    mutating func bytes(_ field: Int, _ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty else { return }
-        tag(field, ProtobufWire.lengthDelimited)
-        varint(UInt64(bytes.count))
-        raw(bytes)
-    }
-
-    mutating func string(_ field: Int, _ value: String) {
-        guard !value.isEmpty else { return }
-        var value = value
-        value.withUTF8 { bytes(field, UnsafeRawBufferPointer($0)) }
-    }
-
     /// A `coop.v1.Dimension` message field.
     mutating func dimension(_ field: Int, _ dimension: Dimension) {
         var sizer = ProtobufSizer()
@@ -123,14 +87,6 @@ extension ProtobufSink {
         varint(UInt64(sizer.count))
         string(1, dimension.key)
         string(2, dimension.value)
-    }
-
-    /// A packed repeated int64 field; nothing when empty.
-    mutating func packed(_ field: Int, _ values: [Int64]) {
-        guard !values.isEmpty else { return }
-        tag(field, ProtobufWire.lengthDelimited)
-        varint(UInt64(values.reduce(0) { $0 + ProtobufWire.varintSize(UInt64(bitPattern: $1)) }))
-        for value in values { varint(UInt64(bitPattern: value)) }
     }
 
     /// The fields of a `coop.v1.Observation`.
@@ -198,48 +154,6 @@ struct RowFields {
         self.values = values
         qualifier = EnumNumbers.number(values[.qualifier], EnumNumbers.qualifiers)
         status = EnumNumbers.number(values[.status], EnumNumbers.statuses)
-    }
-}
-
-/// Counts the bytes the fields would take.
-struct ProtobufSizer: ProtobufSink {
-    private(set) var count = 0
-
-    mutating func varint(_ value: UInt64) {
-        count += ProtobufWire.varintSize(value)
-    }
-
-    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
-        count += bytes.count
-    }
-}
-
-/// Writes protobuf fields into memory whose size was computed beforehand: a bounds check per write instead of
-/// ByteBuffer's capacity and uniqueness checks per byte.
-struct RawProtobufWriter: ProtobufSink {
-    let buffer: UnsafeMutableRawBufferPointer
-    private(set) var offset = 0
-
-    init(_ buffer: UnsafeMutableRawBufferPointer) {
-        self.buffer = buffer
-    }
-
-    mutating func varint(_ value: UInt64) {
-        precondition(offset + ProtobufWire.varintSize(value) <= buffer.count)
-        var v = value
-        while v >= 0x80 {
-            buffer[offset] = UInt8(truncatingIfNeeded: v) | 0x80
-            offset += 1
-            v >>= 7
-        }
-        buffer[offset] = UInt8(v)
-        offset += 1
-    }
-
-    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
-        precondition(offset + bytes.count <= buffer.count)
-        UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + bytes.count]).copyMemory(from: bytes)
-        offset += bytes.count
     }
 }
 

@@ -5,28 +5,25 @@ import CoopWire
 /// Every registered method also gets a small index (``methods`` lists them in index order), so that the server
 /// counts each method's calls in a fixed table instead of by name.
 public struct Router: Sendable {
-    enum Lookup {
-        case found(MethodHandler, index: Int)
-        case unknownService
-        case unknownMethod
-    }
-
     /// What a request names, resolved.
-    enum HeadLookup {
+    enum Lookup {
         case found(MethodHandler, index: Int)
         case unknownService(String)
         case unknownMethod(String)
         case malformed(EnvelopeError)
     }
 
+    /// A method's handler and its names' UTF-8, to match a request's names byte for byte.
     private struct Route: Sendable {
         var handler: MethodHandler
-        var index: Int
+        var service: [UInt8]
+        var method: [UInt8]
     }
 
-    private var routes: [String: [String: Route]] = [:]
-    /// Every route in index order with its names' UTF-8, to match a request's names byte for byte.
-    private var byIndex: [(handler: MethodHandler, service: [UInt8], method: [UInt8])] = []
+    /// Every route, in index order.
+    private var routes: [Route] = []
+    /// Route indices by service, then method.
+    private var indices: [String: [String: Int]] = [:]
     /// The registered methods, in index order.
     public private(set) var methods: [MethodName] = []
 
@@ -36,33 +33,27 @@ public struct Router: Sendable {
 
     /// Adds a service, throwing if one of that name exists.
     public mutating func register(_ service: ServiceDefinition) throws {
-        guard routes[service.name] == nil else {
+        guard indices[service.name] == nil else {
             throw RPCError(.alreadyExists, "service \(service.name) is registered twice")
         }
-        var table: [String: Route] = [:]
+        var table: [String: Int] = [:]
         for (name, handler) in service.methods.sorted(by: { $0.key < $1.key }) {
-            table[name] = Route(handler: handler, index: methods.count)
+            table[name] = routes.count
+            routes.append(Route(handler: handler, service: Array(service.name.utf8), method: Array(name.utf8)))
             methods.append(MethodName(service: service.name, method: name))
-            byIndex.append((handler, Array(service.name.utf8), Array(name.utf8)))
         }
-        routes[service.name] = table
+        indices[service.name] = table
     }
 
     /// Fully qualified names of the registered services.
-    public var serviceNames: [String] { routes.keys.sorted() }
-
-    func lookup(service: String, method: String) -> Lookup {
-        guard let table = routes[service] else { return .unknownService }
-        guard let route = table[method] else { return .unknownMethod }
-        return .found(route.handler, index: route.index)
-    }
+    public var serviceNames: [String] { indices.keys.sorted() }
 
     /// Resolves a request's names. `lastFound` is the caller's memory of the route it found last (a connection
     /// keeps one): a client that calls one method again and again is matched by comparing bytes, without
     /// building, validating or hashing Strings.
-    func lookup(_ head: RequestHead, lastFound: inout Int) -> HeadLookup {
-        if lastFound < byIndex.count {
-            let route = byIndex[lastFound]
+    func lookup(_ head: RequestHead, lastFound: inout Int) -> Lookup {
+        if lastFound < routes.count {
+            let route = routes[lastFound]
             if head.names(service: route.service, method: route.method) {
                 return .found(route.handler, index: lastFound)
             }
@@ -75,13 +66,10 @@ public struct Router: Sendable {
         } catch {
             return .malformed(error)
         }
-        switch lookup(service: service, method: method) {
-        case .found(let handler, let index):
-            lastFound = index
-            return .found(handler, index: index)
-        case .unknownService: return .unknownService(service)
-        case .unknownMethod: return .unknownMethod(method)
-        }
+        guard let table = indices[service] else { return .unknownService(service) }
+        guard let index = table[method] else { return .unknownMethod(method) }
+        lastFound = index
+        return .found(routes[index].handler, index: index)
     }
 }
 

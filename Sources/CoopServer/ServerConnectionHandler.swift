@@ -110,7 +110,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         for id in state.channelClosed() {
             guard let call = handles.removeValue(forKey: id) else { continue }
             call.cancel()
-            stats.callEnded(method: call.method, code: .cancelled, since: call.start, now: context.eventLoop.now)
+            count(call, .cancelled)
         }
         failWritabilityWaiters()
         context.fireChannelInactive()
@@ -369,10 +369,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let (call, closeAfterFlush) = end(streamID, cancelTask: false) else { return }
         if let failure {
             let error = rpcError(failure)
-            stats.callEnded(method: call.method, code: error.code, since: call.start, now: context.eventLoop.now)
+            count(call, error.code)
             output.writeResponseFrame(streamID: streamID, error: error)
         } else {
-            stats.callEnded(method: call.method, code: .ok, since: call.start, now: context.eventLoop.now)
+            count(call, .ok)
             output.writeFrameHeader(length: 0, streamID: streamID, type: .data, flags: [.remoteClosed, .noData])
         }
         scheduleFlush()
@@ -381,7 +381,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func deadlinePassed(_ streamID: UInt32) {
         guard let (call, closeAfterFlush) = end(streamID, cancelTask: true) else { return }
-        stats.callEnded(method: call.method, code: .deadlineExceeded, since: call.start, now: context.eventLoop.now)
+        count(call, .deadlineExceeded)
         output.writeResponseFrame(streamID: streamID, error: RPCError(.deadlineExceeded, "deadline exceeded"))
         scheduleFlush()
         if closeAfterFlush { self.closeAfterFlush() }
@@ -415,7 +415,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let error = RPCError(.resourceExhausted, "stream ended: the client is not reading")
         promise.fail(error)
         guard let (call, closeAfterFlush) = end(streamID, cancelTask: true) else { return }
-        stats.callEnded(method: call.method, code: error.code, since: call.start, now: context.eventLoop.now)
+        count(call, error.code)
         output.writeResponseFrame(streamID: streamID, error: error)
         scheduleFlush()
         if closeAfterFlush { self.closeAfterFlush() }
@@ -425,6 +425,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let waiters = writabilityWaiters
         writabilityWaiters.removeAll()
         for waiter in waiters { waiter.fail(RPCError(.cancelled, "connection closed")) }
+    }
+
+    /// Counts a call that ended (other than inline) with `code`, now on the loop's clock.
+    private func count(_ call: CallHandles, _ code: StatusCode) {
+        stats.callEnded(method: call.method, code: code, since: call.start, now: context.eventLoop.now)
     }
 
     // MARK: writing
@@ -439,14 +444,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func writeResult(
         _ streamID: UInt32, _ result: Result<ByteBuffer, any Error>, method: Int, start: NIODeadline
     ) {
+        clock = context.eventLoop.now
         switch result {
         case .success(let payload):
-            clock = context.eventLoop.now
             stats.callEnded(method: method, code: .ok, since: start, now: clock)
             output.writeResponseFrame(streamID: streamID, payload: payload)
         case .failure(let failure):
             let error = rpcError(failure)
-            clock = context.eventLoop.now
             stats.callEnded(method: method, code: error.code, since: start, now: clock)
             output.writeResponseFrame(streamID: streamID, error: error)
         }
@@ -523,7 +527,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         for id in actions.endStreams {
             if let call = handles.removeValue(forKey: id) {
                 call.cancel()
-                stats.callEnded(method: call.method, code: .unavailable, since: call.start, now: context.eventLoop.now)
+                count(call, .unavailable)
             }
             output.writeResponseFrame(streamID: id, error: RPCError(.unavailable, "server is shutting down"))
         }

@@ -227,14 +227,10 @@ public struct RequestHead: Sendable {
     }
 
     /// The service name; throws if it is not UTF-8.
-    public func serviceName() throws(EnvelopeError) -> String { try name(serviceRange, "service") }
+    public func serviceName() throws(EnvelopeError) -> String { try Self.name(of: bytes, serviceRange, "service") }
 
     /// The method name; throws if it is not UTF-8.
-    public func methodName() throws(EnvelopeError) -> String { try name(methodRange, "method") }
-
-    private func name(_ range: Range<Int>, _ field: String) throws(EnvelopeError) -> String {
-        try Self.name(of: bytes, range, field)
-    }
+    public func methodName() throws(EnvelopeError) -> String { try Self.name(of: bytes, methodRange, "method") }
 
     private static func name(of bytes: ByteBuffer, _ range: Range<Int>, _ field: String) throws(EnvelopeError)
         -> String
@@ -320,28 +316,14 @@ extension ByteBuffer {
     /// Appends a whole Response frame carrying `payload` (an OK answer).
     public mutating func writeResponseFrame(streamID: UInt32, payload: ByteBuffer) {
         let n = payload.readableBytes
-        let varint = ProtobufWire.varintSize(UInt64(n))
-        let envelopeSize = n == 0 ? 0 : 1 + varint + n
+        let envelopeSize = n == 0 ? 0 : 1 + ProtobufWire.varintSize(UInt64(n)) + n
         let total = FrameLimits.headerSize + envelopeSize
-        // Written through one pointer: each of ByteBuffer's integer writes checks capacity, uniqueness and
-        // exclusive access, and the header, tag and length took five of them per answer.
+        // One write through a pointer: each of ByteBuffer's own writes checks capacity, uniqueness and exclusive
+        // access, and the header, tag and length took five of them per answer.
         self.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
-            let p = out.baseAddress!
-            p.storeBytes(of: UInt32(truncatingIfNeeded: envelopeSize).bigEndian, toByteOffset: 0, as: UInt32.self)
-            p.storeBytes(of: streamID.bigEndian, toByteOffset: 4, as: UInt32.self)
-            p.storeBytes(of: MessageType.response.rawValue, toByteOffset: 8, as: UInt8.self)
-            p.storeBytes(of: 0, toByteOffset: 9, as: UInt8.self)
-            guard n > 0 else { return total }
-            p.storeBytes(of: 2 << 3 | ProtobufWire.lengthDelimited, toByteOffset: 10, as: UInt8.self)
-            var v = UInt64(n)
-            var at = 11
-            while v >= 0x80 {
-                p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: at, as: UInt8.self)
-                v >>= 7
-                at += 1
-            }
-            p.storeBytes(of: UInt8(v), toByteOffset: at, as: UInt8.self)
-            payload.withUnsafeReadableBytes { (p + at + 1).copyMemory(from: $0.baseAddress!, byteCount: n) }
+            var writer = RawProtobufWriter(UnsafeMutableRawBufferPointer(rebasing: out[..<total]))
+            writer.frameHeader(length: envelopeSize, streamID: streamID, type: .response)
+            payload.withUnsafeReadableBytes { writer.bytes(2, $0) }
             return total
         }
     }

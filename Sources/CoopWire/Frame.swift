@@ -75,3 +75,15 @@ extension ByteBuffer {
         self.writeBuffer(&payload)
     }
 }
+
+extension RawProtobufWriter {
+    /// A frame header, as ``NIOCore/ByteBuffer/writeFrameHeader(length:streamID:type:flags:)`` writes it.
+    @inlinable package mutating func frameHeader(
+        length: Int, streamID: UInt32, type: MessageType, flags: FrameFlags = []
+    ) {
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: length).bigEndian) { raw($0) }
+        withUnsafeBytes(of: streamID.bigEndian) { raw($0) }
+        withUnsafeBytes(of: type.rawValue) { raw($0) }
+        withUnsafeBytes(of: flags.rawValue) { raw($0) }
+    }
+}

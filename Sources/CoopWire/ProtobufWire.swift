@@ -80,3 +80,93 @@ extension ByteBuffer {
         return nil
     }
 }
+
+/// Where protobuf fields go: counted (``ProtobufSizer``) or written (``RawProtobufWriter``). The field writers
+/// below serve both, so what is sized is what is written.
+package protocol ProtobufSink {
+    mutating func varint(_ value: UInt64)
+    mutating func raw(_ bytes: UnsafeRawBufferPointer)
+}
+
+extension ProtobufSink {
+    @inlinable package mutating func tag(_ field: Int, _ wireType: UInt8) {
+        varint(UInt64(field) << 3 | UInt64(wireType))
+    }
+
+    /// int64, int32 and enums alike: a varint of the 64-bit two's complement; nothing for 0.
+    @inlinable package mutating func int64(_ field: Int, _ value: Int64) {
+        guard value != 0 else { return }
+        tag(field, ProtobufWire.varint)
+        varint(UInt64(bitPattern: value))
+    }
+
+    @inlinable package mutating func bool(_ field: Int, _ value: Bool) {
+        int64(field, value ? 1 : 0)
+    }
+
+    /// A string field from its UTF-8 bytes; nothing when empty.
+    @inlinable package mutating func bytes(_ field: Int, _ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        tag(field, ProtobufWire.lengthDelimited)
+        varint(UInt64(bytes.count))
+        raw(bytes)
+    }
+
+    @inlinable package mutating func string(_ field: Int, _ value: String) {
+        guard !value.isEmpty else { return }
+        var value = value
+        value.withUTF8 { bytes(field, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A packed repeated int64 field; nothing when empty.
+    @inlinable package mutating func packed(_ field: Int, _ values: [Int64]) {
+        guard !values.isEmpty else { return }
+        tag(field, ProtobufWire.lengthDelimited)
+        varint(UInt64(values.reduce(0) { $0 + ProtobufWire.varintSize(UInt64(bitPattern: $1)) }))
+        for value in values { varint(UInt64(bitPattern: value)) }
+    }
+}
+
+/// Counts the bytes the fields would take.
+package struct ProtobufSizer: ProtobufSink {
+    package var count = 0
+
+    @inlinable package init() {}
+
+    @inlinable package mutating func varint(_ value: UInt64) {
+        count += ProtobufWire.varintSize(value)
+    }
+
+    @inlinable package mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        count += bytes.count
+    }
+}
+
+/// Writes protobuf fields into memory whose size was computed beforehand: a bounds check per write instead of
+/// ByteBuffer's capacity and uniqueness checks per byte.
+package struct RawProtobufWriter: ProtobufSink {
+    package let buffer: UnsafeMutableRawBufferPointer
+    package var offset = 0
+
+    @inlinable package init(_ buffer: UnsafeMutableRawBufferPointer) {
+        self.buffer = buffer
+    }
+
+    @inlinable package mutating func varint(_ value: UInt64) {
+        precondition(offset + ProtobufWire.varintSize(value) <= buffer.count)
+        var v = value
+        while v >= 0x80 {
+            buffer[offset] = UInt8(truncatingIfNeeded: v) | 0x80
+            offset += 1
+            v >>= 7
+        }
+        buffer[offset] = UInt8(v)
+        offset += 1
+    }
+
+    @inlinable package mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        precondition(offset + bytes.count <= buffer.count)
+        UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + bytes.count]).copyMemory(from: bytes)
+        offset += bytes.count
+    }
+}
