@@ -60,4 +60,41 @@ import Testing
         #expect(stored.map(\.value).sorted() == Array(0..<20))
         #expect(try a.changes(after: 0, limit: 10_000).filter { $0.entityKind == "observation" }.count == 20)
     }
+
+    /// The same figure filed on two hosts at once under different request ids is stored once, as on one host,
+    /// though the identity check is an `INSERT … WHERE NOT EXISTS` with no unique index behind it: write groups of
+    /// all hosts are serialised by the change counter's row lock (and two that took the same sequence anyway would
+    /// collide on the change log's key, and the second would run again and see the first's figure).
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func oneFigureFiledOnTwoHostsAtOnceIsStoredOnce() async throws {
+        let database = try await TestPostgres.makeDatabase()
+        defer { Task { await TestPostgres.removeDatabase(database) } }
+        let a = try await TestPostgres.openStore(database: database)
+        let b = try await TestPostgres.openStore(database: database)
+        defer {
+            try? a.closeStore()
+            try? b.closeStore()
+        }
+        let fixture = try await Fixture.make(a)
+        for round in 0..<20 {
+            let figure = fixture.observation(value: Int64(round), period: "\(2000 + round)")
+            // Each host's refusal, nil where it stored the figure.
+            func refusal(_ store: PostgresStore, _ requestID: String) async -> (any Error)? {
+                do {
+                    _ = try await store.addObservations([figure], context(requestID))
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            async let onA = refusal(a, "a-\(round)")
+            async let onB = refusal(b, "b-\(round)")
+            let refusals = await [onA, onB].compactMap { $0 }
+            #expect(refusals.count == 1, "round \(round): \(refusals)")
+            #expect(refusals.allSatisfy { ($0 as? StoreError)?.code == .alreadyExists }, "round \(round): \(refusals)")
+        }
+        let stored = try await allObservations(a, .everything())
+        #expect(stored.map(\.value).sorted() == Array(0..<20))
+        #expect(try a.changes(after: 0, limit: 10_000).filter { $0.entityKind == "observation" }.count == 20)
+    }
 }
