@@ -145,8 +145,11 @@ import Testing
             // "From now on" starts when the server begins the watch (a task), which no answer on the connection
             // proves: write until the watch hears one of the writes, then check the one it heard.
             let written = Locked<[Int64: String]>([:])
+            // Stopped by a flag, not by cancelling: a cancelled call would drop the acknowledgement of the very
+            // write the watch heard, and a slow machine may hear the change before the writer hears its answer.
+            let stop = Locked(false)
             let writing = Task {
-                for attempt in 0..<100 {
+                for attempt in 0..<100 where !stop.withLock({ $0 }) {
                     let source = try await Self.newSource(writer, "watched \(attempt)")
                     written.withLock { $0[source.id] = source.title }
                     try await Task.sleep(for: .milliseconds(100))
@@ -154,12 +157,12 @@ import Testing
             }
             defer { writing.cancel() }
             let change = try await changes.next()
-            writing.cancel()
+            stop.withLock { $0 = true }
             #expect(change?.entityKind == "source")
             #expect(change?.operation == .insert)
             // Its write may be acknowledged just after the watch heard it.
             var title: String?
-            for _ in 0..<100 where title == nil {
+            for _ in 0..<400 where title == nil {
                 title = written.withLock { $0[change?.entityID ?? -1] }
                 if title == nil { try await Task.sleep(for: .milliseconds(50)) }
             }
