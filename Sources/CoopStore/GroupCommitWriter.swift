@@ -22,11 +22,18 @@ final class GroupCommitWriter: Sendable {
     /// One queued request. Created on the caller's task, then touched only on the writer queue.
     private final class Job: @unchecked Sendable {
         let requestID: String?
+        /// Whether the request only adds figures: the inserts of figures waiting from earlier requests need not
+        /// be sent before it runs (see `WriteGroup.insertLater`).
+        let addsFiguresOnly: Bool
         let run: (WriteGroup) throws -> Void
         let finish: (Error?) -> Void
 
-        init(requestID: String?, run: @escaping (WriteGroup) throws -> Void, finish: @escaping (Error?) -> Void) {
+        init(
+            requestID: String?, addsFiguresOnly: Bool, run: @escaping (WriteGroup) throws -> Void,
+            finish: @escaping (Error?) -> Void
+        ) {
             self.requestID = requestID
+            self.addsFiguresOnly = addsFiguresOnly
             self.run = run
             self.finish = finish
         }
@@ -76,14 +83,15 @@ final class GroupCommitWriter: Sendable {
 
     /// ``submit(_:)`` for a request with an id: the group reads the prior results of all its request ids at once
     /// (`WriteGroup.prior(_:)`). `body` may run twice (see the type's comment); only its last run counts.
+    /// `addsFiguresOnly`: the request writes nothing but new figures, and reads no figure.
     func submit<Result: Sendable>(
-        requestID: String?, _ body: @escaping @Sendable (WriteGroup) throws -> Result
+        requestID: String?, addsFiguresOnly: Bool = false, _ body: @escaping @Sendable (WriteGroup) throws -> Result
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
             // `result` is written by `run` and read by `finish`, both on the writer queue.
             nonisolated(unsafe) var result: Result?
             let job = Job(
-                requestID: requestID,
+                requestID: requestID, addsFiguresOnly: addsFiguresOnly,
                 run: { group in result = try body(group) },
                 finish: { error in
                     if let error {
@@ -185,6 +193,7 @@ final class GroupCommitWriter: Sendable {
             try db.transaction {
                 try group.begin(requests: batch.count, requestIDs: batch.compactMap(\.requestID))
                 for (index, job) in batch.enumerated() {
+                    if !job.addsFiguresOnly { try group.sendWaitingFigures() }
                     let mark = group.startRequest()
                     if savepoints {
                         do {

@@ -60,8 +60,9 @@ extension SQLStore {
             let id: Int64
             if let field {
                 if let reserved = try tx.group.observationID() {
-                    // Sent ahead: a duplicate shows when the group reads the answers, and it runs again.
-                    try ObservationTable.sendInsertUnlessIdentical(tx.db, observation, id: reserved, sequence: sequence)
+                    // Sent later with others: a duplicate shows when the group reads the answers, and it runs again.
+                    try tx.group.insertLater(
+                        ObservationTable.WaitingInsert(id: reserved, observation: observation, sequence: sequence))
                     id = reserved
                 } else if let inserted = try ObservationTable.insertUnlessIdentical(tx.db, observation, sequence: sequence) {
                     id = inserted

@@ -31,7 +31,7 @@ extension SQLStore {
     }
 
     public func addObservations(_ observations: [Observation], _ context: WriteContext) async throws -> [Observation] {
-        try await write("AddObservations", context) { tx in
+        try await write("AddObservations", context, addsFiguresOnly: true) { tx in
             try Validation.observations(observations, references: tx.references)
             return try observations.enumerated().map { index, observation in
                 try Self.insertObservation(tx, observation, operation: .insert, refusingIdentical: "observations[\(index)]")

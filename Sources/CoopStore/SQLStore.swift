@@ -73,13 +73,13 @@ public class SQLStore: CooperationStore, @unchecked Sendable {
     /// one used for another operation is FAILED_PRECONDITION. Otherwise `body`'s result is stored with the
     /// request id in the same transaction, and returned once that transaction has committed.
     func write<Result: Codable & Sendable>(
-        _ operation: String, _ context: WriteContext,
+        _ operation: String, _ context: WriteContext, addsFiguresOnly: Bool = false,
         _ body: @escaping @Sendable (WriteTransaction) throws -> Result
     ) async throws -> Result {
         do {
             try Validation.requestID(context.requestID)
             let writerCache = self.writerCache
-            return try await writer.submit(requestID: context.requestID) { group in
+            return try await writer.submit(requestID: context.requestID, addsFiguresOnly: addsFiguresOnly) { group in
                 if let prior = try group.prior(context.requestID) {
                     guard prior.operation == operation else {
                         throw StoreError.failedPrecondition(

@@ -23,6 +23,7 @@ final class WriteGroup {
         fileprivate var changes: Int
         fileprivate var requests: Int
         fileprivate var answered: Int
+        fileprivate var waitingFigures: Int
     }
 
     let db: SQL
@@ -42,6 +43,9 @@ final class WriteGroup {
     private var nextReserved = 0
     private var reserveNext = 0
     private var requestsLeft = 0
+    /// New figures whose inserts wait to be sent together (see ``insertLater(_:)``), and their identities.
+    private var waitingFigures: [ObservationTable.WaitingInsert] = []
+    private var waitingIdentities: Set<[SQLValue]> = []
 
     init(db: SQL, savepoints: Bool) {
         self.db = db
@@ -64,11 +68,13 @@ final class WriteGroup {
     /// Before each request: where it begins.
     func startRequest() -> Mark {
         requestsLeft -= 1
-        return Mark(last: lastSequence, changes: changes.count, requests: requests.count, answered: answered.count)
+        return Mark(
+            last: lastSequence, changes: changes.count, requests: requests.count, answered: answered.count,
+            waitingFigures: waitingFigures.count)
     }
 
-    /// On PostgreSQL, in a group without savepoints: an id for a new figure, so that its insert can be sent
-    /// without waiting for the answer (`ObservationTable.sendInsertUnlessIdentical`); nil elsewhere. Ids are taken
+    /// On PostgreSQL, in a group without savepoints: an id for a new figure, so that its insert can wait and be
+    /// sent with others (``insertLater(_:)``); nil elsewhere. Ids are taken
     /// from the table's sequence a few at a time: first as many as requests remain, then twice as many each time
     /// (at most 64); those left unused at the end are skipped, as a rolled-back insert skips its id.
     func observationID() throws -> Int64? {
@@ -83,8 +89,39 @@ final class WriteGroup {
         return reservedIDs[nextReserved]
     }
 
+    /// Stores a new figure (with an id from ``observationID()``) unless an identical live one is stored: its
+    /// insert waits, and is sent with the group's other waiting figures in one statement, before any request that
+    /// does not add figures (``sendWaitingFigures()``) or at the group's end. Each figure inserted alone was a
+    /// statement, and on PostgreSQL a round trip and an executor's start-up each. Whether it was stored is known
+    /// at ``finish()``: one that was not (it was identical to a stored figure) makes the group run again with
+    /// savepoints, where it fails alone.
+    func insertLater(_ figure: ObservationTable.WaitingInsert) throws {
+        let identity = figure.identity
+        if waitingIdentities.contains(identity) {
+            // Two in one statement would both be stored: the second goes in a statement after the first's, which
+            // sees it, stores nothing, and so sends the group to run again.
+            try sendWaitingFigures()
+        }
+        waitingIdentities.insert(identity)
+        waitingFigures.append(figure)
+    }
+
+    /// Sends the inserts of the figures waiting (see ``insertLater(_:)``), without waiting for their answers:
+    /// before a request that is not known to only add figures, so that it sees them as it would have had they
+    /// been inserted one by one.
+    func sendWaitingFigures() throws {
+        guard !waitingFigures.isEmpty else { return }
+        try ObservationTable.sendInsertsUnlessIdentical(db, waitingFigures)
+        waitingFigures.removeAll()
+        waitingIdentities.removeAll()
+    }
+
     /// Forgets what was recorded since `mark` (the request failed; its savepoint, if any, is rolled back).
     func reset(to mark: Mark) {
+        if mark.waitingFigures < waitingFigures.count {
+            waitingFigures.removeSubrange(mark.waitingFigures...)
+            waitingIdentities = Set(waitingFigures.map(\.identity))
+        }
         lastSequence = mark.last
         changes.removeSubrange(mark.changes...)
         requests.removeSubrange(mark.requests...)
@@ -129,16 +166,22 @@ final class WriteGroup {
     /// Before COMMIT: checks that every insert sent ahead stored its row, writes the rows kept back and moves the
     /// change counter past the group's changes. Throws if an insert sent ahead did not store its row (a figure
     /// identical to a stored one): the group then runs again with savepoints, where that request alone fails.
+    ///
+    /// On PostgreSQL every statement of the end is sent before any answer is read: one wait instead of one each.
     func finish() throws {
-        guard try db.settle() else {
-            throw StoreError(.alreadyExists, "a figure sent ahead was not stored")
-        }
-        try ChangeTable.append(db, changes)
-        try RequestTable.insert(db, requests)
+        try sendWaitingFigures()
+        try ChangeTable.append(db, changes, sending: !savepoints)
+        try RequestTable.insert(db, requests, sending: !savepoints)
         changes.removeAll()
         requests.removeAll()
         if recordedChanges {
             try ChangeTable.advanceSequence(db, to: lastSequence)
+        }
+        guard try db.settle() else {
+            // Without savepoints the group runs again with them, where the request at fault fails alone.
+            throw savepoints
+                ? StoreError(.internalError, "a statement ending the write group failed")
+                : StoreError(.alreadyExists, "a figure sent ahead was not stored")
         }
     }
 }

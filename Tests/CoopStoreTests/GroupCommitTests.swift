@@ -29,8 +29,8 @@ import Testing
         }
     }
 
-    /// Hold the writer busy while `requests` queue up behind it, so they all run in one group; their results in
-    /// the order given.
+    /// Hold the writer busy while `requests` queue up behind it, in the order given, so they all run in one group
+    /// in that order; their results in that order.
     private func inOneGroup<Value: Sendable>(
         _ store: SQLStore, _ requests: [@Sendable () async throws -> Value]
     ) async throws -> [Result<Value, StoreError>] {
@@ -51,9 +51,9 @@ import Testing
                         return (index, .failure(error))
                     }
                 }
-            }
-            while store.writer.pendingCount < pendingBefore + requests.count {
-                try await Task.sleep(for: .milliseconds(1))
+                while store.writer.pendingCount < pendingBefore + index + 1 {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
             }
             release.signal()
             var results: [Int: Result<Value, StoreError>] = [:]
@@ -124,6 +124,49 @@ import Testing
             #expect(error.field == "observations[0].origin")
             #expect(store.writer.statistics.rerunWithSavepoints == before.rerunWithSavepoints)
             #expect(try await allObservations(store, .everything()).map(\.value) == [1])
+        }
+    }
+
+    /// Figures of a group's requests may be stored together (on PostgreSQL one statement for all): one identical
+    /// to a figure of an earlier request of the same group is still refused, and the earlier one stored.
+    @Test(arguments: Backend.all) func aFigureIdenticalToOneOfAnEarlierRequestOfTheGroupIsRefused(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
+            let store = fixture.store
+            let requests: [@Sendable () async throws -> [Observation]] = [
+                { try await store.addObservations([fixture.observation(value: 7, period: "2007")], context()) },
+                { try await store.addObservations([fixture.observation(value: 8, period: "2008")], context()) },
+                { try await store.addObservations([fixture.observation(value: 7, period: "2007")], context()) },
+            ]
+            let results = try await inOneGroup(store, requests)
+            let first = try results[0].get()[0]
+            guard case .failure(let error) = results[2] else {
+                Issue.record("a figure identical to one of the same group was stored: \(results[2])")
+                return
+            }
+            #expect(error.code == .alreadyExists && error.field == "observations[0]", "\(error)")
+            #expect(error.message.contains("identical to observation \(first.id)"), "\(error)")
+            #expect(try await allObservations(store, .everything()).map(\.value).sorted() == [7, 8])
+        }
+    }
+
+    /// A group's requests take effect in the order they queued, though figures may be stored later together: a
+    /// retraction queued after a figure identical to the figure it retracts finds that figure refused, as it was
+    /// when the figure's request ran (stored after the retraction, it would have been accepted).
+    @Test(arguments: Backend.all) func aRequestAfterFiguresOfItsGroupSeesThemStoredOrRefusedFirst(_ backend: Backend) async throws {
+        try await withFixture(backend) { fixture async throws in
+            let store = fixture.store
+            let stored = try await store.addObservations([fixture.observation(value: 5, period: "2005")], context())[0]
+            let requests: [@Sendable () async throws -> [Observation]] = [
+                { try await store.addObservations([fixture.observation(value: 5, period: "2005")], context()) },
+                { [try await store.retractObservation(stored.id, reason: "withdrawn by its source", context())] },
+            ]
+            let results = try await inOneGroup(store, requests)
+            guard case .failure(let error) = results[0] else {
+                Issue.record("a figure identical to a live one was stored: \(results[0])")
+                return
+            }
+            #expect(error.code == .alreadyExists && error.message.contains("\(stored.id)"), "\(error)")
+            #expect(try results[1].get().first?.retracted == true)
         }
     }
 

@@ -112,15 +112,21 @@ final class PostgresSession: @unchecked Sendable {
         try prepareFirst(plan)
         if let query = plan.query, let connection, isUsable, !connection.isClosed {
             let (prepared, answer) = execute(query, plan.binds, on: connection)
+            let result: Result
             do {
-                return try converted(Self.wait(for: answer, closing: connection))
+                result = try converted(Self.wait(for: answer, closing: connection))
             } catch {
                 forget(query.key, prepared)
+                try checkBegun()  // the BEGIN's failure first: it explains this one
                 if let error = error as? StoreError { throw error }
                 throw failed(error, connection: connection, logging: plan.text)
             }
+            try checkBegun()
+            return result
         }
-        return try run(plan.text, plan.binds, logging: plan.logging)
+        let result = try run(plan.text, plan.binds, logging: plan.logging)
+        try checkBegun()
+        return result
     }
 
     /// A query that failed is prepared again on its next use, should its preparation have been what failed (a
@@ -286,13 +292,16 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// Row changes sent by ``send(_:_:)`` whose answers have not been read yet, in order.
-    private var sent: [EventLoopFuture<PostgresQueryResult>] = []
+    /// Row changes sent by ``send(_:_:rows:)`` whose answers have not been read yet, in order, each with the
+    /// number of rows it should change.
+    private var sent: [(answer: EventLoopFuture<PostgresQueryResult>, rows: Int)] = []
 
-    /// Sends a statement that changes one row without waiting for its answer: the thread goes on to the next while
-    /// the server runs it (statements on a connection run in order, so later ones see its row). ``settle()``
-    /// reads the answers. Counted in ``changeCount`` as the one row it should change.
-    func send(_ sql: String, _ values: [SQLValue]) throws {
+    /// Sends a statement that changes `rows` rows (or a query that returns as many) without waiting for its
+    /// answer: the thread goes on to the next while the server runs it (statements on a connection run in order,
+    /// so later ones see its rows). ``settle()`` reads the answers. Counted in ``changeCount`` as the rows it
+    /// should change.
+    func send(_ sql: String, _ values: [SQLValue], rows: Int = 1) throws {
+        try checkBegun()  // no row changes outside the transaction
         let plan = plan(sql, values)
         try prepareFirst(plan)
         let (text, binds) = (plan.text, plan.binds)
@@ -300,21 +309,22 @@ final class PostgresSession: @unchecked Sendable {
             isUsable = false
             throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
         }
-        changeCount += 1
-        sent.append(connection.query(PostgresQuery(unsafeSQL: text, binds: Self.bindings(binds)), logger: logger))
+        changeCount += rows
+        sent.append(
+            (connection.query(PostgresQuery(unsafeSQL: text, binds: Self.bindings(binds)), logger: logger), rows))
     }
 
-    /// Waits for the answers of every statement sent: false if one failed or did not change exactly one row (the
-    /// transaction must then be rolled back). A lost connection throws UNAVAILABLE.
+    /// Waits for the answers of every statement sent: false if one failed or did not change the rows it should
+    /// (the transaction must then be rolled back). A lost connection throws UNAVAILABLE.
     func settle() throws -> Bool {
         guard !sent.isEmpty, let connection else { return true }
         let answers = sent
         sent.removeAll()
         var asExpected = true
-        for answer in answers {
+        for (answer, rows) in answers {
             do {
                 let result = try Self.wait(for: answer, closing: connection)
-                if result.metadata.rows != 1 { asExpected = false }
+                if result.metadata.rows != rows { asExpected = false }
             } catch {
                 changeCount += 1
                 asExpected = false
@@ -425,8 +435,68 @@ final class PostgresSession: @unchecked Sendable {
     /// False once the connection is known to be gone (closed by the server, or failed).
     var isAlive: Bool { isUsable && !(connection?.isClosed ?? true) }
 
+    /// The BEGIN sent by ``begin()`` while its outcome is unchecked: its answer, and its outcome once the
+    /// connection's event loop has it.
+    private var beginning: (answer: EventLoopFuture<PostgresQueryResult>, outcome: Locked<Bool?>)?
+
+    /// Starts a transaction without waiting for the server's answer: the transaction's first statement follows
+    /// it on the connection, so the BEGIN costs no round trip of its own. Its outcome is checked before any row
+    /// change is sent and when any later statement is answered (the server answered the BEGIN before it).
+    func begin() throws {
+        guard let connection, isUsable, !connection.isClosed else {
+            isUsable = false
+            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
+        }
+        let answer = connection.query(PostgresQuery(unsafeSQL: "BEGIN"), logger: logger)
+        let outcome = Locked<Bool?>(nil)
+        answer.whenComplete { result in
+            outcome.withLock {
+                if case .success(let result) = result, result.metadata.command == "BEGIN" { $0 = true } else { $0 = false }
+            }
+        }
+        beginning = (answer, outcome)
+    }
+
+    /// Throws if the BEGIN ``begin()`` sent failed, waiting for its answer only if it has not arrived.
+    private func checkBegun() throws {
+        guard let (answer, outcome) = beginning, let connection else { return }
+        beginning = nil
+        var begun = outcome.withLock { $0 }
+        if begun == nil {
+            do {
+                begun = try Self.wait(for: answer, closing: connection).metadata.command == "BEGIN"
+            } catch {
+                throw failed(error, connection: connection, logging: "BEGIN")
+            }
+        }
+        if begun != true {
+            isUsable = false  // a connection that cannot begin a transaction is not trusted with another
+            throw StoreError(.unavailable, "the database did not begin a transaction; retry")
+        }
+    }
+
+    /// Commits the transaction ``begin()`` began. Throws if the server rolled it back instead (a statement of it
+    /// failed unseen).
+    func commit() throws {
+        try checkBegun()
+        guard let connection, isUsable, !connection.isClosed else {
+            isUsable = false
+            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
+        }
+        let result: PostgresQueryResult
+        do {
+            result = try Self.wait(for: connection.query(PostgresQuery(unsafeSQL: "COMMIT"), logger: logger), closing: connection)
+        } catch {
+            throw failed(error, connection: connection, logging: "COMMIT")
+        }
+        guard result.metadata.command == "COMMIT" else {
+            throw StoreError(.internalError, "the database rolled the transaction back instead of committing it")
+        }
+    }
+
     /// Ends a failed transaction; a session that cannot is not used again.
     func rollback() throws {
+        beginning = nil
         _ = try? settle()  // answers of statements sent before the failure, read and dropped
         do {
             _ = try query("ROLLBACK", [])

@@ -34,13 +34,15 @@ enum ChangeTable {
     /// After a group's changes are appended: the counter moves to the last of them (SQLite's AUTOINCREMENT
     /// counter moved with the inserts). On PostgreSQL the same statement announces it on the changes channel,
     /// heard by every host's listener once the transaction commits (see `PostgresStore.changesChannel`).
+    /// Sent without waiting for the answer (see `SQL.send`): the group reads it with the others before COMMIT.
     static func advanceSequence(_ db: SQL, to last: Int64) throws {
         if db.dialect == .postgres {
-            try db.run(
+            try db.send(
                 """
                 WITH moved AS (UPDATE change_counter SET last = ? RETURNING last)
                 SELECT pg_notify('\(PostgresStore.changesChannel)', CAST(last AS TEXT)) FROM moved
-                """, [last])
+                """
+            ) { $0.integer(last) }
         }
     }
 
@@ -48,9 +50,10 @@ enum ChangeTable {
         "INSERT INTO changes (sequence, time, entity_kind, entity_id, entity_key, operation, writer_uid, summary, "
         + "entity_json, request_id) VALUES "
 
-    /// Appends changes, many to a statement.
-    static func append(_ db: SQL, _ changes: [WriteGroup.PendingChange]) throws {
-        try db.insertRows(columns, columns: 10, changes) { row, change in
+    /// Appends changes, many to a statement; on PostgreSQL, when `sending`, without waiting for the answers
+    /// (`SQL.insertRows(_:columns:_:sending:bind:)`).
+    static func append(_ db: SQL, _ changes: [WriteGroup.PendingChange], sending: Bool = false) throws {
+        try db.insertRows(columns, columns: 10, changes, sending: sending) { row, change in
             row.integer(change.sequence)
             row.text(change.time)
             row.text(change.entry.entityKind)

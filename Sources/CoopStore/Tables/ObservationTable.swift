@@ -184,12 +184,39 @@ package enum ObservationTable {
         }
     }
 
-    /// ``insertUnlessIdentical(_:_:sequence:)`` with an id taken ahead (``reserveIDs(_:count:)``), sent without
-    /// waiting for the answer (`SQL.send`): whether it stored the row is known at `SQL.settle()`.
-    static func sendInsertUnlessIdentical(_ db: SQL, _ o: Observation, id: Int64, sequence: Int64) throws {
-        try db.send(insertWithIDUnlessIdentical) { row in
-            row.integer(id)
-            bind(&row, o, sequence: sequence)
+    /// A new figure with an id taken ahead (``reserveIDs(_:count:)``), to be stored unless identical to a live one.
+    struct WaitingInsert {
+        var id: Int64
+        var observation: Observation
+        var sequence: Int64
+
+        /// The values ``identical(_:to:)`` compares (those derived from them left out): two figures of one
+        /// statement with the same identity would both be stored, neither seeing the other.
+        var identity: [SQLValue] {
+            let o = observation
+            return [
+                .text(o.indicator), .text(o.origin), .text(o.destination),
+                .text(Breakdown.canonical(Breakdown.sorted(o.breakdown))), .text(o.periodStart), .text(o.periodEnd),
+                .integer(o.value), .integer(o.valueHigh), .integer(Int64(o.unitMultiplier)), .text(o.qualifier.rawValue),
+                .integer(o.sourceID), .text(o.vintage),
+            ]
+        }
+    }
+
+    /// ``insertUnlessIdentical(_:_:sequence:)`` for many figures with ids taken ahead, many to a statement, sent
+    /// without waiting for the answers (`SQL.send`): whether each stored all its rows is known at `SQL.settle()`.
+    /// No two may have the same ``WaitingInsert/identity``.
+    static func sendInsertsUnlessIdentical(_ db: SQL, _ figures: [WaitingInsert]) throws {
+        var start = 0
+        while start < figures.count {
+            let chunk = figures[start..<min(start + rowsPerStatement, figures.count)]
+            try db.send(conditionalInsert(withID: true, rows: chunk.count), rows: chunk.count) { row in
+                for figure in chunk {
+                    row.integer(figure.id)
+                    bind(&row, figure.observation, sequence: figure.sequence)
+                }
+            }
+            start += chunk.count
         }
     }
 
@@ -203,25 +230,35 @@ package enum ObservationTable {
         return ids
     }
 
-    private static let insertUnlessIdentical = conditionalInsert(withID: false)
-    private static let insertWithIDUnlessIdentical = conditionalInsert(withID: true)
+    private static let insertUnlessIdentical = conditionalInsert(withID: false, rows: 1)
 
-    /// The insert of ``bind(_:_:sequence:)``'s values (after an id, `withID`), unless an identical live row exists.
-    private static func conditionalInsert(withID: Bool) -> String {
+    /// The insert of `rows` rows of ``bind(_:_:sequence:)``'s values (each after an id, `withID`), each unless
+    /// an identical live row exists. One row (SQLite's and PostgreSQL's) checks with NOT EXISTS; many
+    /// (PostgreSQL's only) with a lateral lookup per row: as an anti-join the server may plan the check as one
+    /// scan of the whole table, and did, with its statistics behind a growing table (56 ms for 61 figures).
+    private static func conditionalInsert(withID: Bool, rows: Int) -> String {
         let offset = withID ? 1 : 0
         func v(_ column: Int) -> String { "v.column\(column + offset)" }
         let columns = withID ? insertColumns.replacingOccurrences(of: "(indicator,", with: "(id, indicator,") : insertColumns
         let values = (withID ? "?, " : "") + valueTuples(1, columns: 18).dropFirst().dropLast()
-        return columns + """
-             SELECT * FROM (VALUES (\(values), CAST(? AS BIGINT), ?, ?)) AS v
-            WHERE NOT EXISTS (
-              SELECT 1 FROM observations o
+        // Every row casts its reference: the server types a VALUES column from all its rows, and a NULL has none.
+        let tuples = Array(repeating: "(\(values), CAST(? AS BIGINT), ?, ?)", count: rows).joined(separator: ", ")
+        let identical = """
+            SELECT 1 FROM observations o
               WHERE o.indicator = \(v(1)) AND o.origin = \(v(2)) AND o.destination = \(v(3))
                 AND o.breakdown = \(v(4)) AND o.period_from = \(v(7)) AND o.vintage_from = \(v(18))
                 AND o.value = \(v(9)) AND o.period_start = \(v(5)) AND o.period_end = \(v(6))
                 AND o.value_high = \(v(10)) AND o.unit_multiplier = \(v(11)) AND o.qualifier = \(v(13))
                 AND +o.source_id = \(v(15)) AND o.vintage = \(v(17))
-                AND o.superseded_by_id IS NULL AND o.retracted = 0)
+                AND o.superseded_by_id IS NULL AND o.retracted = 0
+            """
+        guard rows > 1 else {
+            return columns + " SELECT * FROM (VALUES \(tuples)) AS v WHERE NOT EXISTS (\(identical))"
+        }
+        return columns + """
+             SELECT v.* FROM (VALUES \(tuples)) AS v
+            LEFT JOIN LATERAL (\(identical) LIMIT 1) AS same ON TRUE
+            WHERE same IS NULL
             """
     }
 

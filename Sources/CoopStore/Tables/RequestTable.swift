@@ -47,9 +47,10 @@ enum RequestTable {
 
     private static let columns = "INSERT INTO requests (request_id, operation, result_json, writer_uid, time, digest) VALUES "
 
-    /// Stores requests, many to a statement.
-    static func insert(_ db: SQL, _ records: [Record]) throws {
-        try db.insertRows(columns, columns: 6, records) { row, record in
+    /// Stores requests, many to a statement; on PostgreSQL, when `sending`, without waiting for the answers
+    /// (`SQL.insertRows(_:columns:_:sending:bind:)`).
+    static func insert(_ db: SQL, _ records: [Record], sending: Bool = false) throws {
+        try db.insertRows(columns, columns: 6, records, sending: sending) { row, record in
             row.text(record.id)
             row.text(record.operation)
             row.text(record.resultJSON)

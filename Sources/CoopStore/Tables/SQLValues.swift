@@ -130,18 +130,18 @@ struct SQL {
         }
     }
 
-    /// A statement that changes one row, sent without waiting for its answer on PostgreSQL (see
-    /// `PostgresSession.send`; ``settle()`` reads the answers), run at once on SQLite.
-    func send(_ sql: String, bind: (inout ParameterBinder) -> Void) throws {
+    /// A statement that changes `rows` rows (or a query that returns as many), sent without waiting for its
+    /// answer on PostgreSQL (see `PostgresSession.send`; ``settle()`` reads the answers), run at once on SQLite.
+    func send(_ sql: String, rows: Int = 1, bind: (inout ParameterBinder) -> Void) throws {
         switch backend {
         case .sqlite:
             try execute(sql, bind: bind)
         case .postgres(let session):
-            try session.send(sql, Self.collected(bind))
+            try session.send(sql, Self.collected(bind), rows: rows)
         }
     }
 
-    /// Whether every statement ``send(_:bind:)`` sent changed its one row; false means the transaction must be
+    /// Whether every statement ``send(_:rows:bind:)`` sent changed its rows; false means the transaction must be
     /// rolled back (on SQLite nothing is outstanding: true).
     func settle() throws -> Bool {
         switch backend {
@@ -217,14 +217,14 @@ struct SQL {
                 return .commit
             }
         case .postgres(let session):
-            _ = try session.query("BEGIN", [])
+            try session.begin()
             do {
                 try body()
             } catch {
                 try? session.rollback()
                 throw error
             }
-            _ = try session.query("COMMIT", [])
+            try session.commit()
         }
     }
 
@@ -533,15 +533,24 @@ func valueTuples(_ rows: Int, columns: Int) -> String {
 
 extension SQL {
     /// Inserts `rows` with `insert` (`INSERT INTO t (a, b) VALUES `) followed by their tuples, up to
-    /// `rowsPerStatement` to a statement; `bind` binds one row's `columns` values.
+    /// `rowsPerStatement` to a statement; `bind` binds one row's `columns` values. When `sending`, each statement
+    /// is sent without waiting for its answer on PostgreSQL (``send(_:rows:bind:)``; ``settle()`` checks that it
+    /// stored all its rows).
     func insertRows<Row>(
-        _ insert: String, columns: Int, _ rows: [Row], bind: (inout ParameterBinder, Row) -> Void
+        _ insert: String, columns: Int, _ rows: [Row], sending: Bool = false,
+        bind: (inout ParameterBinder, Row) -> Void
     ) throws {
         var start = 0
         while start < rows.count {
             let chunk = rows[start..<min(start + rowsPerStatement, rows.count)]
-            try execute(insert + valueTuples(chunk.count, columns: columns)) { binder in
+            let statement = insert + valueTuples(chunk.count, columns: columns)
+            let binding = { (binder: inout ParameterBinder) in
                 for row in chunk { bind(&binder, row) }
+            }
+            if sending {
+                try send(statement, rows: chunk.count, bind: binding)
+            } else {
+                try execute(statement, bind: binding)
             }
             start += chunk.count
         }
