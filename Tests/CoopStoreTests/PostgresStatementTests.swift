@@ -145,4 +145,22 @@ import Testing
             }
         }
     }
+
+    /// A statement marked to be planned on each run is never prepared on the connection (a plan kept from when its
+    /// table was small would scan it whole once grown); it is answered the same.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aStatementPlannedOnEachRunIsNotPrepared() async throws {
+        try await withStore(.postgres) { store in
+            try store.read { db in
+                let preparedTexts = "SELECT string_agg(statement, ' ') FROM pg_prepared_statements"
+                for run in 0..<3 {
+                    #expect(try db.int64(plannedEachRun + "SELECT CAST(? AS BIGINT) * 7", [run]) == Int64(run) * 7)
+                    #expect(try db.int64("SELECT CAST(? AS BIGINT) * 5", [run]) == Int64(run) * 5)
+                }
+                let texts = try db.string(preparedTexts) ?? ""
+                #expect(texts.contains("* 5"), "\(texts)")
+                #expect(!texts.contains("* 7"), "\(texts)")
+            }
+        }
+    }
 }

@@ -602,8 +602,10 @@ enum PostgresSQL {
         return out
     }
 
-    /// Whether a (translated) statement can be prepared: queries and row changes, not transaction control or DDL.
+    /// Whether a (translated) statement can be prepared: queries and row changes, not transaction control or DDL,
+    /// nor one marked to be planned on each run (see `plannedEachRun`).
     static func isPreparable(_ sql: String) -> Bool {
+        if sql.hasPrefix(plannedEachRun) { return false }
         let word = head(sql)
         return word.hasPrefix("SELECT") || word.hasPrefix("INSERT") || word.hasPrefix("UPDATE")
             || word.hasPrefix("DELETE") || word.hasPrefix("WITH")

@@ -210,7 +210,7 @@ package enum ObservationTable {
         var start = 0
         while start < figures.count {
             let chunk = figures[start..<min(start + rowsPerStatement, figures.count)]
-            try db.send(conditionalInsert(withID: true, rows: chunk.count), rows: chunk.count) { row in
+            try db.send(conditionalInsert(withID: true, rows: chunk.count, lateral: true), rows: chunk.count) { row in
                 for figure in chunk {
                     row.integer(figure.id)
                     bind(&row, figure.observation, sequence: figure.sequence)
@@ -230,13 +230,13 @@ package enum ObservationTable {
         return ids
     }
 
-    private static let insertUnlessIdentical = conditionalInsert(withID: false, rows: 1)
+    private static let insertUnlessIdentical = conditionalInsert(withID: false, rows: 1, lateral: false)
 
     /// The insert of `rows` rows of ``bind(_:_:sequence:)``'s values (each after an id, `withID`), each unless
-    /// an identical live row exists. One row (SQLite's and PostgreSQL's) checks with NOT EXISTS; many
-    /// (PostgreSQL's only) with a lateral lookup per row: as an anti-join the server may plan the check as one
-    /// scan of the whole table, and did, with its statistics behind a growing table (56 ms for 61 figures).
-    private static func conditionalInsert(withID: Bool, rows: Int) -> String {
+    /// an identical live row exists: checked with NOT EXISTS, or (PostgreSQL only) with a `lateral` lookup per
+    /// row, planned on each run. As an anti-join the server may plan the check of many rows as one scan of the
+    /// whole table, and did, with its statistics behind a growing table (56 ms for 61 figures).
+    private static func conditionalInsert(withID: Bool, rows: Int, lateral: Bool) -> String {
         let offset = withID ? 1 : 0
         func v(_ column: Int) -> String { "v.column\(column + offset)" }
         let columns = withID ? insertColumns.replacingOccurrences(of: "(indicator,", with: "(id, indicator,") : insertColumns
@@ -252,10 +252,10 @@ package enum ObservationTable {
                 AND +o.source_id = \(v(15)) AND o.vintage = \(v(17))
                 AND o.superseded_by_id IS NULL AND o.retracted = 0
             """
-        guard rows > 1 else {
+        guard lateral else {
             return columns + " SELECT * FROM (VALUES \(tuples)) AS v WHERE NOT EXISTS (\(identical))"
         }
-        return columns + """
+        return plannedEachRun + columns + """
              SELECT v.* FROM (VALUES \(tuples)) AS v
             LEFT JOIN LATERAL (\(identical) LIMIT 1) AS same ON TRUE
             WHERE same IS NULL

@@ -25,7 +25,7 @@ enum RequestTable {
             db.dialect == .postgres
             ? "= ANY(ARRAY(SELECT json_array_elements_text(CAST(? AS json))))" : "IN (SELECT value FROM json_each(?))"
         try db.each(
-            "SELECT request_id, operation, result_json, digest FROM requests WHERE request_id \(list)",
+            plannedEachRun + "SELECT request_id, operation, result_json, digest FROM requests WHERE request_id \(list)",
             [jsonArray(ids)]
         ) { row in
             priors[row.text(0)] = Prior(operation: row.text(1), resultJSON: row.text(2), digest: row.text(3))
