@@ -191,7 +191,9 @@ final class GroupCommitWriter: Sendable {
         let group = WriteGroup(db: db, savepoints: savepoints)
         do {
             try db.transaction {
-                try group.begin(requests: batch.count, requestIDs: batch.compactMap(\.requestID))
+                try group.begin(
+                    requests: batch.count, requestIDs: batch.compactMap(\.requestID),
+                    figureRequests: batch.count(where: \.addsFiguresOnly))
                 for (index, job) in batch.enumerated() {
                     if !job.addsFiguresOnly { try group.sendWaitingFigures() }
                     let mark = group.startRequest()

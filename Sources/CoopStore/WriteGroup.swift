@@ -53,15 +53,23 @@ final class WriteGroup {
     }
 
     /// Inside the transaction, before the first request: takes the change log's position (on PostgreSQL its
-    /// counter row, held until commit, so sequence order is commit order on every host) and reads what the group's
-    /// request ids already answered.
-    func begin(requests: Int, requestIDs: [String]) throws {
+    /// counter row, held until commit, so sequence order is commit order on every host), reads what the group's
+    /// request ids already answered and, for `figureRequests` requests that add figures, takes ids ahead (see
+    /// ``observationID()``). On PostgreSQL these go out together, answered after one wait.
+    func begin(requests: Int, requestIDs: [String], figureRequests: Int = 0) throws {
         requestsLeft = requests
-        lastSequence = try ChangeTable.lockSequence(db)
-        firstSequence = lastSequence
+        let lock = try ChangeTable.lockSequenceLater(db)
         // With savepoints each request reads its own id (``prior(_:)``), as close to its insert as can be.
-        if !savepoints, !requestIDs.isEmpty {
-            priors = try RequestTable.load(db, ids: requestIDs)
+        let loadPriors = !savepoints && !requestIDs.isEmpty ? try RequestTable.loadLater(db, ids: requestIDs) : nil
+        let reserve =
+            !savepoints && db.sendsAhead && figureRequests > 0
+            ? try ObservationTable.reserveIDsLater(db, count: min(figureRequests + 1, rowsPerStatement)) : nil
+        lastSequence = try lock()
+        firstSequence = lastSequence
+        if let loadPriors { priors = try loadPriors() }
+        if let reserve {
+            reservedIDs = try reserve()
+            reserveNext = reservedIDs.count
         }
     }
 

@@ -107,26 +107,50 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
-        if let replay { return try replay.answer(sql, values) }
+        try queryLater(sql, values)()
+    }
+
+    /// ``query(_:_:)`` sent now, its answer read later: the closure returned waits for it (call it once). The
+    /// statements that open a write group go out together this way, and their answers cost one wait.
+    func queryLater(_ sql: String, _ values: [SQLValue]) throws -> () throws -> Result {
+        if let replay {
+            let result = try replay.answer(sql, values)
+            return { result }
+        }
         let plan = plan(sql, values)
         try prepareFirst(plan)
-        if let query = plan.query, let connection, isUsable, !connection.isClosed {
+        guard let connection, isUsable, !connection.isClosed else {
+            isUsable = false
+            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
+        }
+        if let query = plan.query {
             let (prepared, answer) = execute(query, plan.binds, on: connection)
-            let result: Result
+            return { [self] in
+                let result: Result
+                do {
+                    result = try converted(Self.wait(for: answer, closing: connection))
+                } catch {
+                    forget(query.key, prepared)
+                    try checkBegun()  // the BEGIN's failure first: it explains this one
+                    if let error = error as? StoreError { throw error }
+                    throw failed(error, connection: connection, logging: plan.text)
+                }
+                try checkBegun()
+                return result
+            }
+        }
+        let answer = connection.query(PostgresQuery(unsafeSQL: plan.text, binds: Self.bindings(plan.binds)), logger: logger)
+        return { [self] in
+            let result: PostgresQueryResult
             do {
-                result = try converted(Self.wait(for: answer, closing: connection))
+                result = try Self.wait(for: answer, closing: connection)
             } catch {
-                forget(query.key, prepared)
-                try checkBegun()  // the BEGIN's failure first: it explains this one
-                if let error = error as? StoreError { throw error }
-                throw failed(error, connection: connection, logging: plan.text)
+                try checkBegun()
+                throw failed(error, connection: connection, logging: plan.logging ?? plan.text)
             }
             try checkBegun()
-            return result
+            return try converted(result)
         }
-        let result = try run(plan.text, plan.binds, logging: plan.logging)
-        try checkBegun()
-        return result
     }
 
     /// A query that failed is prepared again on its next use, should its preparation have been what failed (a

@@ -19,15 +19,28 @@ enum ChangeTable {
     /// will never later find a smaller one committed (which a PostgreSQL sequence would allow). Taken outside any
     /// savepoint: a lock taken inside one that rolls back is released.
     static func lockSequence(_ db: SQL) throws -> Int64 {
+        try lockSequenceLater(db)()
+    }
+
+    /// ``lockSequence(_:)`` sent now, read by the closure returned (see `SQL.eachLater`).
+    static func lockSequenceLater(_ db: SQL) throws -> () throws -> Int64 {
+        var last: Int64?
+        let read: () throws -> Void
         switch db.dialect {
         case .sqlite:
             // AUTOINCREMENT: the largest sequence ever used, whatever was deleted since.
-            return try db.int64("SELECT seq FROM sqlite_sequence WHERE name = 'changes'") ?? 0
-        case .postgres:
-            guard let last = try db.int64("SELECT last FROM change_counter FOR UPDATE") else {
-                throw StoreError(.internalError, "the change counter is missing")
+            read = try db.eachLater("SELECT seq FROM sqlite_sequence WHERE name = 'changes'") { last = $0.int64(0) }
+            return {
+                try read()
+                return last ?? 0
             }
-            return last
+        case .postgres:
+            read = try db.eachLater("SELECT last FROM change_counter FOR UPDATE") { last = $0.int64(0) }
+            return {
+                try read()
+                guard let last else { throw StoreError(.internalError, "the change counter is missing") }
+                return last
+            }
         }
     }
 

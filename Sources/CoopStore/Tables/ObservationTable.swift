@@ -222,12 +222,20 @@ package enum ObservationTable {
 
     /// `count` new observation ids from the table's identity sequence (PostgreSQL).
     static func reserveIDs(_ db: SQL, count: Int) throws -> [Int64] {
+        try reserveIDsLater(db, count: count)()
+    }
+
+    /// ``reserveIDs(_:count:)`` sent now, read by the closure returned (see `SQL.eachLater`).
+    static func reserveIDsLater(_ db: SQL, count: Int) throws -> () throws -> [Int64] {
         var ids: [Int64] = []
-        try db.each(
+        let read = try db.eachLater(
             "SELECT nextval(pg_get_serial_sequence('observations', 'id')) FROM generate_series(1, CAST(? AS BIGINT))",
             [count]
         ) { row in ids.append(row.int64(0)) }
-        return ids
+        return {
+            try read()
+            return ids
+        }
     }
 
     private static let insertUnlessIdentical = conditionalInsert(withID: false, rows: 1, lateral: false)

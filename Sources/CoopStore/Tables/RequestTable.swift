@@ -19,18 +19,26 @@ enum RequestTable {
 
     /// The prior results of any of `ids`, by request id: one statement for a group's requests.
     static func load(_ db: SQL, ids: [String]) throws -> [String: Prior] {
+        try loadLater(db, ids: ids)()
+    }
+
+    /// ``load(_:ids:)`` sent now, read by the closure returned (see `SQL.eachLater`).
+    static func loadLater(_ db: SQL, ids: [String]) throws -> () throws -> [String: Prior] {
         var priors: [String: Prior] = [:]
         // On PostgreSQL a list, not a subquery: a prepared semi-join may be planned once as a scan of every request.
         let list =
             db.dialect == .postgres
             ? "= ANY(ARRAY(SELECT json_array_elements_text(CAST(? AS json))))" : "IN (SELECT value FROM json_each(?))"
-        try db.each(
+        let read = try db.eachLater(
             plannedEachRun + "SELECT request_id, operation, result_json, digest FROM requests WHERE request_id \(list)",
             [jsonArray(ids)]
         ) { row in
             priors[row.text(0)] = Prior(operation: row.text(1), resultJSON: row.text(2), digest: row.text(3))
         }
-        return priors
+        return {
+            try read()
+            return priors
+        }
     }
 
     /// A request's row: its first result, by request id.

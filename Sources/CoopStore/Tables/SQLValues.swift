@@ -78,6 +78,24 @@ struct SQL {
         }
     }
 
+    /// ``each(_:_:_:)`` sent now and read later on PostgreSQL (`PostgresSession.queryLater`): statements sent
+    /// this way go out together and their answers cost one wait. Run at once on SQLite. Call the closure returned
+    /// once: it calls `body` with each row.
+    func eachLater(
+        _ sql: String, _ values: SQLValues = [], _ body: @escaping (ColumnReader) throws -> Void
+    ) throws -> () throws -> Void {
+        switch backend {
+        case .sqlite:
+            try each(sql, values, body)
+            return {}
+        case .postgres(let session):
+            let answer = try session.queryLater(sql, values.map(SQLValue.init))
+            return {
+                for row in try answer().rows { try body(ColumnReader(values: row)) }
+            }
+        }
+    }
+
     /// Runs a statement that returns no rows, with its parameters bound by `bind`: on SQLite straight through its
     /// API, for the inserts every write makes, where building GRDB's argument list cost more than the insert.
     func execute(_ sql: String, bind: (inout ParameterBinder) -> Void) throws {
