@@ -76,6 +76,8 @@ let package = Package(
             ]
         ),
         .target(name: "CSQLiteSupport", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // coopd's own memory: the pages of its program that start-up touched, given back once it serves.
+        .target(name: "CProcessMemory"),
         // The data formats coopd's store, its seed import and coopctl share (partial dates, amounts, CSV, the
         // figures file, source guesses): one implementation each. Depends on nothing of the project.
         .target(name: "CoopFormats"),
@@ -100,6 +102,7 @@ let package = Package(
                 "CoopServer",
                 "CoopWire",
                 "CoopProto",
+                "CProcessMemory",
                 "CSystemd",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),

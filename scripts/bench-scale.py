@@ -71,7 +71,7 @@ def main():
         s.stop()
         ready = med([ready_time(coopd, state, sock) for _ in range(3)])
         s = Server(argv, sock, timeout=600)
-        time.sleep(1)
+        time.sleep(5)  # idle: after the start-up pages are given back (see scripts/bench.py)
         idle = rss_kib(s.proc.pid)
         mix = coop_bench(bench, sock, ["--workload", "query-mix", "-c", "8"], a.dur)
         peak = rss_kib(s.proc.pid, "VmHWM")

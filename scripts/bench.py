@@ -401,7 +401,9 @@ def main():
                      f"{hit_rate(rs)} |")
 
         s = Server([coopd, "--socket", sock, "--state-directory", state], sock)
-        time.sleep(1)
+        # Idle: started and not called. coopd gives back its start-up pages at READY and once its services have
+        # started (StartupPages, 2 s later); the resident set is flat after that.
+        time.sleep(5)
         idle = rss_kib(s.proc.pid)
         s.stop()
         ready = med([ready_time(coopd, state, sock) for _ in range(a.reps)])

@@ -140,6 +140,7 @@ public struct Daemon: Sendable {
         }
         Systemd.notify("READY=1\nSTATUS=serving on \(socketDescription)")
         logger.notice("coopd \(CoopdVersion.string) ready", metadata: ["socket": "\(socketDescription)", "pid": "\(getpid())"])
+        StartupPages.releaseNowAndOnceStarted(logger: logger)
 
         let current = LockedBox(configuration)
         let drain = Drain(
