@@ -318,7 +318,7 @@ final class PostgresSession: @unchecked Sendable {
 
     /// Row changes sent by ``send(_:_:rows:)`` whose answers have not been read yet, in order, each with the
     /// number of rows it should change.
-    private var sent: [(answer: EventLoopFuture<PostgresQueryResult>, rows: Int)] = []
+    private var sent: [(answer: EventLoopFuture<PostgresQueryResult>, rows: Int, logging: String)] = []
 
     /// Sends a statement that changes `rows` rows (or a query that returns as many) without waiting for its
     /// answer: the thread goes on to the next while the server runs it (statements on a connection run in order,
@@ -335,7 +335,8 @@ final class PostgresSession: @unchecked Sendable {
         }
         changeCount += rows
         sent.append(
-            (connection.query(PostgresQuery(unsafeSQL: text, binds: Self.bindings(binds)), logger: logger), rows))
+            (connection.query(PostgresQuery(unsafeSQL: text, binds: Self.bindings(binds)), logger: logger), rows,
+             plan.logging ?? text))
     }
 
     /// Waits for the answers of every statement sent: false if one failed or did not change the rows it should
@@ -345,17 +346,14 @@ final class PostgresSession: @unchecked Sendable {
         let answers = sent
         sent.removeAll()
         var asExpected = true
-        for (answer, rows) in answers {
+        for (answer, rows, logging) in answers {
             do {
                 let result = try Self.wait(for: answer, closing: connection)
                 if result.metadata.rows != rows { asExpected = false }
             } catch {
-                changeCount += 1
                 asExpected = false
-                if StoreError.fromPostgres(error).code == .unavailable || connection.isClosed {
-                    isUsable = false
-                    throw StoreError.fromPostgres(error)
-                }
+                let mapped = failed(error, connection: connection, logging: logging)
+                if mapped.code == .unavailable { throw mapped }
             }
         }
         return asExpected
@@ -397,7 +395,8 @@ final class PostgresSession: @unchecked Sendable {
         changeCount += 1
         let mapped = StoreError.fromPostgres(error)
         if mapped.code == .unavailable || connection.isClosed { isUsable = false }
-        if mapped.code == .internalError, let complaint = StoreError.serverComplaint(error) {
+        // Not a statement refused because an earlier one of its transaction failed (25P02): that one is logged.
+        if mapped.code == .internalError, let complaint = StoreError.serverComplaint(error), complaint.state != "25P02" {
             logger.error("a database statement failed", metadata: [
                 "sqlstate": "\(complaint.state)",
                 "error": "\(complaint.message)",
