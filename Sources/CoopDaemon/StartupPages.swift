@@ -9,7 +9,8 @@ import Logging
 ///
 /// Only segments that are never written are advised: the read-only and executable `PT_LOAD`s of the executable
 /// and of its libraries, not RELRO nor data, so no byte of process state can be lost (`MADV_DONTNEED` on a clean
-/// private file mapping only drops the mapping).
+/// private file mapping only drops the mapping). One thing goes with them: breakpoints a debugger wrote into the
+/// code until two seconds after READY (set them after that, or again).
 enum StartupPages {
     /// Advises the kernel; returns the bytes advised.
     @discardableResult
