@@ -163,4 +163,26 @@ import Testing
             }
         }
     }
+
+    /// A transaction is never reported committed when a statement sent ahead of its answer failed: it is rolled
+    /// back, the caller hears why, and the connection answers the next statement.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aTransactionWithAFailedStatementSentAheadIsRolledBackNotCommitted() async throws {
+        try await withStore(.postgres) { store in
+            try store.read { db in
+                var failure: StoreError?
+                do {
+                    try db.transaction {
+                        try db.send("SELECT 1 / CAST(? AS BIGINT)", rows: 1) { $0.integer(0) }
+                    }
+                } catch let error as StoreError {
+                    failure = error
+                }
+                #expect(failure?.code == .internalError, "\(String(describing: failure))")
+                #expect(failure?.message.contains("rolled back") == true, "\(String(describing: failure))")
+                #expect(try db.int64("SELECT CAST(? AS BIGINT) + 1", [1]) == 2)
+                #expect(try db.settle())  // nothing of the failed transaction is left to read
+            }
+        }
+    }
 }

@@ -119,10 +119,7 @@ final class PostgresSession: @unchecked Sendable {
         }
         let plan = plan(sql, values)
         try prepareFirst(plan)
-        guard let connection, isUsable, !connection.isClosed else {
-            isUsable = false
-            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
-        }
+        let connection = try usableConnection()
         if let query = plan.query {
             let (prepared, answer) = execute(query, plan.binds, on: connection)
             return { [self] in
@@ -151,6 +148,16 @@ final class PostgresSession: @unchecked Sendable {
             try checkBegun()
             return try converted(result)
         }
+    }
+
+    /// The connection, while it can take a statement; else the error every statement gets (the session is then
+    /// not handed out again).
+    private func usableConnection() throws -> PostgresConnection {
+        guard let connection, isUsable, !connection.isClosed else {
+            isUsable = false
+            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
+        }
+        return connection
     }
 
     /// A query that failed is prepared again on its next use, should its preparation have been what failed (a
@@ -329,10 +336,7 @@ final class PostgresSession: @unchecked Sendable {
         let plan = plan(sql, values)
         try prepareFirst(plan)
         let (text, binds) = (plan.text, plan.binds)
-        guard let connection, isUsable, !connection.isClosed else {
-            isUsable = false
-            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
-        }
+        let connection = try usableConnection()
         changeCount += rows
         sent.append(
             (connection.query(PostgresQuery(unsafeSQL: text, binds: Self.bindings(binds)), logger: logger), rows,
@@ -375,10 +379,7 @@ final class PostgresSession: @unchecked Sendable {
     /// One statement (already in PostgreSQL's dialect) as an unnamed extended-protocol statement. A failure is
     /// logged with `logging` in place of the statement (an EXECUTE's text holds the values).
     private func run(_ sql: String, _ values: [SQLValue], logging: String? = nil) throws -> Result {
-        guard let connection, isUsable, !connection.isClosed else {
-            isUsable = false
-            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
-        }
+        let connection = try usableConnection()
         let query = PostgresQuery(unsafeSQL: sql, binds: Self.bindings(values))
         let result: PostgresQueryResult
         do {
@@ -466,10 +467,7 @@ final class PostgresSession: @unchecked Sendable {
     /// it on the connection, so the BEGIN costs no round trip of its own. Its outcome is checked before any row
     /// change is sent and when any later statement is answered (the server answered the BEGIN before it).
     func begin() throws {
-        guard let connection, isUsable, !connection.isClosed else {
-            isUsable = false
-            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
-        }
+        let connection = try usableConnection()
         let answer = connection.query(PostgresQuery(unsafeSQL: "BEGIN"), logger: logger)
         let outcome = Locked<Bool?>(nil)
         answer.whenComplete { result in
@@ -498,14 +496,15 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// Commits the transaction ``begin()`` began. Throws if the server rolled it back instead (a statement of it
-    /// failed unseen).
+    /// Commits the transaction ``begin()`` began, once every statement sent ahead has stored what it should (else
+    /// it is rolled back). Throws if it was rolled back, by this check or by the server (a statement failed).
     func commit() throws {
         try checkBegun()
-        guard let connection, isUsable, !connection.isClosed else {
-            isUsable = false
-            throw failure ?? StoreError(.unavailable, "the database connection was lost; retry")
+        guard try settle() else {
+            try rollback()
+            throw StoreError(.internalError, "a statement of the transaction failed; it was rolled back")
         }
+        let connection = try usableConnection()
         let result: PostgresQueryResult
         do {
             result = try Self.wait(for: connection.query(PostgresQuery(unsafeSQL: "COMMIT"), logger: logger), closing: connection)
