@@ -74,6 +74,35 @@ public struct PartialDate: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The days from 1970-01-01 to a full date's day (negative before it); nil for a partial date.
+    public var dayNumber: Int? {
+        guard let month, let day else { return nil }
+        // Howard Hinnant's days_from_civil: years counted from March, so the leap day ends a year.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The full date of day `number` since 1970-01-01 (see ``dayNumber``); nil before year 1000 or after 9999,
+    /// where no stored date is.
+    public init?(dayNumber number: Int) {
+        let z = number + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        guard (1000...9999).contains(year) else { return nil }
+        self.year = year
+        self.month = month
+        day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+    }
+
     /// "YYYY-MM-DD" (years here always have four digits).
     private static func format(_ year: Int, _ month: Int, _ day: Int) -> String {
         String(unsafeUninitializedCapacity: 10) { b in

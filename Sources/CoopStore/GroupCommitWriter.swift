@@ -4,7 +4,7 @@ import CoreMetrics
 /// time (GRDB's serial writer queue; a thread of the PostgreSQL store); every request that is waiting when the
 /// writer becomes free joins the same transaction (group commit), and a failing request rolls back only itself.
 /// Callers resume after the shared COMMIT, that is once their write is durable (SQLite: WAL, synchronous=FULL;
-/// PostgreSQL: synchronous_commit on).
+/// PostgreSQL: synchronous_commit on, and acknowledged once other hosts' version leases have ended).
 ///
 /// A group runs first without a savepoint per request, its change-log and request rows written together at its
 /// end (see `WriteGroup`): a request that fails before it changed a row (most failures are validation) costs the
@@ -57,6 +57,8 @@ final class GroupCommitWriter: Sendable {
     private let didCommit: @Sendable (SQL, Int64?) -> Void
     /// Called on the writer queue after a group transaction failed as a whole.
     private let didRollBack: @Sendable () -> Void
+    /// Given a committed group's acknowledgements, runs them (at once, or later: see `VersionLease`).
+    private let acknowledge: @Sendable (@escaping @Sendable () -> Void) -> Void
     private let groupSizes: Recorder
     private let commitDurations: CoreMetrics.Timer
 
@@ -64,9 +66,12 @@ final class GroupCommitWriter: Sendable {
         schedule: @escaping @Sendable (@escaping @Sendable (SQL) -> Void) -> Void,
         maximumBatch: Int = 64, maximumPending: Int = 4096,
         metrics: any MetricsFactory = NOOPMetricsHandler.instance,
-        didRollBack: @escaping @Sendable () -> Void = {}, didCommit: @escaping @Sendable (SQL, Int64?) -> Void
+        didRollBack: @escaping @Sendable () -> Void = {},
+        acknowledge: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { $0() },
+        didCommit: @escaping @Sendable (SQL, Int64?) -> Void
     ) {
         self.schedule = schedule
+        self.acknowledge = acknowledge
         self.groupSizes = Recorder(label: Self.groupSizeLabel, aggregate: true, factory: metrics)
         self.commitDurations = CoreMetrics.Timer(label: Self.commitDurationLabel, factory: metrics)
         self.didRollBack = didRollBack
@@ -172,8 +177,10 @@ final class GroupCommitWriter: Sendable {
         if errors.contains(where: { $0 == nil }) {
             didCommit(db, latest)
         }
-        for (index, job) in batch.enumerated() {
-            job.finish(errors[index])
+        acknowledge {
+            for (index, job) in batch.enumerated() {
+                job.finish(errors[index])
+            }
         }
     }
 

@@ -55,6 +55,7 @@ extension SQLStore {
         refusingIdentical field: String? = nil
     ) throws -> Observation {
         let observation = try withDefaults(tx, observation)
+        try LongestPeriod.note(tx, observation)
         var stored: Observation?
         try tx.record { sequence in
             let id: Int64

@@ -17,6 +17,7 @@ enum Schema {
         migrator.registerMigration("v4-request-digests", migrate: addRequestDigests)
         migrator.registerMigration("v5-search-native-names", migrate: addSearchNativeNames)
         migrator.registerMigration("v6-observation-identity", migrate: indexObservationIdentity)
+        migrator.registerMigration("v7-longest-period", migrate: storeLongestPeriod)
         return migrator
     }
 
@@ -342,6 +343,17 @@ enum Schema {
             sql: """
                 CREATE INDEX observations_identity
                   ON observations(indicator, origin, destination, breakdown, period_from, vintage_from, value);
+                """)
+    }
+
+    /// The longest period of the figures stored so far (see `LongestPeriod`); writes keep it from here on.
+    private static func storeLongestPeriod(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO meta (key, value)
+                SELECT '\(LongestPeriod.key)',
+                  CAST(CAST(coalesce(max(julianday(period_to) - julianday(period_from)), 0) AS INTEGER) AS TEXT)
+                FROM observations
                 """)
     }
 

@@ -93,7 +93,9 @@ public enum StoreCopy {
             try db.each("SELECT id, superseded_by_id FROM observations WHERE superseded_by_id IS NOT NULL ORDER BY id") {
                 row in supersededBy.append((row.int64(0), row.int64(1)))
             }
-            try db.each("SELECT key, value FROM meta WHERE key <> 'search_index_format' ORDER BY key") { row in
+            // Not facts of the data: the search index's format, a PostgreSQL deployment's version lease.
+            let local = "'search_index_format', '\(PostgresSchema.versionLeaseKey)'"
+            try db.each("SELECT key, value FROM meta WHERE key NOT IN (\(local)) ORDER BY key") { row in
                 meta.append((row.text(0), row.text(1)))
             }
         }

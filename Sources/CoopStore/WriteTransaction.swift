@@ -68,6 +68,8 @@ final class WriterCache: Sendable {
     private struct Entries {
         var indicators: [String: Indicator] = [:]
         var sources: Set<Int64> = []
+        /// The database's longest period span is at least this (see `LongestPeriod`).
+        var longestPeriodDays = -1
     }
 
     private let entries = Locked(Entries())
@@ -87,6 +89,15 @@ final class WriterCache: Sendable {
             if entries.sources.count >= 4_096 { entries.sources.removeAll() }
             entries.sources.insert(id)
         }
+    }
+
+    /// Whether the database's longest period span is known to be at least `days`.
+    func storesPeriod(ofAtLeast days: Int) -> Bool {
+        entries.withLock { $0.longestPeriodDays >= days }
+    }
+
+    func notePeriod(ofAtLeast days: Int) {
+        entries.withLock { $0.longestPeriodDays = max($0.longestPeriodDays, days) }
     }
 
     func forgetIndicators() {

@@ -58,7 +58,9 @@ struct PostgresDaemonTests {
             let store = try await TestPostgres.openStore(database: database)
             defer { store.close() }
             #expect(try store.latestSequence() == (try reference.latestSequence()))
-            #expect(try store.appliedMigrations() == ["pg-v1-schema", "pg-v1-countries"])
+            #expect(
+                try store.appliedMigrations()
+                    == ["pg-v1-schema", "pg-v1-countries", "pg-v2-version-lease", "pg-v3-longest-period"])
             try await withClient(a.socketPath) { clientA in
                 try await withClient(b.socketPath) { clientB in
                     let summaryA = try await clientA.pairSummary("VN", "JP")

@@ -14,6 +14,28 @@ import Testing
         #expect(PartialDate.isValid(text) == valid)
     }
 
+    /// Days are counted from 1970-01-01 across leap days and centuries, and a day comes back as itself; a partial
+    /// date has no day number, and no day outside the years 1000 to 9999 is a date.
+    @Test func dayNumbersCountDaysAndComeBackAsTheSameDate() throws {
+        let known = [("1970-01-01", 0), ("1969-12-31", -1), ("2000-02-29", 11016), ("2000-03-01", 11017),
+                     ("1000-01-01", -354_285), ("9999-12-31", 2_932_896)]
+        for (text, number) in known {
+            #expect(PartialDate(text)?.dayNumber == number, "\(text)")
+            #expect(PartialDate(dayNumber: number)?.description == text, "\(text)")
+        }
+        var previous = ""
+        var wrong: [Int] = []
+        // Every day of three centuries' turns, leap days and non-leap centuries (1900, 2100) among them.
+        for number in -27_028...49_672 {
+            let text = PartialDate(dayNumber: number)?.description ?? ""
+            if PartialDate(text)?.dayNumber != number || text <= previous { wrong.append(number) }
+            previous = text
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        #expect(PartialDate("2024-02")?.dayNumber == nil)
+        #expect(PartialDate(dayNumber: -354_286) == nil && PartialDate(dayNumber: 2_932_897) == nil)
+    }
+
     /// The Gregorian rule: centuries are leap years only every fourth one.
     @Test func leapYears() {
         #expect(!PartialDate.isLeapYear(1900))

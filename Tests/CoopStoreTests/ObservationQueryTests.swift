@@ -1,4 +1,5 @@
 import CoopStore
+import CoopFormats
 import Foundation
 import Testing
 
@@ -338,6 +339,62 @@ import Testing
             var several = ObservationQuery()
             several.indicators = ["JP_ISA_NEW_ENTRANTS", "JP_OTIT_TITP_PLAN_APPROVALS"]
             #expect(try store.observations(several).items.map(\.value) == [335_470, 90_753])
+        }
+    }
+
+    /// A figure whose period began long before a range and ends inside it is in the range, however long its period
+    /// and whenever it was stored: listings bound the periods they read by the longest period stored, which every
+    /// write keeps. Checked against every figure filtered here, page by page, with and without named indicators.
+    @Test(arguments: Backend.all) func figuresWhosePeriodsBeganLongBeforeARangeAreListedInIt(_ backend: Backend) async throws {
+        try await withFixture(backend) { f async throws in
+            let other = try await f.store.putIndicator(
+                Indicator(code: "TEST_ENTRANTS", name: "Test entrants", compiler: "ISA", measure: .flow,
+                          unit: "persons", periodBasis: .calendarYear),
+                context())
+            var figures: [Observation] = []
+            for (month, indicator) in (0..<48).flatMap({ m in [(m, f.indicator.code), (m, other.code)] }) {
+                var o = f.observation(value: Int64(month), period: String(format: "%04d-%02d", 2018 + month / 12, month % 12 + 1))
+                o.indicator = indicator
+                figures.append(o)
+            }
+            _ = try await f.store.addObservations(figures, context())
+            func check(_ label: String) async throws {
+                let all = try await allObservations(f.store, .everything())
+                for from in ["2018-03", "2019-12-15", "2020-06", "2021"] {
+                    for indicators in [[], [f.indicator.code], [other.code, f.indicator.code]] {
+                        var query = ObservationQuery()
+                        query.origin = "VN"
+                        query.destination = "JP"
+                        query.indicators = indicators
+                        query.periodFrom = from
+                        query.periodTo = "2021-06"
+                        query.page.size = 5
+                        let expected = all.filter { o in
+                            (indicators.isEmpty || indicators.contains(o.indicator))
+                                && PartialDate.lastDay(of: o.periodEnd) >= PartialDate.firstDay(of: from)
+                                && PartialDate.firstDay(of: o.periodStart) <= "2021-06-30"
+                        }.map(\.id)
+                        let listed = try await allObservations(f.store, query).map(\.id)
+                        #expect(listed.sorted() == expected.sorted(), "\(label) from \(from) \(indicators)")
+                    }
+                    var series = SeriesQuery(indicator: f.indicator.code, origin: "VN", destination: "JP")
+                    series.periodFrom = from
+                    let points = try f.store.series(series).map(\.periodEnd)
+                    #expect(Set(points) == Set(all.filter { o in
+                        o.indicator == f.indicator.code
+                            && PartialDate.lastDay(of: o.periodEnd) >= PartialDate.firstDay(of: from)
+                    }.map(\.periodEnd)), "\(label) series from \(from)")
+                }
+            }
+            try await check("months")
+            // Longer periods, stored after listings had run: each must show.
+            for (start, end) in [("2019-11", "2020-07"), ("2010", "2020"), ("2016", "2021-01")] {
+                var long = f.observation(value: 1_000)
+                long.periodStart = start
+                long.periodEnd = end
+                _ = try await f.store.addObservations([long], context())
+                try await check("\(start)…\(end)")
+            }
         }
     }
 

@@ -133,6 +133,43 @@ import Testing
         #expect(UInt64(words[0]) ?? 0 > before.version)
         #expect(words[1] == "[\"seen on the loop\"]")
     }
+
+    /// A version read is served again during the database's lease without asking (so a counter moved behind
+    /// coopd's back, acknowledged to no one, shows only once the lease has ended), yet a write another host
+    /// acknowledged is never hidden by it: that host answers only once every lease taken before its COMMIT ended.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aLeasedVersionNeverHidesAWriteAnotherHostAcknowledged() async throws {
+        let database = try await TestPostgres.makeDatabase(template: try await TestPostgres.seededTemplate())
+        defer { Task { await TestPostgres.removeDatabase(database) } }
+        // The longest lease: without the writer's hold, B would still serve its old version when A answers.
+        func psql(_ sql: String) async throws {
+            try await TestPostgres.offload { try TestPostgres.psql(sql, database: database) }
+        }
+        try await psql("UPDATE meta SET value = '1000000' WHERE key = '\(PostgresSchema.versionLeaseKey)'")
+        let a = try await TestPostgres.openStore(database: database)
+        let b = try await TestPostgres.openStore(database: database)
+        defer {
+            a.close()
+            b.close()
+        }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        func versionOnB() async throws -> UInt64 {
+            let answer = try await loop.flatSubmit {
+                b.readOnEventLoop(loop, abandoned: { false }) { ByteBuffer(string: "\(b.dataVersion)") }!
+            }.get()
+            return try #require(UInt64(String(buffer: answer)))
+        }
+
+        let leased = try await versionOnB()
+        try await psql("UPDATE change_counter SET last = last + 1")
+        #expect(try await versionOnB() == leased)
+        try await Task.sleep(for: .milliseconds(1_100))
+        let moved = try await versionOnB()
+        #expect(moved == leased + 1)
+
+        _ = try await a.putSource(Source(title: "held for the lease", publisher: "p"), context())
+        #expect(try await versionOnB() > moved)
+    }
 }
 
 /// A read in rounds and the session that answers its statements go together once the call is answered (each

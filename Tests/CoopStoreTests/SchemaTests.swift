@@ -8,7 +8,8 @@ import Testing
         try await withStore { store async throws in
             let check = try await store.checkStorage()
             #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
-                "v3-observation-columns", "v4-request-digests", "v5-search-native-names", "v6-observation-identity"])
+                "v3-observation-columns", "v4-request-digests", "v5-search-native-names", "v6-observation-identity",
+                "v7-longest-period"])
             #expect(try store.latestSequence() == 0)
             #expect(try store.indicators() == [])
             #expect(try store.sources(page: PageRequest()).items == [])
@@ -47,7 +48,8 @@ import Testing
             defer { try? second.close() }
             #expect(try second.sources(ids: [source.id]) == [source])
             #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
-                "v3-observation-columns", "v4-request-digests", "v5-search-native-names", "v6-observation-identity"])
+                "v3-observation-columns", "v4-request-digests", "v5-search-native-names", "v6-observation-identity",
+                "v7-longest-period"])
         }
     }
 
@@ -102,6 +104,35 @@ import Testing
             #expect(try store.observations(.everything()).items.map(\.conflictsWith) == [
                 [ids[1], ids[2]], [ids[0], ids[2]], [ids[0], ids[1]],
             ])
+        }
+    }
+
+    /// A database from before listings were bounded by the longest period: the upgrade finds the longest period
+    /// stored, so a figure whose period began long before a range still shows in it once more figures are added.
+    @Test func upgradingADatabaseFindsTheLongestPeriodItHolds() async throws {
+        try await withTemporaryDirectory { directory async throws in
+            let path = directory.appendingPathComponent("coop.sqlite").path
+            var long: Observation
+            do {
+                let store = try SQLiteStore(path: path)
+                let fixture = try await Fixture.make(store)
+                long = fixture.observation(value: 1)
+                long.periodStart = "2010"
+                long.periodEnd = "2020-09"
+                long = try await store.addObservations([long], context())[0]
+                try store.close()
+            }
+            try sqlite(path, """
+                DELETE FROM meta WHERE key = 'longest_period_days';
+                DELETE FROM grdb_migrations WHERE identifier = 'v7-longest-period';
+                """)
+            let store = try SQLiteStore(path: path)
+            defer { try? store.close() }
+            let fixture = try await Fixture.make(store)
+            _ = try await store.addObservations([fixture.observation(value: 2, period: "2020-07-31")], context())
+            var query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
+            query.periodFrom = "2020-07"
+            #expect(try store.observations(query).items.map(\.value) == [1, 2])
         }
     }
 

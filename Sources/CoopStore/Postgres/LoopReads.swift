@@ -32,6 +32,8 @@ final class LoopRead: @unchecked Sendable {
     }
 
     let store: ObjectIdentifier
+    /// Where the loop's leased version is (none: always read).
+    private let connections: LoopConnections?
     /// The statements of earlier rounds and their answers, in order.
     var answers: [Answer] = []
     /// The data version, once read for this call.
@@ -45,8 +47,9 @@ final class LoopRead: @unchecked Sendable {
     /// The read running on this thread, while its round runs.
     static let current = ThreadSpecificVariable<LoopRead>()
 
-    init(store: ObjectIdentifier) {
+    init(store: ObjectIdentifier, connections: LoopConnections? = nil) {
         self.store = store
+        self.connections = connections
     }
 
     /// Runs one round of `work` as this read. Its outcome means nothing while ``pending`` is set.
@@ -77,8 +80,12 @@ final class LoopRead: @unchecked Sendable {
         return try known.result.get()
     }
 
-    /// The data version for this read: nil, and recorded as needed, until it has been read.
+    /// The data version for this read (the loop's leased one, if its lease runs): nil, and recorded as needed,
+    /// until it has been read.
     func neededVersion() -> UInt64? {
+        if version == nil, let leased = connections?.leasedVersion() {
+            version = UInt64(max(0, leased))
+        }
         guard let version else {
             if pending == nil { pending = .version }
             return nil
@@ -98,6 +105,7 @@ final class LoopConnections: @unchecked Sendable {
     private let logger: Logger
     private let limit: Int
     private var sessions: [PostgresSession] = []
+    private var lease: VersionLease
     /// Connections being made, and the statements waiting for them.
     private var connecting: [EventLoopFuture<PostgresSession>] = []
     /// Set by the store at shutdown, from any thread: connections made later are closed, statements fail.
@@ -106,8 +114,12 @@ final class LoopConnections: @unchecked Sendable {
     /// Connections made and not yet closed: none once the loop has shut down (which closes its connections).
     let openConnections = Atomic<Int>(0)
 
-    init(eventLoop: any EventLoop, configuration: PostgresConnection.Configuration, limit: Int, logger: Logger) {
+    init(
+        eventLoop: any EventLoop, configuration: PostgresConnection.Configuration, limit: Int, lease: TimeAmount,
+        logger: Logger
+    ) {
         self.eventLoop = eventLoop
+        self.lease = VersionLease(duration: lease)
         self.configuration = configuration
         self.limit = max(1, limit)
         self.logger = logger
@@ -179,7 +191,21 @@ final class LoopConnections: @unchecked Sendable {
         runVersionQuery()
     }
 
+    /// The version last read on this loop, while its lease runs (see `VersionLease`). Past half the lease, a query
+    /// renews it meanwhile, so that under load callers seldom wait for the version.
+    func leasedVersion() -> Int64? {
+        eventLoop.assertInEventLoop()
+        let now = NIODeadline.now()
+        guard let leased = lease.current(now) else { return nil }
+        if versionRunning == nil && lease.endsSoon(now) {
+            versionRunning = []
+            runVersionQuery()
+        }
+        return leased
+    }
+
     private func runVersionQuery() {
+        let sent = NIODeadline.now()
         query("SELECT last FROM change_counter", []).whenComplete { [self] result in
             let callers = versionRunning ?? []
             let value = result.flatMap { answer -> Swift.Result<Int64, any Error> in
@@ -188,6 +214,7 @@ final class LoopConnections: @unchecked Sendable {
                 }
                 return .success(last)
             }
+            if case .success(let last) = value { lease.renew(last, sent: sent) }
             if versionNext.isEmpty {
                 versionRunning = nil
             } else {
@@ -239,7 +266,7 @@ final class LoopReadCall: @unchecked Sendable {
         elsewhere: @escaping (@escaping @Sendable () throws -> Value) -> EventLoopFuture<Value>
     ) {
         self.abandoned = abandoned
-        read = LoopRead(store: store)
+        read = LoopRead(store: store, connections: connections)
         self.connections = connections
         self.work = work
         promise = connections.eventLoop.makePromise(of: ByteBuffer.self)

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// The PostgreSQL schema, as named migrations: the same tables, columns and meaning as SQLite's `Schema` (so the
 /// table helpers' statements run on both), in PostgreSQL's types. A migration is never edited once released:
@@ -14,7 +15,41 @@ enum PostgresSchema {
     static let migrations: [(name: String, sql: String)] = [
         ("pg-v1-schema", schema),
         ("pg-v1-countries", countries),
+        ("pg-v2-version-lease", "INSERT INTO meta (key, value) VALUES ('\(versionLeaseKey)', '1000')"),
+        ("pg-v3-longest-period", longestPeriod),
     ]
+
+    /// `coop_days_before` as SQLite's (`LongestPeriod.daysBefore`), and the longest period stored so far.
+    private static let longestPeriod = """
+        CREATE FUNCTION coop_days_before(day TEXT, days BIGINT) RETURNS TEXT
+          LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+          SELECT CASE WHEN day !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN NULL
+                      WHEN CAST(day AS date) - CAST(days AS integer) < DATE '1000-01-01' THEN NULL
+                      ELSE to_char(CAST(day AS date) - CAST(days AS integer), 'YYYY-MM-DD') END
+        $$;
+        INSERT INTO meta (key, value)
+          SELECT '\(LongestPeriod.key)',
+            CAST(coalesce(max(CAST(period_to AS date) - CAST(period_from AS date)), 0) AS TEXT)
+          FROM observations
+          ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+        """
+
+    /// How long, in microseconds, a coopd serves a data version it read without reading it again, and holds each
+    /// write's acknowledgement after COMMIT (see `VersionLease`): one value for every coopd on the database, read at
+    /// start (restart them all after changing it). 0: every cached answer reads the version, writes are answered
+    /// at once.
+    static let versionLeaseKey = "version_lease_microseconds"
+
+    /// The database's version lease. Throws FAILED_PRECONDITION for a value that is not 0 to 1,000,000 µs.
+    static func versionLease(_ db: SQL) throws -> TimeAmount {
+        let text = try MetaTable.value(db, versionLeaseKey) ?? "0"
+        guard let microseconds = Int64(text), (0...1_000_000).contains(microseconds) else {
+            throw StoreError(
+                .failedPrecondition,
+                "meta \(versionLeaseKey) is \(Validation.quoted(text)): expected microseconds from 0 to 1000000")
+        }
+        return .microseconds(microseconds)
+    }
 
     private static let schema = """
         CREATE TABLE meta (

@@ -19,7 +19,9 @@ import Synchronization
 /// - The change log's sequence is taken from a counter row held until commit (`ChangeTable.lockSequence`), so
 ///   sequence order is commit order on every host.
 /// - The data version is that counter, read from the database: a write acknowledged by any host moves it
-///   before its answer, so an answer cached under the old version is never served after it.
+///   before its answer, so an answer cached under the old version is never served after it. A version read is
+///   served again for the database's version lease (1 ms unless set otherwise), and every coopd holds a write's
+///   acknowledgement that long after COMMIT (see `VersionLease`): no round trip per cached answer.
 ///
 /// - With a standby (`readLocation`, `--database-read`), reads go to it once it has replayed this coopd's
 ///   acknowledged writes, else to the primary (see `StandbyReads`).
@@ -40,6 +42,10 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     private let listener: Locked<Task<Void, Never>?> = Locked(nil)
     private let pollInterval: Duration
     private let versions = SharedRead<Int64?>()
+    /// The database's version lease (set once the schema is read; see `VersionLease`).
+    private let leaseDuration: Locked<TimeAmount>
+    /// The version lease of reads on threads (reads on event loops keep one per loop).
+    private let threadLease = Locked(VersionLease(duration: .zero))
     private let isShutDown = Atomic<Bool>(false)
     private let configuration: PostgresConnection.Configuration
     /// Each event loop's connections for reads run there (see `LoopRead`), by loop.
@@ -81,13 +87,28 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         self.writerQueue = writerQueue
         let broadcaster = SequenceBroadcaster()
         let writerCache = WriterCache()
+        let leaseDuration = Locked(TimeAmount.zero)
+        self.leaseDuration = leaseDuration
+        let timers = group.next()
         let writer = GroupCommitWriter(
             schedule: { drain in
                 writerQueue.async {
                     writerConnection.withSessionOrFailure { session in drain(SQL(session)) }
                 }
             },
-            metrics: metrics, didRollBack: { writerCache.removeAll() }
+            metrics: metrics, didRollBack: { writerCache.removeAll() },
+            acknowledge: { acknowledge in
+                // Until every host's lease on a version read before this COMMIT has ended (see `VersionLease`).
+                let lease = leaseDuration.withLock { $0 }
+                guard lease > .zero else { return acknowledge() }
+                let deadline = NIODeadline.now() + lease
+                timers.scheduleTask(deadline: deadline, acknowledge).futureResult.whenFailure { _ in
+                    // The store is closing and its timers with it: wait out the lease here.
+                    let left = deadline - .now()
+                    if left > .zero { usleep(UInt32(left.nanoseconds / 1000) + 1) }
+                    acknowledge()
+                }
+            }
         ) { db, recorded in
             // Before any request of the group is acknowledged: reads through this coopd then wait for the standby
             // to replay this commit. Should the position not be known, nothing may be read from the standby.
@@ -256,9 +277,17 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             // Never an answer cached under it: the round that asked is run again once the version is read.
             return read.neededVersion() ?? unknownVersion()
         }
+        if standby == nil, let leased = threadLease.withLock({ $0.current(.now()) }) {
+            return UInt64(max(0, leased))
+        }
         let last = try? versions.value { () -> Int64? in
             let query = { (db: SQL) in try db.int64("SELECT last FROM change_counter") }
-            guard let standby else { return try readPrimary(query) }
+            guard let standby else {
+                let sent = NIODeadline.now()
+                let last = try readPrimary(query)
+                if let last { threadLease.withLock { $0.renew(last, sent: sent) } }
+                return last
+            }
             // From the standby, the answer that follows is read there too (or, newer, on the primary). A version
             // from the primary could come with an answer from a standby that lacks another host's latest writes:
             // such answers are not cached (the version below is never handed out twice).
@@ -301,7 +330,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             let loops = max(1, System.coreCount)
             let made = LoopConnections(
                 eventLoop: eventLoop, configuration: configuration,
-                limit: (location.readConnections + loops - 1) / loops, logger: logger)
+                limit: (location.readConnections + loops - 1) / loops, lease: leaseDuration.withLock { $0 },
+                logger: logger)
             // Made after shutdown took its list: closed from the start.
             if isShutDown.load(ordering: .relaxed) { made.markClosed() }
             all[key] = made
@@ -349,6 +379,13 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
                 if case .text(let name) = row[0] { return name }
                 return nil
             })
+            // A newer coopd's schema may mean what this one does not do (such as hold acknowledgements for a lease).
+            if let unknown = applied.subtracting(PostgresSchema.migrations.map(\.name)).sorted().first {
+                throw StoreError(
+                    .failedPrecondition,
+                    "the database has migration \(unknown), which this coopd does not know: it was migrated by a "
+                        + "newer coopd; run that version")
+            }
             for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
                 logger.info("applying migration", metadata: ["migration": "\(migration.name)"])
                 let db = SQL(session)
@@ -364,6 +401,9 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             try db.transaction { try SearchIndex.rebuildIfStale(db) }
             // The first reads must not go to a standby without the schema.
             try standby?.noteCommit(db)
+            let lease = try PostgresSchema.versionLease(db)
+            leaseDuration.withLock { $0 = lease }
+            threadLease.withLock { $0 = VersionLease(duration: lease) }
         }
     }
 

@@ -328,7 +328,7 @@ package enum ObservationTable {
     /// The SQL of the listing for `query` after `after` (a page-token key): at most `limit` rows plus one, to know
     /// whether another page follows; and its values.
     private static func listing(
-        _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int
+        _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int, dialect: SQLDialect
     ) throws -> (String, SQLValues) {
         var conditions: [String] = []
         var values: SQLValues = []
@@ -340,34 +340,58 @@ package enum ObservationTable {
             conditions.append("o.destination = ?")
             values.append(query.destination)
         }
-        if !query.indicators.isEmpty {
-            conditions.append("o.indicator IN (SELECT value FROM json_each(?))")
-            values.append(jsonArray(query.indicators))
+        // Named indicators are listed whatever they measure; otherwise claims only when asked for.
+        let statisticsOnly = !query.includeClaims && query.indicators.isEmpty
+        // Within a pair, SQLite reads the index one indicator after another (each an equality, so breakdown and
+        // period bounds narrow the index too) and in order; every indicator when none is named. Where the page
+        // token's indicator is, earlier indicators are left out: the token itself must then not be an index
+        // bound ("+"), or SQLite would scan from it and sort.
+        // Every indicator, and the token's bound: SQLite only (PostgreSQL plans such a listing its own way, and
+        // compares text in the database's locale unless told otherwise).
+        let pair = !query.origin.isEmpty && !query.destination.isEmpty
+        let byIndicator = !query.indicators.isEmpty || (dialect == .sqlite && pair)
+        let fromToken: String?
+        if dialect == .sqlite, !query.includeConflicts, case .text(let indicator)? = after?.first {
+            fromToken = indicator
+        } else {
+            fromToken = nil
         }
+        if !query.indicators.isEmpty {
+            let fromTokenOn = fromToken == nil ? "" : " WHERE value >= ?"
+            conditions.append("o.indicator IN (SELECT value FROM json_each(?)\(fromTokenOn))")
+            values.append(jsonArray(query.indicators))
+        } else if byIndicator {
+            var which: [String] = []
+            if statisticsOnly { which.append("measure <> '\(Measure.claim.rawValue)'") }
+            if fromToken != nil { which.append("code >= ?") }
+            conditions.append("o.indicator IN (SELECT code FROM indicators WHERE \(whereClause(which)))")
+        } else if statisticsOnly {
+            conditions.append(notClaim)
+        }
+        if let fromToken, byIndicator { values.append(fromToken) }
         if !query.periodFrom.isEmpty {
+            let from = PartialDate.firstDay(of: query.periodFrom)
             conditions.append("o.period_to >= ?")
-            values.append(PartialDate.firstDay(of: query.periodFrom))
+            conditions.append("o.period_from >= \(LongestPeriod.earliestStart)")
+            values += [from, from]
         }
         if !query.periodTo.isEmpty {
             conditions.append("o.period_from <= ?")
             values.append(PartialDate.lastDay(of: query.periodTo))
         }
-        // "+" keeps SQLite from treating breakdown as a constant of the index order, which made it sort the
-        // whole pair in a temporary b-tree instead of reading the first rows of the index in order.
+        // Without an indicator equality before it, "+" keeps SQLite from treating breakdown as a constant of the
+        // index order, which made it sort the whole pair in a temporary b-tree instead of reading the first rows
+        // of the index in order.
+        let breakdown = byIndicator ? "o.breakdown" : "+o.breakdown"
         if !query.breakdown.isEmpty {
-            conditions.append("+o.breakdown = ?")
+            conditions.append("\(breakdown) = ?")
             values.append(Breakdown.canonical(query.breakdown))
         } else if !query.anyBreakdown {
-            conditions.append("+o.breakdown = ''")
+            conditions.append("\(breakdown) = ''")
         }
         appendVintageConditions(
             asOf: query.asOf, includeSuperseded: query.includeSuperseded, includeRetracted: query.includeRetracted,
             to: &conditions, &values)
-        // Named indicators are listed whatever they measure; otherwise claims only when asked for.
-        let statisticsOnly = !query.includeClaims && query.indicators.isEmpty
-        if statisticsOnly {
-            conditions.append(notClaim)
-        }
 
         var sql: String
         var outer: [String] = []
@@ -393,7 +417,7 @@ package enum ObservationTable {
             outer = conditions
         }
         if let after {
-            outer.append("(\(sortKey)) > (?, ?, ?, ?, ?, ?, ?)")
+            outer.append("(\(fromToken != nil && byIndicator ? "+" : "")\(sortKey)) > (?, ?, ?, ?, ?, ?, ?)")
             values += after.map(\.databaseValue)
         }
         sql += " WHERE \(whereClause(outer)) ORDER BY \(sortKey) LIMIT ?"
@@ -407,7 +431,7 @@ package enum ObservationTable {
         _ db: SQL, _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int,
         _ visit: (ColumnReader) throws -> Void
     ) throws -> (count: Int, more: Bool, lastKey: [PageToken.Value]) {
-        let (sql, values) = try listing(query, after: after, limit: limit)
+        let (sql, values) = try listing(query, after: after, limit: limit, dialect: db.dialect)
         var count = 0
         var more = false
         // Only the last row shown can become a page token: build keys for no other.
@@ -431,8 +455,10 @@ package enum ObservationTable {
             query.indicator, query.origin, query.destination, Breakdown.canonical(query.breakdown),
         ]
         if !query.periodFrom.isEmpty {
+            let from = PartialDate.firstDay(of: query.periodFrom)
             conditions.append("o.period_to >= ?")
-            values.append(PartialDate.firstDay(of: query.periodFrom))
+            conditions.append("o.period_from >= \(LongestPeriod.earliestStart)")
+            values += [from, from]
         }
         if !query.periodTo.isEmpty {
             conditions.append("o.period_from <= ?")

@@ -1,0 +1,39 @@
+import NIOCore
+
+/// The data version as last read from the database, served again without asking until its lease ends.
+///
+/// Every coopd on a database holds each write's acknowledgement for the lease's `duration` after its COMMIT
+/// returned, and serves a version read from the database for at most `duration` after it *sent* that read. So a
+/// write acknowledged before a call arrived had committed more than `duration` before the call: if the lease still
+/// runs, the write committed before the version's query was sent, and the version counts it. Read-after-acknowledged
+/// -write holds across hosts without a round trip per call. (Monotonic clocks on different hosts advance at the same
+/// rate to within parts per million, nanoseconds over a lease of a millisecond.)
+///
+/// Without a lease (`duration` zero) every version is read from the database.
+struct VersionLease {
+    let duration: TimeAmount
+    private var value: Int64?
+    private var sent = NIODeadline.uptimeNanoseconds(0)
+
+    init(duration: TimeAmount) {
+        self.duration = duration
+    }
+
+    /// The leased version, while the lease runs.
+    func current(_ now: NIODeadline) -> Int64? {
+        guard let value, now < sent + duration else { return nil }
+        return value
+    }
+
+    /// Whether more than half the lease has passed: time to read the version again, before callers must wait for it.
+    func endsSoon(_ now: NIODeadline) -> Bool {
+        now >= sent + .nanoseconds(duration.nanoseconds / 2)
+    }
+
+    /// Takes `value`, read by a query sent at `sent`, unless a later-sent query's answer is held already.
+    mutating func renew(_ value: Int64, sent: NIODeadline) {
+        guard duration > .zero, self.value == nil || sent > self.sent else { return }
+        self.value = value
+        self.sent = sent
+    }
+}
