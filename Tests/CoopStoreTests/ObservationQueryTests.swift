@@ -319,6 +319,17 @@ import Testing
             any.includeClaims = true
             #expect(try await allObservations(store, any).count == 97)
             #expect(try await allObservations(store, any).filter { $0.indicator.hasPrefix("STATEMENT_") }.count == 7)
+            // The same with a period that holds them all (listed another way, by indicator): claims only if asked.
+            var ranged = ObservationQuery()
+            ranged.periodFrom = "1900"
+            ranged.page.size = 7
+            #expect(try await allObservations(store, ranged).map(\.id) == (try await allObservations(store, ObservationQuery()).map(\.id)))
+            ranged.includeClaims = true
+            var claims = ObservationQuery()
+            claims.includeClaims = true
+            let withClaims = try await allObservations(store, claims).map(\.id)
+            #expect(try await allObservations(store, ranged).map(\.id) == withClaims)
+            #expect(withClaims.count == 80)
 
             var titp = ObservationQuery.of("JP_MHLW_FOREIGN_WORKERS_BY_STATUS", "VN", "JP")
             #expect(try store.observations(titp).items.isEmpty)

@@ -343,13 +343,15 @@ package enum ObservationTable {
         // Named indicators are listed whatever they measure; otherwise claims only when asked for.
         let statisticsOnly = !query.includeClaims && query.indicators.isEmpty
         // Within a pair, SQLite reads the index one indicator after another (each an equality, so breakdown and
-        // period bounds narrow the index too) and in order; every indicator when none is named. Where the page
+        // period bounds narrow the index too) and in order; every indicator when none is named and a period or a
+        // breakdown is (else reading the pair in order is as fast, without making the list). Where the page
         // token's indicator is, earlier indicators are left out: the token itself must then not be an index
         // bound ("+"), or SQLite would scan from it and sort.
         // Every indicator, and the token's bound: SQLite only (PostgreSQL plans such a listing its own way, and
         // compares text in the database's locale unless told otherwise).
+        let narrowed = !query.periodFrom.isEmpty || !query.periodTo.isEmpty || !query.breakdown.isEmpty
         let pair = !query.origin.isEmpty && !query.destination.isEmpty
-        let byIndicator = !query.indicators.isEmpty || (dialect == .sqlite && pair)
+        let byIndicator = !query.indicators.isEmpty || (dialect == .sqlite && pair && narrowed)
         let fromToken: String?
         if dialect == .sqlite, !query.includeConflicts, case .text(let indicator)? = after?.first {
             fromToken = indicator
