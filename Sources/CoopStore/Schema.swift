@@ -346,14 +346,15 @@ enum Schema {
                 """)
     }
 
-    /// The longest period of the figures stored so far (see `LongestPeriod`); writes keep it from here on.
+    /// Each indicator's longest period of the figures stored so far (see `LongestPeriod`); writes keep it from
+    /// here on.
     private static func storeLongestPeriod(_ db: Database) throws {
         try db.execute(
             sql: """
-                INSERT OR REPLACE INTO meta (key, value)
-                SELECT '\(LongestPeriod.key)',
-                  CAST(CAST(coalesce(max(julianday(period_to) - julianday(period_from)), 0) AS INTEGER) AS TEXT)
-                FROM observations
+                ALTER TABLE indicators ADD COLUMN longest_period_days INTEGER NOT NULL DEFAULT 0;
+                UPDATE indicators SET longest_period_days = (
+                  SELECT CAST(coalesce(max(julianday(period_to) - julianday(period_from)), 0) AS INTEGER)
+                  FROM observations WHERE indicator = code);
                 """)
     }
 

@@ -22,7 +22,8 @@ public enum StoreCopy {
     /// The tables in an order that keeps every reference satisfied as rows arrive (observations refer to later
     /// revisions: `superseded_by_id` is set in a second pass), with the columns both schemas share.
     static let tables: [(name: String, columns: String, order: String)] = [
-        ("indicators", "code, name, compiler, measure, unit, period_basis, breakdown_dimensions_json, description",
+        ("indicators",
+         "code, name, compiler, measure, unit, period_basis, breakdown_dimensions_json, description, longest_period_days",
          "code"),
         ("sources", "id, title, publisher, original_publisher, url, published, kind, language, note", "id"),
         ("observations", """

@@ -68,8 +68,8 @@ final class WriterCache: Sendable {
     private struct Entries {
         var indicators: [String: Indicator] = [:]
         var sources: Set<Int64> = []
-        /// The database's longest period span is at least this (see `LongestPeriod`).
-        var longestPeriodDays = -1
+        /// Each indicator's longest period is stored as at least this (see `LongestPeriod`).
+        var longestPeriods: [String: Int] = [:]
     }
 
     private let entries = Locked(Entries())
@@ -91,13 +91,17 @@ final class WriterCache: Sendable {
         }
     }
 
-    /// Whether the database's longest period span is known to be at least `days`.
-    func storesPeriod(ofAtLeast days: Int) -> Bool {
-        entries.withLock { $0.longestPeriodDays >= days }
+    /// Whether `indicator`'s longest period is known to be stored as at least `days`.
+    func storesPeriod(ofAtLeast days: Int, indicator: String) -> Bool {
+        entries.withLock { ($0.longestPeriods[indicator] ?? -1) >= days }
     }
 
-    func notePeriod(ofAtLeast days: Int) {
-        entries.withLock { $0.longestPeriodDays = max($0.longestPeriodDays, days) }
+    func notePeriod(ofAtLeast days: Int, indicator: String) {
+        entries.withLock { entries in
+            // Bounded like the sources: past it, a figure's indicator is asked again.
+            if entries.longestPeriods.count >= 4_096 { entries.longestPeriods.removeAll() }
+            entries.longestPeriods[indicator] = max(entries.longestPeriods[indicator] ?? -1, days)
+        }
     }
 
     func forgetIndicators() {

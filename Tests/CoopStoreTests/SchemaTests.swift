@@ -107,8 +107,9 @@ import Testing
         }
     }
 
-    /// A database from before listings were bounded by the longest period: the upgrade finds the longest period
-    /// stored, so a figure whose period began long before a range still shows in it once more figures are added.
+    /// A database from before listings were bounded by each indicator's longest period: the upgrade finds the
+    /// longest period stored, so a figure whose period began long before a range still shows in it once more
+    /// figures of its indicator are added.
     @Test func upgradingADatabaseFindsTheLongestPeriodItHolds() async throws {
         try await withTemporaryDirectory { directory async throws in
             let path = directory.appendingPathComponent("coop.sqlite").path
@@ -123,7 +124,7 @@ import Testing
                 try store.close()
             }
             try sqlite(path, """
-                DELETE FROM meta WHERE key = 'longest_period_days';
+                ALTER TABLE indicators DROP COLUMN longest_period_days;
                 DELETE FROM grdb_migrations WHERE identifier = 'v7-longest-period';
                 """)
             let store = try SQLiteStore(path: path)

@@ -19,7 +19,7 @@ enum PostgresSchema {
         ("pg-v3-longest-period", longestPeriod),
     ]
 
-    /// `coop_days_before` as SQLite's (`LongestPeriod.daysBefore`), and the longest period stored so far.
+    /// `coop_days_before` as SQLite's (`LongestPeriod.daysBefore`), and each indicator's longest period so far.
     private static let longestPeriod = """
         CREATE FUNCTION coop_days_before(day TEXT, days BIGINT) RETURNS TEXT
           LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
@@ -27,11 +27,10 @@ enum PostgresSchema {
                       WHEN CAST(day AS date) - CAST(days AS integer) < DATE '1000-01-01' THEN NULL
                       ELSE to_char(CAST(day AS date) - CAST(days AS integer), 'YYYY-MM-DD') END
         $$;
-        INSERT INTO meta (key, value)
-          SELECT '\(LongestPeriod.key)',
-            CAST(coalesce(max(CAST(period_to AS date) - CAST(period_from AS date)), 0) AS TEXT)
-          FROM observations
-          ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+        ALTER TABLE indicators ADD COLUMN longest_period_days BIGINT NOT NULL DEFAULT 0;
+        UPDATE indicators SET longest_period_days = (
+          SELECT coalesce(max(CAST(period_to AS date) - CAST(period_from AS date)), 0)
+          FROM observations WHERE indicator = code);
         """
 
     /// How long, in microseconds, a coopd serves a data version it read without reading it again, and holds each

@@ -330,8 +330,39 @@ package enum ObservationTable {
     private static func listing(
         _ query: ObservationQuery, after: [PageToken.Value]?, limit: Int, dialect: SQLDialect
     ) throws -> (String, SQLValues) {
+        // Named indicators are listed whatever they measure; otherwise claims only when asked for.
+        let statisticsOnly = !query.includeClaims && query.indicators.isEmpty
+        // On SQLite a pair narrowed by indicators, a period or a breakdown is read one indicator after another, in
+        // order: the indicators table is the outer loop (the listing's order comes from its key), the pair index
+        // the inner one, sought per indicator with the breakdown and the period as bounds (from the asked day less
+        // the indicator's longest period: see `LongestPeriod`). A plain pair listing reads the pair in index order
+        // as fast, without the loop. PostgreSQL plans listings its own way.
+        let pair = !query.origin.isEmpty && !query.destination.isEmpty
+        let narrowed = !query.indicators.isEmpty || !query.periodFrom.isEmpty || !query.periodTo.isEmpty
+            || !query.breakdown.isEmpty
+        let byIndicator = dialect == .sqlite && pair && narrowed
+        // Indicators before the page token's are skipped; the token must then not be an index bound ("+"), or
+        // SQLite would scan from it and sort. (Not with conflicts: the token orders the linked rows too.)
+        var fromToken: String?
+        if byIndicator, !query.includeConflicts, case .text(let indicator)? = after?.first {
+            fromToken = indicator
+        }
+
         var conditions: [String] = []
         var values: SQLValues = []
+        if byIndicator {
+            conditions.append("o.indicator = i.code")
+            if !query.indicators.isEmpty {
+                conditions.append("i.code IN (SELECT value FROM json_each(?))")
+                values.append(jsonArray(query.indicators))
+            } else if statisticsOnly {
+                conditions.append("i.measure <> '\(Measure.claim.rawValue)'")
+            }
+            if let fromToken {
+                conditions.append("i.code >= ?")
+                values.append(fromToken)
+            }
+        }
         if !query.origin.isEmpty {
             conditions.append("o.origin = ?")
             values.append(query.origin)
@@ -340,42 +371,23 @@ package enum ObservationTable {
             conditions.append("o.destination = ?")
             values.append(query.destination)
         }
-        // Named indicators are listed whatever they measure; otherwise claims only when asked for.
-        let statisticsOnly = !query.includeClaims && query.indicators.isEmpty
-        // Within a pair, SQLite reads the index one indicator after another (each an equality, so breakdown and
-        // period bounds narrow the index too) and in order; every indicator when none is named and a period or a
-        // breakdown is (else reading the pair in order is as fast, without making the list). Where the page
-        // token's indicator is, earlier indicators are left out: the token itself must then not be an index
-        // bound ("+"), or SQLite would scan from it and sort.
-        // Every indicator, and the token's bound: SQLite only (PostgreSQL plans such a listing its own way, and
-        // compares text in the database's locale unless told otherwise).
-        let narrowed = !query.periodFrom.isEmpty || !query.periodTo.isEmpty || !query.breakdown.isEmpty
-        let pair = !query.origin.isEmpty && !query.destination.isEmpty
-        let byIndicator = !query.indicators.isEmpty || (dialect == .sqlite && pair && narrowed)
-        let fromToken: String?
-        if dialect == .sqlite, !query.includeConflicts, case .text(let indicator)? = after?.first {
-            fromToken = indicator
-        } else {
-            fromToken = nil
+        if !byIndicator {
+            if !query.indicators.isEmpty {
+                conditions.append("o.indicator IN (SELECT value FROM json_each(?))")
+                values.append(jsonArray(query.indicators))
+            } else if statisticsOnly {
+                conditions.append(notClaim)
+            }
         }
-        if !query.indicators.isEmpty {
-            let fromTokenOn = fromToken == nil ? "" : " WHERE value >= ?"
-            conditions.append("o.indicator IN (SELECT value FROM json_each(?)\(fromTokenOn))")
-            values.append(jsonArray(query.indicators))
-        } else if byIndicator {
-            var which: [String] = []
-            if statisticsOnly { which.append("measure <> '\(Measure.claim.rawValue)'") }
-            if fromToken != nil { which.append("code >= ?") }
-            conditions.append("o.indicator IN (SELECT code FROM indicators WHERE \(whereClause(which)))")
-        } else if statisticsOnly {
-            conditions.append(notClaim)
-        }
-        if let fromToken, byIndicator { values.append(fromToken) }
         if !query.periodFrom.isEmpty {
             let from = PartialDate.firstDay(of: query.periodFrom)
             conditions.append("o.period_to >= ?")
-            conditions.append("o.period_from >= \(LongestPeriod.earliestStart)")
-            values += [from, from]
+            values.append(from)
+            if byIndicator {
+                let earliest = LongestPeriod.earliestStart(day: "?", longestPeriod: "i.longest_period_days")
+                conditions.append("o.period_from >= \(earliest)")
+                values.append(from)
+            }
         }
         if !query.periodTo.isEmpty {
             conditions.append("o.period_from <= ?")
@@ -395,12 +407,15 @@ package enum ObservationTable {
             asOf: query.asOf, includeSuperseded: query.includeSuperseded, includeRetracted: query.includeRetracted,
             to: &conditions, &values)
 
+        let source = byIndicator
+            ? "indicators i CROSS JOIN observations o INDEXED BY observations_pair_listing" : "observations o"
         var sql: String
         var outer: [String] = []
+        var order = sortKey
         if query.includeConflicts {
             // The matching observations, and those linked to them as conflicting (whatever their vintage).
             sql = """
-                WITH matched(id) AS (SELECT o.id FROM observations o WHERE \(whereClause(conditions))),
+                WITH matched(id) AS (SELECT o.id FROM \(source) WHERE \(whereClause(conditions))),
                 selected(id) AS (
                   SELECT id FROM matched
                   UNION SELECT c.high_id FROM conflict_links c JOIN matched m ON c.low_id = m.id
@@ -415,14 +430,16 @@ package enum ObservationTable {
                 outer.append(notClaim)
             }
         } else {
-            sql = "SELECT \(columns) FROM observations o"
+            sql = "SELECT \(columns) FROM \(source)"
             outer = conditions
+            // The same order, named by the outer loop's key so that SQLite sees it is already in order.
+            if byIndicator { order = "i.code" + sortKey.dropFirst("o.indicator".count) }
         }
         if let after {
-            outer.append("(\(fromToken != nil && byIndicator ? "+" : "")\(sortKey)) > (?, ?, ?, ?, ?, ?, ?)")
+            outer.append("(\(fromToken == nil ? "" : "+")\(sortKey)) > (?, ?, ?, ?, ?, ?, ?)")
             values += after.map(\.databaseValue)
         }
-        sql += " WHERE \(whereClause(outer)) ORDER BY \(sortKey) LIMIT ?"
+        sql += " WHERE \(whereClause(outer)) ORDER BY \(order) LIMIT ?"
         values.append(limit + 1)
         return (sql, values)
     }
@@ -458,9 +475,10 @@ package enum ObservationTable {
         ]
         if !query.periodFrom.isEmpty {
             let from = PartialDate.firstDay(of: query.periodFrom)
+            let longest = "(SELECT longest_period_days FROM indicators WHERE code = ?)"
             conditions.append("o.period_to >= ?")
-            conditions.append("o.period_from >= \(LongestPeriod.earliestStart)")
-            values += [from, from]
+            conditions.append("o.period_from >= \(LongestPeriod.earliestStart(day: "?", longestPeriod: longest))")
+            values += [from, from, query.indicator]
         }
         if !query.periodTo.isEmpty {
             conditions.append("o.period_from <= ?")
