@@ -31,7 +31,9 @@ struct CooperationService {
         // the embedded store answers on the loop, unless reads like this one have lately been long.
         let offload: Offload
         if let threads = store.readThreads {
-            offload = .always(StoreReadQueue(store: store, threads: threads))
+            offload = .always(
+                StoreReadQueue(store: store, threads: threads),
+                versionWithoutWaiting: { [store] in store.dataVersionWithoutWaiting })
         } else {
             offload = .whenLonger(than: Self.inlineReadBudget, LongWorkQueue(threads: .singleton))
         }

@@ -79,8 +79,9 @@ public final class LongWorkQueue: WorkQueue {
 /// rows, a broad search) delays every other call on that loop by as much. Short reads are cheaper inline than
 /// two thread hops, so the choice is made per call, from what calls like it cost lately (see ``CallCosts``).
 public enum Offload: Sendable {
-    /// Every read runs by the queue: a store whose reads wait on a database server.
-    case always(any WorkQueue)
+    /// Every read runs by the queue: a store whose reads wait on a database server. A cached answer is given
+    /// inline when `versionWithoutWaiting` knows the version (nil: only the queue's work can read it).
+    case always(any WorkQueue, versionWithoutWaiting: @Sendable () -> UInt64? = { nil })
     /// A read runs on the queue's threads when calls of its method and size class recently cost more than
     /// `budget` on average; otherwise on the event loop. Answers from the response cache are always given inline.
     case whenLonger(than: Duration, LongWorkQueue)
@@ -161,7 +162,7 @@ public struct ServiceDefinition: Sendable {
         let run: @Sendable (ByteBuffer, CallContext) throws -> ByteBuffer = { payload, context in
             try body(try decodePayload(payload), context).serializedBuffer()
         }
-        guard case .always(let queue) = offload else { return try add(method, .inline(run)) }
+        guard case .always(let queue, _) = offload else { return try add(method, .inline(run)) }
         try add(method, .inlineOrElsewhere { payload, context in .elsewhere(queue) { try run(payload, context) } })
     }
 
@@ -194,10 +195,16 @@ public struct ServiceDefinition: Sendable {
         switch offload {
         case nil:
             try add(method, .inline { payload, _ in try answer(payload, try decodePayload(payload), version()) })
-        case .always(let queue):
-            // Reading the version waits on the database too: all of it runs by the queue (and only with a cache).
+        case .always(let queue, let versionWithoutWaiting):
+            // Reading the version may wait on the database too: then all of it runs by the queue.
             try add(method, .inlineOrElsewhere { payload, _ in
-                .elsewhere(queue) { try answer(payload, try decodePayload(payload), cache == nil ? 0 : version()) }
+                if let cache, let known = versionWithoutWaiting(),
+                   let hit = cache.cached(method: key, request: payload, version: known) {
+                    return .answer(hit)
+                }
+                return .elsewhere(queue) {
+                    try answer(payload, try decodePayload(payload), cache == nil ? 0 : version())
+                }
             })
         case .whenLonger(let budget, let queue):
             let costs = CallCosts()

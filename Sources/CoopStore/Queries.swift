@@ -178,6 +178,9 @@ public protocol CooperationStore: Sendable {
     /// read while it had one value stays right until it moves, so callers may cache answers under it. A value
     /// with the top bit set means "not known now" (the database cannot be read): never cache under it.
     var dataVersion: UInt64 { get }
+    /// ``dataVersion`` where it is known here without waiting for a database server, else nil: a store whose
+    /// version read waits (see ``readThreads``) answers cached reads inline only with it.
+    var dataVersionWithoutWaiting: UInt64? { get }
     /// Yields the latest sequence after each committed write, for live change feeds.
     func sequenceUpdates() -> AsyncStream<Int64>
 

@@ -37,6 +37,11 @@ public class SQLStore: CooperationStore, @unchecked Sendable {
         fatalError("SQLStore.dataVersion is provided by a subclass")
     }
 
+    /// See `CooperationStore.dataVersionWithoutWaiting`: ``dataVersion`` unless reads wait (``readThreads``).
+    public var dataVersionWithoutWaiting: UInt64? {
+        readThreads == nil ? dataVersion : nil
+    }
+
     /// See `CooperationStore.readThreads`: nil, reads are answered on the caller's thread.
     public var readThreads: NIOThreadPool? { nil }
 

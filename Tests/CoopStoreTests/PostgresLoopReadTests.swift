@@ -163,6 +163,9 @@ import Testing
         let leased = try await versionOnB()
         try await psql("UPDATE change_counter SET last = last + 1")
         #expect(try await versionOnB() == leased)
+        // Known on that loop without a round (cached answers are given inline then), on no other thread.
+        #expect(try await loop.submit { b.dataVersionWithoutWaiting }.get() == leased)
+        #expect(b.dataVersionWithoutWaiting == nil)
         try await Task.sleep(for: .milliseconds(1_100))
         let moved = try await versionOnB()
         #expect(moved == leased + 1)

@@ -299,6 +299,13 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         return unknownVersion()
     }
 
+    /// This event loop's leased version (see `VersionLease`), if the caller runs on one whose lease runs.
+    override public var dataVersionWithoutWaiting: UInt64? {
+        guard standby == nil, let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
+        let connections = loopConnections.withLock { $0[ObjectIdentifier(loop as AnyObject)] }
+        return connections?.leasedVersion().map { UInt64(max(0, $0)) }
+    }
+
     private func unknownVersion() -> UInt64 {
         (1 << 63) | unknownVersions.add(1, ordering: .relaxed).newValue
     }
