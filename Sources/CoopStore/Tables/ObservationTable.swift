@@ -332,15 +332,13 @@ package enum ObservationTable {
     ) throws -> (String, SQLValues) {
         // Named indicators are listed whatever they measure; otherwise claims only when asked for.
         let statisticsOnly = !query.includeClaims && query.indicators.isEmpty
-        // On SQLite a pair narrowed by indicators, a period or a breakdown is read one indicator after another, in
-        // order: the indicators table is the outer loop (the listing's order comes from its key), the pair index
-        // the inner one, sought per indicator with the breakdown and the period as bounds (from the asked day less
-        // the indicator's longest period: see `LongestPeriod`). A plain pair listing reads the pair in index order
-        // as fast, without the loop. PostgreSQL plans listings its own way.
+        // On SQLite a pair listing of named indicators is read one indicator after another, in order: the
+        // indicators table is the outer loop (the listing's order comes from its key), the pair index the inner
+        // one, sought per indicator with the breakdown and the period as bounds (from the asked day less the
+        // indicator's longest period: see `LongestPeriod`). Over every indicator the loop cost more than it saved
+        // at 10^4 figures (15.7k → 14.3k query-mix calls/s) and is not used. PostgreSQL plans listings its own way.
         let pair = !query.origin.isEmpty && !query.destination.isEmpty
-        let narrowed = !query.indicators.isEmpty || !query.periodFrom.isEmpty || !query.periodTo.isEmpty
-            || !query.breakdown.isEmpty
-        let byIndicator = dialect == .sqlite && pair && narrowed
+        let byIndicator = dialect == .sqlite && pair && !query.indicators.isEmpty
         // Indicators before the page token's are skipped; the token must then not be an index bound ("+"), or
         // SQLite would scan from it and sort. (Not with conflicts: the token orders the linked rows too.)
         var fromToken: String?
@@ -352,12 +350,8 @@ package enum ObservationTable {
         var values: SQLValues = []
         if byIndicator {
             conditions.append("o.indicator = i.code")
-            if !query.indicators.isEmpty {
-                conditions.append("i.code IN (SELECT value FROM json_each(?))")
-                values.append(jsonArray(query.indicators))
-            } else if statisticsOnly {
-                conditions.append("i.measure <> '\(Measure.claim.rawValue)'")
-            }
+            conditions.append("i.code IN (SELECT value FROM json_each(?))")
+            values.append(jsonArray(query.indicators))
             if let fromToken {
                 conditions.append("i.code >= ?")
                 values.append(fromToken)
