@@ -74,6 +74,16 @@ public struct Daemon: Sendable {
         let metrics = DaemonMetrics()
         let store: SQLStore
         do {
+            // Migrating a large database takes a while (storing 10^6 observations in listing order: about 10 s):
+            // while the store opens, after the first 5 s, systemd's start timeout is extended 30 s at a time.
+            let opening = Task.detached {
+                try? await Task.sleep(for: .seconds(5))
+                while !Task.isCancelled {
+                    Systemd.notify("STATUS=opening the database\nEXTEND_TIMEOUT_USEC=30000000")
+                    try? await Task.sleep(for: .seconds(10))
+                }
+            }
+            defer { opening.cancel() }
             store = try Self.openStore(
                 location, readLocation: configuration.databaseRead, passwordFile: configuration.databasePasswordFile,
                 metrics: metrics.factory, logger: logger)

@@ -18,6 +18,7 @@ enum Schema {
         migrator.registerMigration("v5-search-native-names", migrate: addSearchNativeNames)
         migrator.registerMigration("v6-observation-identity", migrate: indexObservationIdentity)
         migrator.registerMigration("v7-longest-period", migrate: storeLongestPeriod)
+        migrator.registerMigration("v8-observations-clustered", migrate: clusterObservations)
         return migrator
     }
 
@@ -370,29 +371,100 @@ enum Schema {
     /// whatever inserts or deletes a link. And `breakdown_json` goes: listings parse the canonical `breakdown`,
     /// so the JSON copy was written on every insert and read by nothing.
     private static func reshapeObservationColumns(_ db: Database) throws {
-        let linksOf = { (id: String) in
-            """
-            (SELECT group_concat(other, ',') FROM (
-               SELECT other FROM (
-                 SELECT high_id AS other FROM conflict_links WHERE low_id = \(id)
-                 UNION ALL SELECT low_id FROM conflict_links WHERE high_id = \(id))
-               ORDER BY other))
-            """
-        }
         try db.execute(
             sql: """
                 ALTER TABLE observations DROP COLUMN breakdown_json;
                 ALTER TABLE observations ADD COLUMN conflicts TEXT NOT NULL DEFAULT '';
                 UPDATE observations SET conflicts = \(linksOf("observations.id"))
                 WHERE id IN (SELECT low_id FROM conflict_links UNION SELECT high_id FROM conflict_links);
-                CREATE TRIGGER conflict_links_inserted AFTER INSERT ON conflict_links BEGIN
-                  UPDATE observations SET conflicts = \(linksOf("observations.id"))
-                  WHERE id IN (NEW.low_id, NEW.high_id);
-                END;
-                CREATE TRIGGER conflict_links_deleted AFTER DELETE ON conflict_links BEGIN
-                  UPDATE observations SET conflicts = coalesce(\(linksOf("observations.id")), '')
-                  WHERE id IN (OLD.low_id, OLD.high_id);
-                END;
+                \(conflictLinkTriggers)
                 """)
     }
+
+    /// An observation's links as its `conflicts` column holds them.
+    private static func linksOf(_ id: String) -> String {
+        """
+        (SELECT group_concat(other, ',') FROM (
+           SELECT other FROM (
+             SELECT high_id AS other FROM conflict_links WHERE low_id = \(id)
+             UNION ALL SELECT low_id FROM conflict_links WHERE high_id = \(id))
+           ORDER BY other))
+        """
+    }
+
+    /// The triggers that keep `observations.conflicts` in step with `conflict_links`.
+    private static var conflictLinkTriggers: String {
+        """
+        CREATE TRIGGER conflict_links_inserted AFTER INSERT ON conflict_links BEGIN
+          UPDATE observations SET conflicts = \(linksOf("observations.id"))
+          WHERE id IN (NEW.low_id, NEW.high_id);
+        END;
+        CREATE TRIGGER conflict_links_deleted AFTER DELETE ON conflict_links BEGIN
+          UPDATE observations SET conflicts = coalesce(\(linksOf("observations.id")), '')
+          WHERE id IN (OLD.low_id, OLD.high_id);
+        END;
+        """
+    }
+
+    /// Observations stored in the order listings read them (a pair, an indicator, a breakdown, by period and
+    /// vintage): a page of a series is a few adjacent pages of the file, where rows stored in arrival order put
+    /// each figure of a long series on a page of its own (at 10^6 figures a listing read about 44 pages from the
+    /// file for one answer). The pair-listing index is the table itself now; `id` stays unique, and is given by
+    /// the writer (`ObservationTable.nextID`), since a table without rowid numbers nothing itself.
+    private static func clusterObservations(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP TRIGGER conflict_links_inserted;
+                DROP TRIGGER conflict_links_deleted;
+                CREATE TABLE observations_clustered (
+                  id INTEGER NOT NULL UNIQUE,
+                  indicator TEXT NOT NULL REFERENCES indicators(code),
+                  origin TEXT NOT NULL,
+                  destination TEXT NOT NULL,
+                  breakdown TEXT NOT NULL DEFAULT '',          -- canonical "key=value;key=value"; '' = total
+                  period_start TEXT NOT NULL,
+                  period_end TEXT NOT NULL,
+                  period_from TEXT NOT NULL,                   -- first day of period_start
+                  period_to TEXT NOT NULL,                     -- last day of period_end
+                  value INTEGER NOT NULL CHECK (value >= 0),
+                  value_high INTEGER NOT NULL DEFAULT 0,
+                  unit_multiplier INTEGER NOT NULL DEFAULT 0 CHECK (unit_multiplier BETWEEN 0 AND 15),
+                  unit TEXT NOT NULL DEFAULT '',
+                  qualifier TEXT NOT NULL,
+                  status TEXT NOT NULL,
+                  source_id INTEGER NOT NULL REFERENCES sources(id),
+                  locator TEXT NOT NULL DEFAULT '',
+                  vintage TEXT NOT NULL DEFAULT '',
+                  vintage_from TEXT NOT NULL DEFAULT '',       -- first day of vintage; '' = unknown
+                  supersedes_id INTEGER REFERENCES observations(id),
+                  superseded_by_id INTEGER REFERENCES observations(id),
+                  note TEXT NOT NULL DEFAULT '',
+                  retracted INTEGER NOT NULL DEFAULT 0,
+                  retraction_reason TEXT NOT NULL DEFAULT '',
+                  recorded_sequence INTEGER NOT NULL,
+                  conflicts TEXT NOT NULL DEFAULT '',
+                  PRIMARY KEY (origin, destination, indicator, breakdown, period_from, vintage_from, id)
+                ) WITHOUT ROWID;
+                INSERT INTO observations_clustered (\(clusteredColumns))
+                  SELECT \(clusteredColumns) FROM observations
+                  ORDER BY origin, destination, indicator, breakdown, period_from, vintage_from, id;
+                DROP TABLE observations;
+                ALTER TABLE observations_clustered RENAME TO observations;
+                CREATE INDEX observations_listing
+                  ON observations(indicator, origin, destination, breakdown, period_from, vintage_from, id);
+                CREATE UNIQUE INDEX observations_one_revision
+                  ON observations(supersedes_id) WHERE supersedes_id IS NOT NULL AND retracted = 0;
+                CREATE INDEX observations_by_supersedes ON observations(supersedes_id) WHERE supersedes_id IS NOT NULL;
+                CREATE INDEX observations_by_source ON observations(source_id);
+                CREATE INDEX observations_identity
+                  ON observations(indicator, origin, destination, breakdown, period_from, vintage_from, value);
+                \(conflictLinkTriggers)
+                """)
+    }
+
+    private static let clusteredColumns = """
+        id, indicator, origin, destination, breakdown, period_start, period_end, period_from, period_to, value,
+        value_high, unit_multiplier, unit, qualifier, status, source_id, locator, vintage, vintage_from,
+        supersedes_id, superseded_by_id, note, retracted, retraction_reason, recorded_sequence, conflicts
+        """
 }

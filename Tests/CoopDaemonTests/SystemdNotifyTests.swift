@@ -42,7 +42,8 @@ import Testing
                 let status = fields["STATUS"] ?? ""
                 #expect(
                     status.hasPrefix("importing") || status == "seed data imported"
-                        || status == "seed data corrections applied", "\(datagram)")
+                        || status == "seed data corrections applied" || status == "opening the database",
+                    "\(datagram)")
                 #expect(fields["EXTEND_TIMEOUT_USEC"] == "30000000", "\(datagram)")
             }
             #expect(notificationFields(ready)["STATUS"] == "serving on \(daemon.socketPath)")

@@ -9,7 +9,7 @@ import Testing
             let check = try await store.checkStorage()
             #expect(check.migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
                 "v3-observation-columns", "v4-request-digests", "v5-search-native-names", "v6-observation-identity",
-                "v7-longest-period"])
+                "v7-longest-period", "v8-observations-clustered"])
             #expect(try store.latestSequence() == 0)
             #expect(try store.indicators() == [])
             #expect(try store.sources(page: PageRequest()).items == [])
@@ -49,7 +49,7 @@ import Testing
             #expect(try second.sources(ids: [source.id]) == [source])
             #expect(try await second.checkStorage().migrations == ["v1-schema", "v1-countries", "v1-search-index", "v2-observations-pair-listing",
                 "v3-observation-columns", "v4-request-digests", "v5-search-native-names", "v6-observation-identity",
-                "v7-longest-period"])
+                "v7-longest-period", "v8-observations-clustered"])
         }
     }
 
@@ -137,6 +137,86 @@ import Testing
         }
     }
 
+    /// A database from before observations were stored in listing order (a rowid table with a pair index): the
+    /// upgrade keeps every figure with its id, revision, retraction and links, listings answer as before, and new
+    /// figures are numbered after the last.
+    @Test func upgradingStoresObservationsInListingOrderAndKeepsEveryFigure() async throws {
+        try await withTemporaryDirectory { directory async throws in
+            let path = directory.appendingPathComponent("coop.sqlite").path
+            var before: [Observation] = []
+            var pageOf2020: [Int64] = []
+            do {
+                let store = try SQLiteStore(path: path)
+                let fixture = try await Fixture.make(store)
+                let stored = try await store.addObservations(
+                    (2015...2024).map { fixture.observation(value: Int64($0), period: "\($0)") }
+                        + [fixture.observation(value: 7, period: "2020", origin: "PH")],
+                    context())
+                _ = try await store.reviseObservation(
+                    supersedes: stored[1].id, revision: fixture.observation(value: 99, period: "2016", vintage: "2024-06"),
+                    context())
+                _ = try await store.retractObservation(stored[2].id, reason: "wrong table", context())
+                _ = try await store.linkConflict(stored[3].id, with: stored[4].id, note: "", context())
+                before = try await allObservations(store, .everything())
+                var query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
+                query.periodFrom = "2020"
+                pageOf2020 = try store.observations(query).items.map(\.id)
+                try store.close()
+            }
+            #expect(before.count == 12 && pageOf2020.count == 5)
+            try sqlite(path, """
+                PRAGMA foreign_keys = OFF;
+                PRAGMA legacy_alter_table = ON;
+                CREATE TABLE rowid_observations (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT, indicator TEXT NOT NULL REFERENCES indicators(code),
+                  origin TEXT NOT NULL, destination TEXT NOT NULL, breakdown TEXT NOT NULL DEFAULT '',
+                  period_start TEXT NOT NULL, period_end TEXT NOT NULL, period_from TEXT NOT NULL,
+                  period_to TEXT NOT NULL, value INTEGER NOT NULL CHECK (value >= 0), value_high INTEGER NOT NULL DEFAULT 0,
+                  unit_multiplier INTEGER NOT NULL DEFAULT 0, unit TEXT NOT NULL DEFAULT '', qualifier TEXT NOT NULL,
+                  status TEXT NOT NULL, source_id INTEGER NOT NULL REFERENCES sources(id), locator TEXT NOT NULL DEFAULT '',
+                  vintage TEXT NOT NULL DEFAULT '', vintage_from TEXT NOT NULL DEFAULT '',
+                  supersedes_id INTEGER REFERENCES observations(id), superseded_by_id INTEGER REFERENCES observations(id),
+                  note TEXT NOT NULL DEFAULT '', retracted INTEGER NOT NULL DEFAULT 0,
+                  retraction_reason TEXT NOT NULL DEFAULT '', recorded_sequence INTEGER NOT NULL,
+                  conflicts TEXT NOT NULL DEFAULT '');
+                INSERT INTO rowid_observations SELECT id, indicator, origin, destination, breakdown, period_start,
+                  period_end, period_from, period_to, value, value_high, unit_multiplier, unit, qualifier, status,
+                  source_id, locator, vintage, vintage_from, supersedes_id, superseded_by_id, note, retracted,
+                  retraction_reason, recorded_sequence, conflicts FROM observations ORDER BY id;
+                DROP TABLE observations;
+                ALTER TABLE rowid_observations RENAME TO observations;
+                CREATE INDEX observations_listing
+                  ON observations(indicator, origin, destination, breakdown, period_from, vintage_from, id);
+                CREATE UNIQUE INDEX observations_one_revision
+                  ON observations(supersedes_id) WHERE supersedes_id IS NOT NULL AND retracted = 0;
+                CREATE INDEX observations_by_supersedes ON observations(supersedes_id) WHERE supersedes_id IS NOT NULL;
+                CREATE INDEX observations_by_source ON observations(source_id);
+                CREATE INDEX observations_pair_listing
+                  ON observations(origin, destination, indicator, breakdown, period_from, vintage_from, id);
+                CREATE INDEX observations_identity
+                  ON observations(indicator, origin, destination, breakdown, period_from, vintage_from, value);
+                DELETE FROM grdb_migrations WHERE identifier = 'v8-observations-clustered';
+                """)
+            #expect(try sqlite(path, "SELECT count(*) FROM sqlite_master WHERE name = 'observations_pair_listing'") == "1\n")
+            let store = try SQLiteStore(path: path)
+            defer { try? store.close() }
+            // The rows are the table's key order now: the pair index has gone with the old table.
+            #expect(try sqlite(path, "SELECT count(*) FROM sqlite_master WHERE name = 'observations_pair_listing'") == "0\n")
+            #expect(try sqlite(path, "SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE name = 'observations'") == "1\n")
+            #expect(try await allObservations(store, .everything()) == before)
+            let fixture = try await Fixture.make(store)
+            var query = ObservationQuery.of(fixture.indicator.code, "VN", "JP")
+            query.periodFrom = "2020"
+            #expect(try store.observations(query).items.map(\.id) == pageOf2020)
+            // Links still kept in step by their triggers, ids continue after the last.
+            _ = try await store.linkConflict(before[0].id, with: before[5].id, note: "", context())
+            #expect(try store.observations(.everything()).items.first { $0.id == before[0].id }?.conflictsWith
+                == [before[5].id])
+            let added = try await store.addObservations([fixture.observation(value: 1, period: "2030")], context())
+            #expect(added[0].id == (before.map(\.id).max() ?? 0) + 1)
+        }
+    }
+
     @Test func upgradingADatabaseIndexedBeforeIdeographPairsReindexesIt() async throws {
         try await withTemporaryDirectory { directory async throws in
             let path = directory.appendingPathComponent("coop.sqlite").path
@@ -184,12 +264,17 @@ import Testing
         #expect(try await TestPostgres.offload { try after.search("ベトナム", limit: 50).count } == hits)
     }
 
-    private func sqlite(_ path: String, _ sql: String) throws {
+    @discardableResult
+    private func sqlite(_ path: String, _ sql: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         process.arguments = [path, sql]
+        let output = Pipe()
+        process.standardOutput = output
         try process.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
+        return printed
     }
 }

@@ -588,6 +588,8 @@ enum PostgresSQL {
         ("+o.breakdown", "o.breakdown"),
         ("+source_id", "(source_id + 0)"),
         ("+o.source_id", "(o.source_id + 0)"),
+        // SQLite is told which index answers the identity check; PostgreSQL chooses.
+        (" INDEXED BY observations_identity", ""),
     ]
 
     /// `sql` (translated) with each parameter cast to the type of its value, so that the server infers the types

@@ -2,7 +2,7 @@ internal import CoopFormats
 
 /// The longest period of each indicator's figures, in days past the first (`indicators.longest_period_days`), kept
 /// by every write that stores a figure (it only grows). A listing from day D wants figures whose period ends on or
-/// after D; those of an indicator begin on or after D less its longest period, a bound the pair index can seek to,
+/// after D; those of an indicator begin on or after D less its longest period, a bound the listing order can seek to,
 /// where the end alone made it read every earlier period of the series: a listing costs what it returns, not how
 /// long the series is. Per indicator, because one indicator of cumulative totals over decades must not loosen the
 /// bound of the monthly ones.

@@ -140,14 +140,15 @@ package enum ObservationTable {
     /// A live observation (not superseded, not retracted) with exactly these values (indicator, pair, breakdown,
     /// period, value, qualifier, source, vintage), if one is stored: the same figure filed twice.
     /// One index lookup (`observations_identity`), however many figures the series, the period and the vintage
-    /// already have: the derived `period_from` and `vintage_from` are what the index holds. `+source_id` keeps the
-    /// source's index out of it: PostgreSQL plans a prepared statement once for any values, and with few sources
+    /// already have: the derived `period_from` and `vintage_from` are what the index holds. SQLite is told the
+    /// index: it would rather seek the table's key, which stops short of the value, and read every figure of the
+    /// period and vintage (writes fell from 14,858 to 752/s). `+source_id` keeps the source's index out of it: PostgreSQL plans a prepared statement once for any values, and with few sources
     /// known when it did so, it chose to walk every figure of the source (a writer adding to one source then paid
     /// for all of them).
     static func identical(_ db: SQL, to o: Observation) throws -> Int64? {
         try db.int64(
             """
-            SELECT id FROM observations
+            SELECT id FROM observations INDEXED BY observations_identity
             WHERE indicator = ? AND origin = ? AND destination = ? AND breakdown = ? AND period_from = ?
               AND vintage_from = ? AND value = ? AND period_start = ? AND period_end = ? AND value_high = ?
               AND unit_multiplier = ? AND qualifier = ? AND +source_id = ? AND vintage = ?
@@ -171,18 +172,46 @@ package enum ObservationTable {
 
     /// Stores a validated observation, recorded by change `sequence`; returns its id.
     static func insert(_ db: SQL, _ o: Observation, sequence: Int64) throws -> Int64 {
-        try db.insert(insertColumns + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") { row in
+        guard db.dialect == .sqlite else {
+            return try db.insert(insertColumns + " VALUES " + valueTuples(1, columns: 21)) { row in
+                bind(&row, o, sequence: sequence)
+            }
+        }
+        let id = try nextID(db)
+        try db.execute(insertWithID) { row in
+            row.integer(id)
             bind(&row, o, sequence: sequence)
         }
+        return id
     }
 
     /// ``insert(_:_:sequence:)`` unless a live observation identical to it is stored (see ``identical(_:to:)``,
     /// the same condition): nil then, and nothing is stored. One statement where a check and an insert were two.
     static func insertUnlessIdentical(_ db: SQL, _ o: Observation, sequence: Int64) throws -> Int64? {
-        try db.insertIfAny(insertUnlessIdentical) { row in
+        guard db.dialect == .sqlite else {
+            return try db.insertIfAny(insertUnlessIdentical) { row in
+                bind(&row, o, sequence: sequence)
+            }
+        }
+        let id = try nextID(db)
+        let changes = db.changeCount
+        try db.execute(insertWithIDUnlessIdentical) { row in
+            row.integer(id)
             bind(&row, o, sequence: sequence)
         }
+        return db.changeCount == changes ? nil : id
     }
+
+    /// The id of the next observation stored on SQLite, where the table (clustered in listing order, without a
+    /// rowid) numbers nothing itself: one past the largest, read through the unique index on `id`. Observations
+    /// are never deleted, so no id is given twice (but one a rolled-back write had, as before).
+    private static func nextID(_ db: SQL) throws -> Int64 {
+        (try db.int64("SELECT max(id) FROM observations") ?? 0) + 1
+    }
+
+    private static let insertWithID = insertColumns.replacingOccurrences(of: "(indicator,", with: "(id, indicator,")
+        + " VALUES " + valueTuples(1, columns: 22)
+    private static let insertWithIDUnlessIdentical = conditionalInsert(withID: true, rows: 1, lateral: false)
 
     /// A new figure with an id taken ahead (``reserveIDs(_:count:)``), to be stored unless identical to a live one.
     struct WaitingInsert {
@@ -252,7 +281,7 @@ package enum ObservationTable {
         // Every row casts its reference: the server types a VALUES column from all its rows, and a NULL has none.
         let tuples = Array(repeating: "(\(values), CAST(? AS BIGINT), ?, ?)", count: rows).joined(separator: ", ")
         let identical = """
-            SELECT 1 FROM observations o
+            SELECT 1 FROM observations o INDEXED BY observations_identity
               WHERE o.indicator = \(v(1)) AND o.origin = \(v(2)) AND o.destination = \(v(3))
                 AND o.breakdown = \(v(4)) AND o.period_from = \(v(7)) AND o.vintage_from = \(v(18))
                 AND o.value = \(v(9)) AND o.period_start = \(v(5)) AND o.period_end = \(v(6))
@@ -333,7 +362,7 @@ package enum ObservationTable {
         // Named indicators are listed whatever they measure; otherwise claims only when asked for.
         let statisticsOnly = !query.includeClaims && query.indicators.isEmpty
         // On SQLite a pair listing of named indicators is read one indicator after another, in order: the
-        // indicators table is the outer loop (the listing's order comes from its key), the pair index the inner
+        // indicators table is the outer loop (the listing's order comes from its key), the table (stored in listing order) the inner
         // one, sought per indicator with the breakdown and the period as bounds (from the asked day less the
         // indicator's longest period: see `LongestPeriod`). Over every indicator the loop cost more than it saved
         // at 10^4 figures (15.7k → 14.3k query-mix calls/s) and is not used. PostgreSQL plans listings its own way.
@@ -402,7 +431,7 @@ package enum ObservationTable {
             to: &conditions, &values)
 
         let source = byIndicator
-            ? "indicators i CROSS JOIN observations o INDEXED BY observations_pair_listing" : "observations o"
+            ? "indicators i CROSS JOIN observations o" : "observations o"
         var sql: String
         var outer: [String] = []
         var order = sortKey
