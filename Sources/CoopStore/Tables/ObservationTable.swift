@@ -361,13 +361,16 @@ package enum ObservationTable {
     ) throws -> (String, SQLValues) {
         // Named indicators are listed whatever they measure; otherwise claims only when asked for.
         let statisticsOnly = !query.includeClaims && query.indicators.isEmpty
-        // On SQLite a pair listing of named indicators is read one indicator after another, in order: the
-        // indicators table is the outer loop (the listing's order comes from its key), the table (stored in listing order) the inner
-        // one, sought per indicator with the breakdown and the period as bounds (from the asked day less the
-        // indicator's longest period: see `LongestPeriod`). Over every indicator the loop cost more than it saved
-        // at 10^4 figures (15.7k → 14.3k query-mix calls/s) and is not used. PostgreSQL plans listings its own way.
+        // On SQLite a pair listing narrowed by indicators, a period or a breakdown is read one indicator after
+        // another, in order: the indicators table is the outer loop (the listing's order comes from its key; every
+        // indicator when none is named), the observations (stored in listing order) the inner one, sought per
+        // indicator with the breakdown and the period as bounds (from the asked day less the indicator's longest
+        // period: see `LongestPeriod`). A plain pair listing reads the pair in order as fast, without the loop.
+        // PostgreSQL plans listings its own way.
         let pair = !query.origin.isEmpty && !query.destination.isEmpty
-        let byIndicator = dialect == .sqlite && pair && !query.indicators.isEmpty
+        let narrowed = !query.indicators.isEmpty || !query.periodFrom.isEmpty || !query.periodTo.isEmpty
+            || !query.breakdown.isEmpty
+        let byIndicator = dialect == .sqlite && pair && narrowed
         // Indicators before the page token's are skipped; the token must then not be an index bound ("+"), or
         // SQLite would scan from it and sort. (Not with conflicts: the token orders the linked rows too.)
         var fromToken: String?
@@ -379,8 +382,12 @@ package enum ObservationTable {
         var values: SQLValues = []
         if byIndicator {
             conditions.append("o.indicator = i.code")
-            conditions.append("i.code IN (SELECT value FROM json_each(?))")
-            values.append(jsonArray(query.indicators))
+            if !query.indicators.isEmpty {
+                conditions.append("i.code IN (SELECT value FROM json_each(?))")
+                values.append(jsonArray(query.indicators))
+            } else if statisticsOnly {
+                conditions.append("i.measure <> '\(Measure.claim.rawValue)'")
+            }
             if let fromToken {
                 conditions.append("i.code >= ?")
                 values.append(fromToken)
@@ -407,9 +414,10 @@ package enum ObservationTable {
             conditions.append("o.period_to >= ?")
             values.append(from)
             if byIndicator {
+                // Most indicators' figures cover a day, a month or a year: no function call for those of a day.
                 let earliest = LongestPeriod.earliestStart(day: "?", longestPeriod: "i.longest_period_days")
-                conditions.append("o.period_from >= \(earliest)")
-                values.append(from)
+                conditions.append("o.period_from >= CASE i.longest_period_days WHEN 0 THEN ? ELSE \(earliest) END")
+                values += [from, from]
             }
         }
         if !query.periodTo.isEmpty {
