@@ -28,7 +28,9 @@ import Testing
             let connection = try RawConnection.connect(daemon.socketPath)
             #expect(try await connection.echo(streamID: 1, data: [42]) == [42])
             #expect(notificationFields(ready)["STATUS"] == "serving on \(daemon.socketPath)", "READY datagram: \(ready)")
-            #expect(listener.received.count == 1, "datagrams before READY: \(listener.received)")
+            // Nothing else before READY, but progress of a store slow to open (a loaded machine, a long migration).
+            let others = listener.received.dropLast().filter { notificationFields($0)["STATUS"] != "opening the database" }
+            #expect(others.isEmpty && listener.received.count >= 1, "datagrams before READY: \(listener.received)")
         }
     }
 
