@@ -1,3 +1,4 @@
+import Atomics
 import CoopClient
 import CoopProto
 import CoopServer
@@ -96,6 +97,55 @@ import Testing
             #expect(try await client.read("20") == "20")
             #expect(places["20"] == [true])
             #expect(cache.statistics.hits == 1)
+        }
+    }
+
+    /// A store whose reads wait on a server sends every read by its queue, but a cached answer is given on the
+    /// loop when the store knows the data version without waiting (a PostgreSQL store's leased one); under a
+    /// version the cache has not seen, the read goes by the queue again.
+    @Test func aCachedAnswerIsGivenOnTheLoopWhenTheVersionIsKnownWithoutWaiting() async throws {
+        final class CountingQueue: WorkQueue {
+            let inner = LongWorkQueue(threads: .singleton)
+            let submitted = Locked(0)
+            var count: Int { submitted.withLock { $0 } }
+            func submit(
+                on eventLoop: any EventLoop, abandoned: ManagedAtomic<Bool>,
+                _ work: @escaping @Sendable () throws -> ByteBuffer
+            ) -> EventLoopFuture<ByteBuffer> {
+                submitted.withLock { $0 += 1 }
+                return inner.submit(on: eventLoop, abandoned: abandoned, work)
+            }
+        }
+        let places = Places()
+        let queue = CountingQueue()
+        let known = Locked<UInt64?>(nil)
+        let version = Locked<UInt64>(1)
+        let cache = ResponseCache(maximumBytes: 1 << 20)
+        var service = ServiceDefinition(
+            name: "test.v1.Reads", offload: .always(queue, versionWithoutWaiting: { known.withLock { $0 } }))
+        try service.addCachedInline("Read", cache: cache, version: { version.withLock { $0 } }) {
+            (request: Coop_V1_EchoRequest) in
+            places.record(String(decoding: request.data, as: UTF8.self))
+            return Coop_V1_EchoResponse.with { $0.data = request.data }
+        }
+        try await withTestServer(services: [service]) { _, client, _, _ in
+            // Not known without waiting: by the queue, the second time answered there from the cache.
+            let first = try await client.read("0")
+            #expect(first == "0")
+            #expect(try await client.read("0") == "0")
+            #expect(queue.count == 2)
+            #expect(places["0"] == [false])
+            // Known: on the loop, from the cache.
+            known.withLock { $0 = 1 }
+            #expect(try await client.read("0") == "0")
+            #expect(queue.count == 2)
+            #expect(cache.statistics.hits == 2)
+            // A newer version the cache has not seen: by the queue, and the read runs again.
+            known.withLock { $0 = 2 }
+            version.withLock { $0 = 2 }
+            #expect(try await client.read("0") == "0")
+            #expect(queue.count == 3)
+            #expect(places["0"] == [false, false])
         }
     }
 

@@ -42,10 +42,9 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     private let listener: Locked<Task<Void, Never>?> = Locked(nil)
     private let pollInterval: Duration
     private let versions = SharedRead<Int64?>()
-    /// The database's version lease (set once the schema is read; see `VersionLease`).
-    private let leaseDuration: Locked<TimeAmount>
-    /// The version lease of reads on threads (reads on event loops keep one per loop).
-    private let threadLease = Locked(VersionLease(duration: .zero))
+    /// The version lease of reads on threads (reads on event loops keep one per loop), and with it the database's
+    /// lease duration, set once the schema is read (see `VersionLease`).
+    private let threadLease: Locked<VersionLease>
     private let isShutDown = Atomic<Bool>(false)
     private let configuration: PostgresConnection.Configuration
     /// Each event loop's connections for reads run there (see `LoopRead`), by loop.
@@ -87,8 +86,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         self.writerQueue = writerQueue
         let broadcaster = SequenceBroadcaster()
         let writerCache = WriterCache()
-        let leaseDuration = Locked(TimeAmount.zero)
-        self.leaseDuration = leaseDuration
+        let threadLease = Locked(VersionLease(duration: .zero))
+        self.threadLease = threadLease
         let timers = group.next()
         let writer = GroupCommitWriter(
             schedule: { drain in
@@ -99,7 +98,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             metrics: metrics, didRollBack: { writerCache.removeAll() },
             acknowledge: { acknowledge in
                 // Until every host's lease on a version read before this COMMIT has ended (see `VersionLease`).
-                let lease = leaseDuration.withLock { $0 }
+                let lease = threadLease.withLock { $0.duration }
                 guard lease > .zero else { return acknowledge() }
                 let deadline = NIODeadline.now() + lease
                 timers.scheduleTask(deadline: deadline, acknowledge).futureResult.whenFailure { _ in
@@ -337,7 +336,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             let loops = max(1, System.coreCount)
             let made = LoopConnections(
                 eventLoop: eventLoop, configuration: configuration,
-                limit: (location.readConnections + loops - 1) / loops, lease: leaseDuration.withLock { $0 },
+                limit: (location.readConnections + loops - 1) / loops, lease: threadLease.withLock { $0.duration },
                 logger: logger)
             // Made after shutdown took its list: closed from the start.
             if isShutDown.load(ordering: .relaxed) { made.markClosed() }
@@ -409,7 +408,6 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             // The first reads must not go to a standby without the schema.
             try standby?.noteCommit(db)
             let lease = try PostgresSchema.versionLease(db)
-            leaseDuration.withLock { $0 = lease }
             threadLease.withLock { $0 = VersionLease(duration: lease) }
         }
     }

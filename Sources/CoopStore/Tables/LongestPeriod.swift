@@ -27,9 +27,9 @@ enum LongestPeriod {
         cache.notePeriod(ofAtLeast: days, indicator: o.indicator)
     }
 
-    /// The SQL of the first day a figure of the indicator `code` whose period ends on or after day `day` can begin
-    /// on ('' where not known: no bound). Read in the listing's own statement, so it is the bound of the same
-    /// snapshot on every host.
+    /// The SQL of the first day a figure whose period ends on or after day `day` can begin on, its indicator's
+    /// longest period being `longestPeriod` (both SQL expressions; '' where not known: no bound). Read in the
+    /// listing's own statement, so it is the bound of the same snapshot on every host.
     static func earliestStart(day: String, longestPeriod: String) -> String {
         "coalesce(coop_days_before(\(day), \(longestPeriod)), '')"
     }

@@ -142,9 +142,9 @@ package enum ObservationTable {
     /// One index lookup (`observations_identity`), however many figures the series, the period and the vintage
     /// already have: the derived `period_from` and `vintage_from` are what the index holds. SQLite is told the
     /// index: it would rather seek the table's key, which stops short of the value, and read every figure of the
-    /// period and vintage (writes fell from 14,858 to 752/s). `+source_id` keeps the source's index out of it: PostgreSQL plans a prepared statement once for any values, and with few sources
-    /// known when it did so, it chose to walk every figure of the source (a writer adding to one source then paid
-    /// for all of them).
+    /// period and vintage (writes fell from 14,858 to 752/s). `+source_id` keeps the source's index out of it:
+    /// PostgreSQL plans a prepared statement once for any values, and with few sources known when it did so, it
+    /// chose to walk every figure of the source (a writer adding to one source then paid for all of them).
     static func identical(_ db: SQL, to o: Observation) throws -> Int64? {
         try db.int64(
             """
