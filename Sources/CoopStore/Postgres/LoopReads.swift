@@ -214,7 +214,7 @@ final class LoopConnections: @unchecked Sendable {
                 }
                 return .success(last)
             }
-            if case .success(let last) = value { lease.renew(last, sent: sent) }
+            if case .success(let last) = value { lease.renew(last, sent: sent, answered: .now()) }
             if versionNext.isEmpty {
                 versionRunning = nil
             } else {

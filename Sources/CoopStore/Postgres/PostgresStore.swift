@@ -49,6 +49,9 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     private let configuration: PostgresConnection.Configuration
     /// Each event loop's connections for reads run there (see `LoopRead`), by loop.
     private let loopConnections = Locked<[ObjectIdentifier: LoopConnections]>([:])
+    /// Tells this store's ``LoopSlot``s from another's (an address can be reused, a serial cannot).
+    private let serial = PostgresStore.serials.add(1, ordering: .relaxed).newValue
+    private static let serials = Atomic<UInt64>(0)
 
     /// Connects, migrates the schema (under the advisory lock, so processes starting together migrate once) and
     /// starts watching the change log for other hosts' writes. Throws UNAVAILABLE if the database cannot be
@@ -300,9 +303,16 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     /// This event loop's leased version (see `VersionLease`), if the caller runs on one whose lease runs.
     override public var dataVersionWithoutWaiting: UInt64? {
-        guard standby == nil, let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
-        let connections = loopConnections.withLock { $0[ObjectIdentifier(loop as AnyObject)] }
-        return connections?.leasedVersion().map { UInt64(max(0, $0)) }
+        guard standby == nil else { return nil }
+        // Asked for every cached answer: found through the thread's slot, without a lock, once the loop has one.
+        if let slot = LoopSlot.current.currentValue, slot.store == serial {
+            return slot.connections.leasedVersion().map { UInt64(max(0, $0)) }
+        }
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop,
+              let connections = loopConnections.withLock({ $0[ObjectIdentifier(loop as AnyObject)] })
+        else { return nil }
+        LoopSlot.current.currentValue = LoopSlot(store: serial, connections: connections)
+        return connections.leasedVersion().map { UInt64(max(0, $0)) }
     }
 
     private func unknownVersion() -> UInt64 {
@@ -330,7 +340,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
 
     private func loopConnections(_ eventLoop: any EventLoop) -> LoopConnections {
         let key = ObjectIdentifier(eventLoop as AnyObject)
-        return loopConnections.withLock { all in
+        let connections = loopConnections.withLock { all in
             if let known = all[key] { return known }
             // The read pool's bound, shared among the loops that read.
             let loops = max(1, System.coreCount)
@@ -343,6 +353,10 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             all[key] = made
             return made
         }
+        if LoopSlot.current.currentValue?.store != serial {
+            LoopSlot.current.currentValue = LoopSlot(store: serial, connections: connections)
+        }
+        return connections
     }
 
     override public func ping() async throws {
@@ -539,5 +553,18 @@ final class PostgresSessionPool: @unchecked Sendable {
         for session in idle.withLock({ sessions in defer { sessions.removeAll() }; return sessions }) {
             session.close()
         }
+    }
+}
+
+/// The connections of the store whose reads last ran on this thread (an event loop's), so that a cached answer finds
+/// its loop's leased version without a lock. One per thread, replaced when another store reads there (tests).
+private final class LoopSlot: Sendable {
+    let store: UInt64
+    let connections: LoopConnections
+    static let current = ThreadSpecificVariable<LoopSlot>()
+
+    init(store: UInt64, connections: LoopConnections) {
+        self.store = store
+        self.connections = connections
     }
 }

@@ -14,6 +14,8 @@ struct VersionLease {
     let duration: TimeAmount
     private var value: Int64?
     private var sent = NIODeadline.uptimeNanoseconds(0)
+    /// Recent time from a version query's sending to its answer, in nanoseconds (0: none seen yet).
+    private var roundTrip: Int64 = 0
 
     init(duration: TimeAmount) {
         self.duration = duration
@@ -25,13 +27,22 @@ struct VersionLease {
         return value
     }
 
-    /// Whether more than half the lease has passed: time to read the version again, before callers must wait for it.
+    /// Whether it is time to read the version again, so that the answer is back before the lease ends and callers
+    /// need not wait for it: once the time left is four recent round trips (at the latest half the lease, until a
+    /// round trip has been seen). Renewals under load cost a query each; later ones are fewer.
     func endsSoon(_ now: NIODeadline) -> Bool {
-        now >= sent + .nanoseconds(duration.nanoseconds / 2)
+        let renewAfter = roundTrip == 0
+            ? duration.nanoseconds / 2 : max(duration.nanoseconds / 2, duration.nanoseconds - 4 * roundTrip)
+        return now >= sent + .nanoseconds(renewAfter)
     }
 
-    /// Takes `value`, read by a query sent at `sent`, unless a later-sent query's answer is held already.
-    mutating func renew(_ value: Int64, sent: NIODeadline) {
+    /// Takes `value`, read by a query sent at `sent`, unless a later-sent query's answer is held already; `answered`
+    /// (when the answer came) updates the recent round trip.
+    mutating func renew(_ value: Int64, sent: NIODeadline, answered: NIODeadline? = nil) {
+        if let answered {
+            let took = max(0, (answered - sent).nanoseconds)
+            roundTrip = roundTrip == 0 ? took : roundTrip + (took - roundTrip) / 4
+        }
         guard duration > .zero, self.value == nil || sent > self.sent else { return }
         self.value = value
         self.sent = sent

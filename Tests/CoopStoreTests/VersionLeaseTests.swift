@@ -1,0 +1,55 @@
+import NIOCore
+import Testing
+
+@testable import CoopStore
+
+/// The PostgreSQL store's version lease: a version is served for the lease from when its query was sent, never
+/// after, and renewed before it ends (late enough that renewals under load stay few).
+@Suite struct VersionLeaseTests {
+    private static func at(_ microseconds: Int64) -> NIODeadline {
+        .uptimeNanoseconds(UInt64(1_000_000_000 + microseconds * 1000))
+    }
+
+    @Test func aVersionIsServedFromWhenItsQueryWasSentForTheLeaseAndNoLonger() {
+        var lease = VersionLease(duration: .microseconds(1000))
+        #expect(lease.current(Self.at(0)) == nil)
+        lease.renew(7, sent: Self.at(0), answered: Self.at(100))
+        #expect(lease.current(Self.at(100)) == 7)
+        #expect(lease.current(Self.at(999)) == 7)
+        #expect(lease.current(Self.at(1000)) == nil, "the lease counts from the query's sending, not its answer")
+        // An answer to a query sent earlier than the held one's is not taken, even if it arrives later.
+        lease.renew(9, sent: Self.at(500), answered: Self.at(600))
+        lease.renew(8, sent: Self.at(400), answered: Self.at(700))
+        #expect(lease.current(Self.at(1200)) == 9)
+        #expect(lease.current(Self.at(1500)) == nil)
+    }
+
+    @Test func renewalComesFourRoundTripsBeforeTheEndAndNeverBeforeHalf() {
+        var lease = VersionLease(duration: .microseconds(1000))
+        // No round trip seen yet: at half the lease.
+        lease.renew(1, sent: Self.at(0))
+        #expect(!lease.endsSoon(Self.at(499)))
+        #expect(lease.endsSoon(Self.at(500)))
+
+        // Round trips of 50 µs: renewed 200 µs before the end, not at half.
+        lease = VersionLease(duration: .microseconds(1000))
+        lease.renew(1, sent: Self.at(0), answered: Self.at(50))
+        #expect(!lease.endsSoon(Self.at(500)))
+        #expect(!lease.endsSoon(Self.at(799)))
+        #expect(lease.endsSoon(Self.at(800)))
+
+        // Round trips that grow move the renewal earlier, down to half the lease.
+        for sent: Int64 in [1000, 2000, 3000, 4000, 5000, 6000] {
+            lease.renew(1, sent: Self.at(sent), answered: Self.at(sent + 400))
+        }
+        #expect(!lease.endsSoon(Self.at(6499)))
+        #expect(lease.endsSoon(Self.at(6500)))
+    }
+
+    @Test func withoutALeaseNoVersionIsServedAgain() {
+        var lease = VersionLease(duration: .zero)
+        lease.renew(3, sent: Self.at(0), answered: Self.at(10))
+        #expect(lease.current(Self.at(0)) == nil)
+        #expect(lease.current(Self.at(5)) == nil)
+    }
+}
