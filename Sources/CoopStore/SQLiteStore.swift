@@ -2,6 +2,7 @@ internal import CSQLiteSupport
 import CoreMetrics
 import Foundation
 internal import GRDB
+internal import GRDBSQLite
 import NIOCore
 import Synchronization
 
@@ -122,9 +123,29 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
     // MARK: Running reads
 
     /// Runs `body` on a reader connection (a consistent snapshot), on the calling thread.
+    ///
+    /// The snapshot is a plain read transaction begun and ended here: GRDB's isolated read keeps savepoint and
+    /// observer bookkeeping that cost a short listing a tenth of its instructions, and a read needs none of it.
     override func read<Value>(_ body: (SQL) throws -> Value) throws -> Value {
         do {
-            return try pool.read { db in try body(SQL(db)) }
+            return try pool.unsafeRead { db in
+                let begin = try db.cachedStatement(sql: "BEGIN DEFERRED").sqliteStatement
+                let commit = try db.cachedStatement(sql: "COMMIT").sqliteStatement
+                let code = sqlite3_step(begin)
+                sqlite3_reset(begin)
+                guard code == SQLITE_DONE else {
+                    throw DatabaseError(
+                        resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                // A read transaction has nothing to keep: ending it cannot lose anything, and a body's error wins.
+                defer {
+                    if sqlite3_step(commit) != SQLITE_DONE {
+                        sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil)
+                    }
+                    sqlite3_reset(commit)
+                }
+                return try body(SQL(db))
+            }
         } catch {
             throw StoreError.from(error)
         }

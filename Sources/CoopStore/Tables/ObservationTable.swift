@@ -22,31 +22,40 @@ public struct ObservationRow {
 
     /// Every column of the row, read once: the texts as bytes valid only inside `body`.
     public func withValues<R>(_ body: (ObservationRowValues) throws -> R) rethrows -> R {
-        var values = ObservationRowValues()
-        for column in ObservationRowValues.integerColumns {
-            values.integers[Int(column.rawValue)] = row.int64(column.rawValue)
-        }
-        guard row.statement != nil else {
-            // Rows already read (PostgreSQL's): the texts copied into one buffer.
-            var bytes: [UInt8] = []
-            var ranges: [Range<Int>] = []
-            for column in ObservationRowValues.textColumns {
-                let start = bytes.count
-                bytes.append(contentsOf: row.text(column.rawValue).utf8)
-                ranges.append(start..<bytes.count)
-            }
-            return try bytes.withUnsafeBytes { all in
-                for (column, range) in zip(ObservationRowValues.textColumns, ranges) {
-                    values.texts[Int(column.rawValue)] = UnsafeRawBufferPointer(rebasing: all[range])
+        // On the stack, read through pointers: held in the struct itself, every subscript copied all 25 of them.
+        try withUnsafeTemporaryAllocation(of: Int64.self, capacity: ObservationRowValues.width) { integers in
+            try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: ObservationRowValues.width) {
+                texts in
+                integers.initialize(repeating: 0)
+                texts.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0))
+                for column in ObservationRowValues.integerColumns {
+                    integers[Int(column.rawValue)] = row.int64(column.rawValue)
+                }
+                let values = ObservationRowValues(
+                    texts: UnsafePointer(texts.baseAddress!), integers: UnsafePointer(integers.baseAddress!))
+                guard row.statement != nil else {
+                    // Rows already read (PostgreSQL's): the texts copied into one buffer.
+                    var bytes: [UInt8] = []
+                    var ranges: [Range<Int>] = []
+                    for column in ObservationRowValues.textColumns {
+                        let start = bytes.count
+                        bytes.append(contentsOf: row.text(column.rawValue).utf8)
+                        ranges.append(start..<bytes.count)
+                    }
+                    return try bytes.withUnsafeBytes { all in
+                        for (column, range) in zip(ObservationRowValues.textColumns, ranges) {
+                            texts[Int(column.rawValue)] = UnsafeRawBufferPointer(rebasing: all[range])
+                        }
+                        return try body(values)
+                    }
+                }
+                // SQLite's own buffers: valid until the statement steps on.
+                for column in ObservationRowValues.textColumns {
+                    texts[Int(column.rawValue)] = row.sqliteText(column.rawValue)
                 }
                 return try body(values)
             }
         }
-        // SQLite's own buffers: valid until the statement steps on.
-        for column in ObservationRowValues.textColumns {
-            values.texts[Int(column.rawValue)] = row.sqliteText(column.rawValue)
-        }
-        return try body(values)
     }
 
     /// The observation the row holds, as ``SQLStore/observations(_:)`` gives it.
@@ -65,9 +74,11 @@ public struct ObservationRowValues {
         .id, .value, .valueHigh, .unitMultiplier, .sourceID, .supersedesID, .supersededByID, .retracted,
         .recordedSequence,
     ]
-    /// By column position (25 columns), inline: no allocation per row.
-    var texts = InlineArray<25, UnsafeRawBufferPointer>(repeating: UnsafeRawBufferPointer(start: nil, count: 0))
-    var integers = InlineArray<25, Int64>(repeating: 0)
+    /// Columns in a row of `ObservationTable.columns`.
+    static let width = 25
+    /// By column position, in ``ObservationRow/withValues(_:)``'s storage: no allocation per row.
+    let texts: UnsafePointer<UnsafeRawBufferPointer>
+    let integers: UnsafePointer<Int64>
 
     public subscript(_ column: ObservationRow.Text) -> UnsafeRawBufferPointer { texts[Int(column.rawValue)] }
     public subscript(_ column: ObservationRow.Integer) -> Int64 { integers[Int(column.rawValue)] }
