@@ -85,13 +85,12 @@ struct CooperationService {
                 query.page = try PageRequest(size: request.pageSize, token: request.pageToken)
                 // Encoded from the rows as they are read: no Observation per row.
                 var encoder = ObservationPageEncoder()
-                let nextToken = try store.observationRows(query) { encoder.add($0) }
                 // Claims can be on the page only when asked for (or their indicator named): only then the lookup.
                 let claimed = query.includeClaims || !query.indicators.isEmpty
+                let (nextToken, claims) = try store.observationRows(query, claims: claimed) { encoder.add($0) }
                 let sources = request.includeSources ? try sources(ids: encoder.sourceIDs) : []
-                let claims = claimed
-                    ? try store.statements(claiming: encoder.ids).map(Coop_V1_Statement.init) : []
-                return try encoder.finish(nextPageToken: nextToken, sources: sources, claimStatements: claims)
+                return try encoder.finish(
+                    nextPageToken: nextToken, sources: sources, claimStatements: claims.map(Coop_V1_Statement.init))
             }
         }
         try s.addCachedInline(Methods.GetSeries.self, cache: cache, version: version) {

@@ -156,8 +156,11 @@ public protocol CooperationStore: Sendable {
     func relationships() throws -> [Relationship]
     func indicators() throws -> [Indicator]
     func observations(_ query: ObservationQuery) throws -> Page<Observation>
-    /// The same page, each row handed to `visit` where it lies, in order; returns the next page token.
-    func observationRows(_ query: ObservationQuery, _ visit: (ObservationRow) throws -> Void) throws -> String
+    /// The same page, each row handed to `visit` where it lies, in order; returns the next page token and, if
+    /// `claims`, the statements whose claims are on the page (``statements(claiming:)``), read with the page.
+    func observationRows(
+        _ query: ObservationQuery, claims: Bool, _ visit: (ObservationRow) throws -> Void
+    ) throws -> (nextPageToken: String, claims: [Statement])
     /// One observation per period (the latest vintage, as of `asOf` if given), ordered by period.
     func series(_ query: SeriesQuery) throws -> [Observation]
     func sources(ids: [Int64]) throws -> [Source]

@@ -21,7 +21,7 @@ extension SQLStore {
 
     public func observations(_ query: ObservationQuery) throws -> Page<Observation> {
         var observations: [Observation] = []
-        let nextToken = try observationRows(query) { observations.append($0.observation) }
+        let nextToken = try observationRows(query, claims: false) { observations.append($0.observation) }.nextPageToken
         return Page(items: observations, nextToken: nextToken)
     }
 
@@ -29,7 +29,9 @@ extension SQLStore {
     /// in order; returns the next page token ("" on the last page). For answers encoded straight from the store.
     /// Rows are visited only after the listing's query succeeded and nothing is read after a row was visited, so a
     /// read that a store retries elsewhere (a standby's failure) never visits a row twice.
-    public func observationRows(_ query: ObservationQuery, _ visit: (ObservationRow) throws -> Void) throws -> String {
+    public func observationRows(
+        _ query: ObservationQuery, claims: Bool, _ visit: (ObservationRow) throws -> Void
+    ) throws -> (nextPageToken: String, claims: [Statement]) {
         try Validation.filterCountry(query.origin, field: "origin")
         try Validation.filterCountry(query.destination, field: "destination")
         try Validation.date(query.periodFrom, field: "period_from")
@@ -40,7 +42,9 @@ extension SQLStore {
         let after = try PageToken.decode(
             query.page.token, listing: "observations", shape: ObservationTable.tokenShape)
         return try read { db in
+            var ids: [Int64] = []
             let (count, more, lastKey) = try ObservationTable.listRows(db, query, after: after, limit: size) { row in
+                if claims { ids.append(ObservationTable.id(row)) }
                 try visit(ObservationRow(row: row))
             }
             // Nothing found: say so if it is because an indicator asked for does not exist (checked only then,
@@ -48,7 +52,9 @@ extension SQLStore {
             if count == 0, let unknown = try query.indicators.first(where: { try !IndicatorTable.exists(db, $0) }) {
                 throw StoreError.notFound("indicators", "no indicator \(Validation.quoted(unknown))")
             }
-            return more ? PageToken.encode(listing: "observations", key: lastKey) : ""
+            // In the same read: no second snapshot to take, and claims that match the rows shown.
+            let statements = ids.isEmpty ? [] : try StatementTable.claiming(db, ids)
+            return (more ? PageToken.encode(listing: "observations", key: lastKey) : "", statements)
         }
     }
 

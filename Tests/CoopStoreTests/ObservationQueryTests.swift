@@ -20,7 +20,7 @@ import Testing
             while true {
                 let page = try store.observations(query)
                 var rows: [Observation] = []
-                let token = try store.observationRows(query) { row in
+                let (token, _) = try store.observationRows(query, claims: false) { row in
                     row.withValues { v in
                         func text(_ column: ObservationRow.Text) -> String { String(decoding: v[column], as: UTF8.self) }
                         var o = Observation(
@@ -49,6 +49,35 @@ import Testing
                 query.page.token = token
             }
             #expect(pages > 1)
+        }
+    }
+
+    /// Claims asked with a page are the statements that state its figures, whole (conflict links too), exactly
+    /// as the statement listing holds them; a page of no claims has none.
+    @Test(arguments: Backend.all) func claimsReadWithAPageAreTheStatementsStatingItsFigures(_ backend: Backend) async throws {
+        try await withSeededStore(backend) { store async throws in
+            var all: [Statement] = []
+            var statements = StatementQuery()
+            statements.page = PageRequest(size: 1000)
+            all = try store.statements(statements).items
+            let stating = Dictionary(grouping: all.filter { $0.claimObservationID != 0 }, by: \.claimObservationID)
+            #expect(!stating.isEmpty, "the shipped data holds claims")
+            var query = ObservationQuery()
+            query.includeClaims = true
+            query.anyBreakdown = true
+            query.page = PageRequest(size: 1000)
+            var ids: [Int64] = []
+            let (_, claims) = try store.observationRows(query, claims: true) { row in ids.append(row.observation.id) }
+            let expected = ids.flatMap { stating[$0] ?? [] }.sorted { $0.id < $1.id }
+            #expect(!expected.isEmpty)
+            #expect(claims == expected)
+            #expect(claims.contains { !$0.conflictsWith.isEmpty } == expected.contains { !$0.conflictsWith.isEmpty })
+
+            query.includeClaims = false
+            let (_, none) = try store.observationRows(query, claims: true) { _ in }
+            #expect(none.isEmpty, "statistics only: no figure on the page is a claim")
+            let (_, notAsked) = try store.observationRows(query, claims: false) { _ in }
+            #expect(notAsked.isEmpty)
         }
     }
 

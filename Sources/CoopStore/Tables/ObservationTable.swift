@@ -110,6 +110,11 @@ package enum ObservationTable {
         static let extra: Int32 = 25
     }
 
+    /// The id in a row of `columns`.
+    static func id(_ row: ColumnReader) -> Int64 {
+        row.int64(Column.id)
+    }
+
     /// An observation from a row of `columns`.
     static func decode(_ row: ColumnReader) -> Observation {
         var o = Observation(

@@ -28,12 +28,26 @@ package enum StatementTable {
     }
 
     static func claiming(_ db: SQL, _ observationIDs: [Int64]) throws -> [Statement] {
-        try db.rows(
+        // Asked with most listing pages, and most find none: rows read by position, not through named columns.
+        var statements: [Statement] = []
+        try db.each(
             """
             SELECT \(columns) FROM statements s
             WHERE s.claim_observation_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) ORDER BY s.id
             """, [jsonArray(observationIDs)]
-        ).map(decode)
+        ) { row in
+            let conflicts = row.text(13)
+            statements.append(Statement(
+                id: row.int64(0),
+                speaker: Participant(
+                    name: row.text(1), nativeName: row.text(2), title: row.text(3), organisation: row.text(4),
+                    country: row.text(5)),
+                eventID: row.int64(6), saidOn: row.text(7), text: row.text(9), claimObservationID: row.int64(10),
+                sourceID: row.int64(11),
+                conflictsWith: conflicts.isEmpty || conflicts == "[]" ? [] : try JSONCoding.decode([Int64].self, from: conflicts),
+                note: row.text(12)))
+        }
+        return statements
     }
 
     static func load(_ db: SQL, id: Int64) throws -> Statement? {
