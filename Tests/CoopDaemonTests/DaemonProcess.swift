@@ -60,7 +60,9 @@ final class DaemonProcess: Sendable {
     }
 
     /// Waits until a client can connect to the socket; fails early, with coopd's stderr, if it exits.
-    func waitUntilAccepting(timeout: Duration = .seconds(20)) async throws {
+    /// Long enough for a start that loads the shipped dataset into PostgreSQL while the other suites run (over 20 s
+    /// on a loaded 2-CPU machine); a daemon that never accepts still fails the test.
+    func waitUntilAccepting(timeout: Duration = .seconds(60)) async throws {
         try await poll("coopd to accept on \(socketPath)", timeout: timeout) { () throws -> Bool? in
             if let ended = process.checkExited() {
                 throw HarnessError("coopd \(ended) before serving; stderr:\n\(stderr)")
