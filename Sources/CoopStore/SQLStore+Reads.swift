@@ -43,9 +43,10 @@ extension SQLStore {
             query.page.token, listing: "observations", shape: ObservationTable.tokenShape)
         return try read { db in
             var ids: [Int64] = []
+            let storage = ObservationRowStorage()
             let (count, more, lastKey) = try ObservationTable.listRows(db, query, after: after, limit: size) { row in
                 if claims { ids.append(ObservationTable.id(row)) }
-                try visit(ObservationRow(row: row))
+                try visit(ObservationRow(row: row, storage: storage))
             }
             // Nothing found: say so if it is because an indicator asked for does not exist (checked only then,
             // so listings that find something pay nothing for it).

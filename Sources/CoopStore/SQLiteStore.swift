@@ -63,7 +63,10 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
             configuration.maximumReaderCount = max(configuration.maximumReaderCount, 3 * NIOCore.System.coreCount + 2)
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
-                db.add(function: Self.daysBefore)
+                let code = coop_sqlite_add_days_before(db.sqliteConnection)
+                guard code == SQLITE_OK else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "coop_days_before")
+                }
             }
             let pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB turns WAL on after `prepareDatabase` and sets the writer to synchronous=NORMAL then:
@@ -169,14 +172,6 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
         } catch {
             throw StoreError.from(error)
         }
-    }
-
-    /// `coop_days_before(day, days)` (see `LongestPeriod`), as PostgreSQL's schema defines it.
-    private static let daysBefore = DatabaseFunction("coop_days_before", argumentCount: 2, pure: true) { values in
-        guard let day = String.fromDatabaseValue(values[0]), let days = Int.fromDatabaseValue(values[1]) else {
-            return nil
-        }
-        return LongestPeriod.daysBefore(day, days)
     }
 
     override public var dataVersion: UInt64 {

@@ -7,4 +7,10 @@
 /// nonzero if SQLite was already initialized (it then keeps its mode).
 int coop_sqlite_use_multithread(void);
 
+typedef struct sqlite3 sqlite3;
+
+/// Registers `coop_days_before(day, days)` on `db` (see LongestPeriod.daysBefore, which it computes alike).
+/// Returns SQLite's result code.
+int coop_sqlite_add_days_before(sqlite3 *db);
+
 #endif

@@ -7,6 +7,8 @@ internal import GRDB
 /// only valid UTF-8 (text arrives in protobuf strings, which are checked when decoded).
 public struct ObservationRow {
     let row: ColumnReader
+    /// Where ``withValues(_:)`` puts the row's columns: one for a whole listing, reused row after row.
+    let storage: ObservationRowStorage
 
     /// Text columns, by their position in `ObservationTable.columns`.
     public enum Text: Int32, Sendable {
@@ -22,45 +24,55 @@ public struct ObservationRow {
 
     /// Every column of the row, read once: the texts as bytes valid only inside `body`.
     public func withValues<R>(_ body: (ObservationRowValues) throws -> R) rethrows -> R {
-        // On the stack, read through pointers: held in the struct itself, every subscript copied all 25 of them.
-        try withUnsafeTemporaryAllocation(of: Int64.self, capacity: ObservationRowValues.width) { integers in
-            try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: ObservationRowValues.width) {
-                texts in
-                integers.initialize(repeating: 0)
-                texts.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0))
-                for column in ObservationRowValues.integerColumns {
-                    integers[Int(column.rawValue)] = row.int64(column.rawValue)
-                }
-                let values = ObservationRowValues(
-                    texts: UnsafePointer(texts.baseAddress!), integers: UnsafePointer(integers.baseAddress!))
-                guard row.statement != nil else {
-                    // Rows already read (PostgreSQL's): the texts copied into one buffer.
-                    var bytes: [UInt8] = []
-                    var ranges: [Range<Int>] = []
-                    for column in ObservationRowValues.textColumns {
-                        let start = bytes.count
-                        bytes.append(contentsOf: row.text(column.rawValue).utf8)
-                        ranges.append(start..<bytes.count)
-                    }
-                    return try bytes.withUnsafeBytes { all in
-                        for (column, range) in zip(ObservationRowValues.textColumns, ranges) {
-                            texts[Int(column.rawValue)] = UnsafeRawBufferPointer(rebasing: all[range])
-                        }
-                        return try body(values)
-                    }
-                }
-                // SQLite's own buffers: valid until the statement steps on.
-                for column in ObservationRowValues.textColumns {
-                    texts[Int(column.rawValue)] = row.sqliteText(column.rawValue)
+        let texts = storage.texts
+        for column in ObservationRowValues.integerColumns {
+            storage.integers[Int(column.rawValue)] = row.int64(column.rawValue)
+        }
+        let values = ObservationRowValues(texts: UnsafePointer(texts), integers: UnsafePointer(storage.integers))
+        guard row.statement != nil else {
+            // Rows already read (PostgreSQL's): the texts copied into one buffer.
+            var bytes: [UInt8] = []
+            var ranges: [Range<Int>] = []
+            for column in ObservationRowValues.textColumns {
+                let start = bytes.count
+                bytes.append(contentsOf: row.text(column.rawValue).utf8)
+                ranges.append(start..<bytes.count)
+            }
+            return try bytes.withUnsafeBytes { all in
+                for (column, range) in zip(ObservationRowValues.textColumns, ranges) {
+                    texts[Int(column.rawValue)] = UnsafeRawBufferPointer(rebasing: all[range])
                 }
                 return try body(values)
             }
         }
+        // SQLite's own buffers: valid until the statement steps on.
+        for column in ObservationRowValues.textColumns {
+            texts[Int(column.rawValue)] = row.sqliteText(column.rawValue)
+        }
+        return try body(values)
     }
 
     /// The observation the row holds, as ``SQLStore/observations(_:)`` gives it.
     public var observation: Observation {
         ObservationTable.decode(row)
+    }
+}
+
+/// Room for one row's columns, by position, allocated once per listing: a row's values are read through pointers
+/// (held in the values themselves, every subscript copied all of them; allocated per row, each cost a generic
+/// metadata lookup).
+final class ObservationRowStorage {
+    let texts = UnsafeMutablePointer<UnsafeRawBufferPointer>.allocate(capacity: ObservationRowValues.width)
+    let integers = UnsafeMutablePointer<Int64>.allocate(capacity: ObservationRowValues.width)
+
+    init() {
+        texts.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: ObservationRowValues.width)
+        integers.initialize(repeating: 0, count: ObservationRowValues.width)
+    }
+
+    deinit {
+        texts.deallocate()
+        integers.deallocate()
     }
 }
 
@@ -76,7 +88,7 @@ public struct ObservationRowValues {
     ]
     /// Columns in a row of `ObservationTable.columns`.
     static let width = 25
-    /// By column position, in ``ObservationRow/withValues(_:)``'s storage: no allocation per row.
+    /// By column position, in the listing's ``ObservationRowStorage``.
     let texts: UnsafePointer<UnsafeRawBufferPointer>
     let integers: UnsafePointer<Int64>
 
