@@ -10,8 +10,8 @@ import NIOCore
 ///
 /// Rows are added as the store reads them (`CooperationStore.observationRows`), from the database's own bytes,
 /// without making an `Observation` (a dozen Strings) each; rows with a breakdown or conflict links, which need
-/// parsing, go through the model. Each observation is emitted twice through the same field list: once into a
-/// ``ProtobufSizer`` for its length, once through a pointer into memory of exactly that size.
+/// parsing, go through the model. A row is written once, through a pointer, its length after it (see
+/// ``write(atMost:_:)``); an ``Observation`` is sized first, then written.
 package struct ObservationPageEncoder {
     private var out = ByteBuffer()
     /// The ids and source ids of the rows added, for the lookups of sources and claims.
@@ -28,9 +28,10 @@ package struct ObservationPageEncoder {
             let fields = RowFields(values: values)
             ids.append(values[.id])
             sourceIDs.append(values[.sourceID])
-            var sizer = ProtobufSizer()
-            sizer.observation(fields)
-            write(sizer.count) { $0.observation(fields) }
+            // At most 23 fields of a tag (≤ 2 bytes) and a varint (≤ 10) or a length (≤ 5) and the bytes.
+            var bound = 23 * 12
+            for column in RowFields.texts { bound += values[column].count }
+            write(atMost: bound) { $0.observation(fields) }
             return false
         }
         if parse { add(row.observation) }
@@ -54,6 +55,27 @@ package struct ObservationPageEncoder {
             body(&writer)
             precondition(writer.offset == total, "observation size disagrees with what was written")
             return total
+        }
+    }
+
+    /// Writes one observation field whose body `body` writes in at most `bound` bytes, in one pass: its length is
+    /// written after it, in the room a length of `bound` needs, and the body moved up if the length took less.
+    /// (Sizing each row first, then writing it, went through every field twice: 4 % of a listing's instructions.)
+    private mutating func write(atMost bound: Int, _ body: (inout RawProtobufWriter) -> Void) {
+        let reserved = ProtobufWire.varintSize(UInt64(bound))
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 + reserved + bound) { buffer in
+            var writer = RawProtobufWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[(1 + reserved)...]))
+            body(&writer)
+            let size = writer.offset
+            precondition(size <= bound, "observation larger than its bound")
+            let lengthSize = ProtobufWire.varintSize(UInt64(size))
+            if lengthSize < reserved {
+                (buffer.baseAddress! + 1 + lengthSize).copyMemory(from: buffer.baseAddress! + 1 + reserved, byteCount: size)
+            }
+            var header = RawProtobufWriter(buffer)
+            header.tag(1, ProtobufWire.lengthDelimited)
+            header.varint(UInt64(size))
+            return 1 + lengthSize + size
         }
     }
 
@@ -144,8 +166,13 @@ extension ProtobufSink {
     }
 }
 
-/// A row's columns with its enums already mapped to their proto numbers (looked up once, used by both passes).
+/// A row's columns with its enums already mapped to their proto numbers.
 struct RowFields {
+    /// The text columns written as they are (their bytes bound a row's encoded size).
+    static let texts: [ObservationRow.Text] = [
+        .indicator, .origin, .destination, .periodStart, .periodEnd, .unit, .locator, .vintage, .note, .retractionReason,
+    ]
+
     let values: ObservationRowValues
     let qualifier: Int64
     let status: Int64

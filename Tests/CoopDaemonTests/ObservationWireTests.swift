@@ -189,6 +189,20 @@ import CoopServer
             Observation(
                 indicator: "JP_MHLW_FOREIGN_WORKERS", origin: "VN", destination: "JP", periodStart: "2031-11-30",
                 periodEnd: "2031-11-30", value: 14, unit: "persons", sourceID: sourceID, vintage: "2032-01-31"),
+            // Rows whose encoded length takes one, two and three bytes, and two where the room kept for the length
+            // (from an upper bound on the row's size) is more than the length takes.
+            Observation(
+                indicator: "TEST_BY_SEX", origin: "VN", destination: "JP", periodStart: "2031-12",
+                periodEnd: "2031-12", value: 1, sourceID: sourceID),
+            Observation(
+                indicator: "TEST_BY_SEX", origin: "VN", destination: "JP", periodStart: "2032-01",
+                periodEnd: "2032-01", value: 2, sourceID: sourceID, note: String(repeating: "n", count: 60)),
+            Observation(
+                indicator: "TEST_BY_SEX", origin: "VN", destination: "JP", periodStart: "2032-02",
+                periodEnd: "2032-02", value: 3, sourceID: sourceID, note: String(repeating: "ư", count: 8_150)),
+            Observation(
+                indicator: "TEST_BY_SEX", origin: "VN", destination: "JP", periodStart: "2032-03",
+                periodEnd: "2032-03", value: 4, sourceID: sourceID, note: String(repeating: "x", count: 20_000)),
         ], write("rows-1"))
         _ = try await store.linkConflict(added[1].id, with: added[2].id, note: "differ", write("rows-2"))
         var revision = added[2]
