@@ -11,7 +11,7 @@ One database grows through the sizes (default 10^4, 10^5, 10^6 synthetic observa
   - `coopd backup` time and size.
 Writes a markdown table to $BENCH_OUT/coopd-scale-<stamp>.md and prints it.
 
-Usage: scripts/bench-scale.py [--sizes 1e4,1e5,1e6] [--dur 5] [--keep DIR]
+Usage: scripts/bench-scale.py [--sizes 1e4,1e5,1e6] [--dur 5] [--keep DIR [--from N]] [--populate-args ARGS]
 Needs: release coopd and coop-bench (`swift build -c release`).
 """
 import argparse, datetime, os, shutil, sqlite3, subprocess, sys, tempfile, time
@@ -41,6 +41,9 @@ def main():
     ap.add_argument("--sizes", default="1e4,1e5,1e6", help="synthetic observations at each step, comma-separated")
     ap.add_argument("--dur", type=float, default=5, help="seconds of query mix at each size")
     ap.add_argument("--keep", help="grow the database in DIR and keep it (default: a temporary directory)")
+    ap.add_argument("--from", dest="have", type=float, default=0,
+                    help="synthetic observations the database in --keep DIR/state already holds (to grow it further)")
+    ap.add_argument("--populate-args", default="", help="more arguments for coop-bench populate (e.g. --batch 2000)")
     a = ap.parse_args()
     sizes = [int(float(x)) for x in a.sizes.split(",")]
     coopd, bench = release_bin("coopd"), release_bin("coop-bench")
@@ -58,14 +61,14 @@ def main():
              "| p50 µs | p99 µs | cache hit rate | bytes/observation | backup s | backup MiB |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     details = []
-    have = 0
+    have = int(a.have)
     for size in sizes:
         s = Server(argv, sock, timeout=600)
         rate = 0.0
         if size > have:
             start = time.monotonic()
-            subprocess.run([bench, "populate", str(size - have), "--start", str(have), "--socket", sock],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([bench, "populate", str(size - have), "--start", str(have), "--socket", sock]
+                           + a.populate_args.split(), check=True, stdout=subprocess.DEVNULL)
             rate = (size - have) / (time.monotonic() - start)
             have = size
         s.stop()
