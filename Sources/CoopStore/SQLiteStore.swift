@@ -11,8 +11,8 @@ import Synchronization
 /// GRDB `DatabasePool` (WAL; `synchronous=FULL`, so an acknowledged write survives a power cut; foreign keys on;
 /// a busy timeout for other processes).
 ///
-/// Reads run concurrently on the pool's reader connections, synchronously on the caller's thread (see
-/// `CooperationStore`). Writes go through one `GroupCommitWriter` on GRDB's writer connection: requests that
+/// Reads run concurrently on read-only connections of their own (`ThreadReaders`), synchronously on the caller's
+/// thread (see `CooperationStore`); the pool's readers serve only its own uses (health, backup). Writes go through one `GroupCommitWriter` on GRDB's writer connection: requests that
 /// wait together share one transaction and one fsync, and a request that fails takes back only its own rows. Every error leaving the store is a `StoreError`.
 public final class SQLiteStore: SQLStore, @unchecked Sendable {
     /// The database file.
@@ -60,9 +60,7 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
             configuration.label = "coop"
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(5)
-            // Reads run on every event loop, on as many threads for long ones and from tasks (one per core), and
-            // GRDB makes a read wait for a free connection: enough for all of them at once, so a short read on a
-            // loop never waits behind long ones (connections are opened on demand).
+            // The pool's own reads (health, backup) never wait behind one another (opened on demand).
             configuration.maximumReaderCount = max(configuration.maximumReaderCount, 3 * NIOCore.System.coreCount + 2)
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
