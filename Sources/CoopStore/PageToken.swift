@@ -189,8 +189,8 @@ private struct CanonicalPayload {
                 case UInt8(ascii: "t"): text.append(0x09)
                 case UInt8(ascii: "u"):
                     // Only what the encoder writes (control characters); the JSON decoder reads the rest.
-                    guard bytes.count - at >= 4, let code = UInt8(String(decoding: bytes[at..<at + 4], as: UTF8.self), radix: 16),
-                        code < 0x80
+                    guard bytes.count - at >= 4, bytes[at..<at + 4].allSatisfy(Self.isHexDigit),
+                        let code = UInt8(String(decoding: bytes[at..<at + 4], as: UTF8.self), radix: 16), code < 0x80
                     else { return nil }
                     text.append(code)
                     at += 4
@@ -208,9 +208,16 @@ private struct CanonicalPayload {
     private mutating func integer() -> Int64? {
         let start = at
         if peek == UInt8(ascii: "-") { at += 1 }
+        let digits = at
         while let byte = peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { at += 1 }
-        guard at > start else { return nil }
+        // JSON's integers: digits, no leading zero (what JSONDecoder refuses, this refuses too).
+        guard at > digits, bytes[digits] != UInt8(ascii: "0") || at == digits + 1 else { return nil }
         return Int64(String(decoding: bytes[start..<at], as: UTF8.self))
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
     }
 }
 

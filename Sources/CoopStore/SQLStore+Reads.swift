@@ -41,7 +41,11 @@ extension SQLStore {
         let size = try query.page.resolvedSize()
         let after = try PageToken.decode(
             query.page.token, listing: "observations", shape: ObservationTable.tokenShape)
-        return try read { db in
+        // Claims are read in the page's own read (one snapshot, claims that match the rows shown), unless the store
+        // may run a failed read again elsewhere (a standby's, on the primary): then nothing is read after a row was
+        // visited, and they take a read of their own.
+        let claimsInRead = claims && !readRunsAgainAfterFailure
+        let (token, ids, statements) = try read { db in
             var ids: [Int64] = []
             let storage = ObservationRowStorage()
             let (count, more, lastKey) = try ObservationTable.listRows(db, query, after: after, limit: size) { row in
@@ -53,10 +57,11 @@ extension SQLStore {
             if count == 0, let unknown = try query.indicators.first(where: { try !IndicatorTable.exists(db, $0) }) {
                 throw StoreError.notFound("indicators", "no indicator \(Validation.quoted(unknown))")
             }
-            // In the same read: no second snapshot to take, and claims that match the rows shown.
-            let statements = ids.isEmpty ? [] : try StatementTable.claiming(db, ids)
-            return (more ? PageToken.encode(listing: "observations", key: lastKey) : "", statements)
+            let statements = claimsInRead && !ids.isEmpty ? try StatementTable.claiming(db, ids) : []
+            return (more ? PageToken.encode(listing: "observations", key: lastKey) : "", ids, statements)
         }
+        guard claims, !claimsInRead, !ids.isEmpty else { return (token, statements) }
+        return (token, try read { db in try StatementTable.claiming(db, ids) })
     }
 
     /// The statements that state these observations as their claims (who said them), by id. Observations that

@@ -45,6 +45,10 @@ public class SQLStore: CooperationStore, @unchecked Sendable {
     /// See `CooperationStore.readThreads`: nil, reads are answered on the caller's thread.
     public var readThreads: NIOThreadPool? { nil }
 
+    /// Whether `read` may run its body again elsewhere after it failed (a standby's read, on the primary): a body
+    /// that hands rows to its caller must then read nothing after the first row.
+    var readRunsAgainAfterFailure: Bool { false }
+
     /// See `CooperationStore.readOnEventLoop`: nil.
     public func readOnEventLoop(
         _ eventLoop: any EventLoop, abandoned: @escaping @Sendable () -> Bool,

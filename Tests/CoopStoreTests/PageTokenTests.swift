@@ -53,6 +53,10 @@ import Testing
             Self.base64URL(#"{"l":"events","k":["2024"]}"#),
             Self.base64URL(#"{"l":"figures","k":["2024",7]}"#),
             Self.base64URL(#"{"l":"events","k":["2024",99999999999999999999]}"#),
+            Self.base64URL(#"{"l":"events","k":["2024",007]}"#),
+            Self.base64URL(#"{"l":"events","k":["2024",-07]}"#),
+            Self.base64URL(#"{"l":"events","k":["\u+07f",7]}"#),
+            Self.base64URL(#"{"l":"events","k":["\u-000",7]}"#),
             Self.base64URL("[]"),
         ]
         // Bits past the last byte that an encoder leaves zero.

@@ -24,21 +24,29 @@ import Testing
         #expect(lease.current(Self.at(1500)) == nil)
     }
 
-    @Test func renewalComesFourRoundTripsBeforeTheEndAndNeverBeforeHalf() {
+    @Test func renewalComesFourRoundTripsBeforeTheEndBetweenHalfAndThreeQuarters() {
         var lease = VersionLease(duration: .microseconds(1000))
         // No round trip seen yet: at half the lease.
         lease.renew(1, sent: Self.at(0))
         #expect(!lease.endsSoon(Self.at(499)))
         #expect(lease.endsSoon(Self.at(500)))
 
-        // Round trips of 50 µs: renewed 200 µs before the end, not at half.
+        // Round trips of 80 µs: renewed 320 µs before the end, not at half.
         lease = VersionLease(duration: .microseconds(1000))
-        lease.renew(1, sent: Self.at(0), answered: Self.at(50))
+        lease.renew(1, sent: Self.at(0), answered: Self.at(80))
         #expect(!lease.endsSoon(Self.at(500)))
-        #expect(!lease.endsSoon(Self.at(799)))
-        #expect(lease.endsSoon(Self.at(800)))
+        #expect(!lease.endsSoon(Self.at(679)))
+        #expect(lease.endsSoon(Self.at(680)))
+
+        // Round trips of 10 µs: at three quarters, not 40 µs before the end (a call must come in the window).
+        lease = VersionLease(duration: .microseconds(1000))
+        lease.renew(1, sent: Self.at(0), answered: Self.at(10))
+        #expect(!lease.endsSoon(Self.at(749)))
+        #expect(lease.endsSoon(Self.at(750)))
 
         // Round trips that grow move the renewal earlier, down to half the lease.
+        lease = VersionLease(duration: .microseconds(1000))
+        lease.renew(1, sent: Self.at(0), answered: Self.at(80))
         for sent: Int64 in [1000, 2000, 3000, 4000, 5000, 6000] {
             lease.renew(1, sent: Self.at(sent), answered: Self.at(sent + 400))
         }

@@ -301,6 +301,9 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         return unknownVersion()
     }
 
+    /// A read from the standby that fails runs again on the primary.
+    override var readRunsAgainAfterFailure: Bool { standby != nil }
+
     /// This event loop's leased version (see `VersionLease`), if the caller runs on one whose lease runs.
     override public var dataVersionWithoutWaiting: UInt64? {
         guard standby == nil else { return nil }

@@ -28,11 +28,12 @@ struct VersionLease {
     }
 
     /// Whether it is time to read the version again, so that the answer is back before the lease ends and callers
-    /// need not wait for it: once the time left is four recent round trips (at the latest half the lease, until a
+    /// need not wait for it: once the time left is four recent round trips, but from three quarters of the lease
+    /// at the latest (a call must come in the window to start the renewal) and half at the earliest (and until a
     /// round trip has been seen). Renewals under load cost a query each; later ones are fewer.
     func endsSoon(_ now: NIODeadline) -> Bool {
-        let renewAfter = roundTrip == 0
-            ? duration.nanoseconds / 2 : max(duration.nanoseconds / 2, duration.nanoseconds - 4 * roundTrip)
+        let whole = duration.nanoseconds
+        let renewAfter = roundTrip == 0 ? whole / 2 : max(whole / 2, min(whole * 3 / 4, whole - 4 * roundTrip))
         return now >= sent + .nanoseconds(renewAfter)
     }
 
