@@ -71,7 +71,6 @@ import Testing
             let expected = ids.flatMap { stating[$0] ?? [] }.sorted { $0.id < $1.id }
             #expect(!expected.isEmpty)
             #expect(claims == expected)
-            #expect(claims.contains { !$0.conflictsWith.isEmpty } == expected.contains { !$0.conflictsWith.isEmpty })
 
             query.includeClaims = false
             let (_, none) = try store.observationRows(query, claims: true) { _ in }

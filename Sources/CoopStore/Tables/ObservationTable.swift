@@ -87,7 +87,7 @@ public struct ObservationRowValues {
         .recordedSequence,
     ]
     /// Columns in a row of `ObservationTable.columns`.
-    static let width = 25
+    static let width = Int(ObservationTable.columnCount)
     /// By column position, in the listing's ``ObservationRowStorage``.
     let texts: UnsafePointer<UnsafeRawBufferPointer>
     let integers: UnsafePointer<Int64>
@@ -126,6 +126,9 @@ package enum ObservationTable {
     static func id(_ row: ColumnReader) -> Int64 {
         row.int64(Column.id)
     }
+
+    /// How many `columns` there are.
+    static let columnCount = Column.extra
 
     /// An observation from a row of `columns`.
     static func decode(_ row: ColumnReader) -> Observation {
