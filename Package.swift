@@ -163,6 +163,7 @@ let package = Package(
         .testTarget(
             name: "CoopWireTests",
             dependencies: [
+                "CoopTestSupport",
                 "CoopWire",
                 "CoopProto",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -3,6 +3,7 @@ import CoopServer
 import CoopStore
 import CoopWire
 import Foundation
+import NIOCore
 
 /// `coop.v1.Diagnostics`: Echo, the server's counters and its metrics.
 enum DiagnosticsService {
@@ -13,8 +14,10 @@ enum DiagnosticsService {
         server: @escaping @Sendable () -> TTRPCServer?, info: DaemonInfo, metrics: DaemonMetrics
     ) throws -> ServiceDefinition {
         var service = ServiceDefinition(name: name)
-        try service.addInline(Methods.Echo.self) { (request: Coop_V1_EchoRequest, _) in
-            Coop_V1_EchoResponse.with { $0.data = request.data }
+        try service.addInlineBytes(Methods.Echo.self) { payload, _ in
+            if EchoWire.isCanonicalAnswer(payload) { return payload }
+            let request: Coop_V1_EchoRequest = try decodePayload(payload)
+            return try Coop_V1_EchoResponse.with { $0.data = request.data }.serializedBuffer()
         }
         try service.addInline(Methods.GetServerInfo.self) { (_: Coop_V1_GetServerInfoRequest, _) in
             var reply = Coop_V1_ServerInfo()
@@ -48,6 +51,36 @@ enum DiagnosticsService {
         }
         try service.requireExactly(Methods.names)
         return service
+    }
+}
+
+/// Echo's request and answer are the same message (`bytes data = 1`), so a request already encoded as the
+/// answer would be (the field once, its length in fewest bytes, omitted when empty) is the answer: Echo, the
+/// transport's own measure, then costs one copy into the frame, not a decode, an encode and their copies.
+/// Any other form (unknown fields, the field twice, a padded length) goes through the decoder: the same
+/// answer, the same errors.
+enum EchoWire {
+    static func isCanonicalAnswer(_ payload: ByteBuffer) -> Bool {
+        payload.withUnsafeReadableBytes { bytes in
+            guard !bytes.isEmpty else { return true }
+            guard bytes[0] == 0x0A, bytes.count > 1 else { return false }
+            var length = 0
+            var index = 1
+            // Four varint bytes cover 256 MiB, past any frame coopd accepts.
+            while index <= 4 {
+                let byte = bytes[index]
+                length |= Int(byte & 0x7F) << (7 * (index - 1))
+                index += 1
+                if byte & 0x80 == 0 {
+                    // A last byte of zero pads the length (unless it is the only one: length zero, omitted
+                    // from the answer).
+                    guard byte != 0 else { return false }
+                    return length == bytes.count - index
+                }
+                guard index < bytes.count else { return false }
+            }
+            return false
+        }
     }
 }
 

@@ -34,6 +34,14 @@ extension ServiceDefinition {
         try addInline(M.name, body)
     }
 
+    /// For a body that reads the request's bytes itself (see `EchoWire`): always on the event loop.
+    mutating func addInlineBytes<M: ProtoMethod>(
+        _ method: M.Type, _ body: @escaping @Sendable (ByteBuffer, CallContext) throws -> ByteBuffer
+    ) throws {
+        try check(method, streaming: false)
+        try add(M.name, .inline(body))
+    }
+
     mutating func addCachedInline<M: ProtoMethod>(
         _ method: M.Type, cache: ResponseCache?, version: @escaping @Sendable () -> UInt64,
         size: @escaping @Sendable (M.Request) -> Int = { _ in 0 },

@@ -66,6 +66,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var inbound: ByteBuffer?
     private var handles: [UInt32: CallHandles] = [:]
     private var output: ByteBuffer
+    /// The buffer last handed to the channel: once written, its storage takes the next answers, so a batch of
+    /// answers costs no allocation and no growth. Two buffers per busy connection, each kept up to
+    /// `keptOutputCapacity`; both given back after a second without calls.
+    private var written: ByteBuffer?
     private var inReadBatch = false
     private var flushScheduled = false
     private var housekeeping: RepeatedTask?
@@ -144,8 +148,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         if var buffered = inbound {
             inbound = nil
-            buffered.writeImmutableBuffer(bytes)
+            // Only the frame the last read left unfinished is completed from this read; the frames after it are
+            // decoded where they lie (appending the whole read copied every byte of it once more).
+            var rest = bytes
+            while rest.readableBytes > 0 {
+                let missing = decoder.bytesMissing(in: buffered)
+                guard missing > 0 else { break }
+                var part = rest.readSlice(length: min(missing, rest.readableBytes))!
+                buffered.writeBuffer(&part)
+            }
             process(&buffered)
+            guard rest.readableBytes > 0 else { return }
+            if inbound != nil {
+                // Decoding stopped short (input paused, or the connection closed): the rest waits behind it.
+                inbound!.writeBuffer(&rest)
+                return
+            }
+            process(&rest)
         } else {
             var buffer = bytes
             process(&buffer)
@@ -486,8 +505,29 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard output.readableBytes > 0 || promise != nil, !state.closed else { return }
         let bytes = output
         stats.sent(bytes.readableBytes)
-        output = context.channel.allocator.buffer(capacity: max(1024, min(bytes.readableBytes, 64 << 10)))
+        // Taken out first so that this is its only reference when the channel is done with it: clear() then
+        // keeps its storage (a write still queued makes clear() take new storage of the same size).
+        if var next = written.take(), next.capacity <= keptOutputCapacity {
+            next.clear()
+            output = next
+        } else {
+            output = context.channel.allocator.buffer(capacity: max(1024, min(bytes.readableBytes, keptOutputCapacity)))
+        }
+        written = bytes
+        // Re-entrant writes (a writability change resuming input) go to the new `output`.
         context.writeAndFlush(Self.wrapOutboundOut(bytes), promise: promise)
+    }
+
+    /// A batch of answers is flushed once it reaches `maxQueuedOutputBytes`, so buffers that size hold any batch
+    /// but one ending in a large answer.
+    private var keptOutputCapacity: Int { max(64 << 10, limits.maxQueuedOutputBytes) }
+
+    /// Gives back the output buffers of a connection without calls for a second (idle clients keep no batch-sized
+    /// memory).
+    private func releaseIdleOutput() {
+        guard written != nil, output.readableBytes == 0, context.eventLoop.now - clock > .seconds(1) else { return }
+        written = nil
+        output = context.channel.allocator.buffer(capacity: 1024)
     }
 
     /// Closes once every answer queued so far has reached the socket (writes complete in order), so that
@@ -518,7 +558,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             logger.debug("closing idle connection", metadata: ["peer": "\(peer)"])
             context.close(promise: nil)
         case nil:
-            break
+            releaseIdleOutput()
         }
     }
 

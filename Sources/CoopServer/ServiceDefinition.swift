@@ -246,9 +246,10 @@ public struct ServiceDefinition: Sendable {
     }
 }
 
-/// Decodes a request payload; a payload that does not decode is the caller's fault.
+/// Decodes a request payload; a payload that does not decode is the caller's fault (INVALID_ARGUMENT, the same
+/// message for every method).
 @inlinable
-func decodePayload<M: Message>(_ payload: ByteBuffer) throws -> M {
+public func decodePayload<M: Message>(_ payload: ByteBuffer) throws -> M {
     do {
         return try M(buffer: payload)
     } catch {

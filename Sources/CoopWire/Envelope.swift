@@ -159,56 +159,65 @@ public struct RequestHead: Sendable {
     public let metadata: [MetadataEntry]
 
     public init(decoding bytes: ByteBuffer, metadataLimits: MetadataLimits = .unlimited) throws(EnvelopeError) {
+        // One pass over the raw bytes (ByteBuffer's reads check bounds and ownership at every byte: that was a
+        // tenth of an Echo call), fields found as offsets; the payload becomes a slice once, at the end.
         // Decoded into locals and stored once: assigning the fields one by one made the compiler copy the
         // whole value (three references) through its value witnesses.
-        var buffer = bytes
-        let base = bytes.readerIndex
         var serviceRange = 0..<0
         var methodRange = 0..<0
-        var payload = ByteBuffer()
+        var payloadRange = 0..<0
         var timeout: Int64 = 0
         var metadata: [MetadataEntry] = []
-        var metadataBytes = 0
-        while buffer.readableBytes > 0 {
-            guard let tag = buffer.readVarint() else { throw EnvelopeError("truncated field tag") }
-            let field = tag >> 3
-            let wireType = UInt8(truncatingIfNeeded: tag & 7)
-            switch (field, wireType) {
-            case (1, ProtobufWire.lengthDelimited):
-                guard let r = buffer.readRange(base: base) else { throw EnvelopeError("truncated service") }
-                // A repeated field's last value counts, but an earlier one must be UTF-8 too (as for every
-                // decoder of proto3 strings).
-                _ = try Self.name(of: bytes, serviceRange, "service")
-                serviceRange = r
-            case (2, ProtobufWire.lengthDelimited):
-                guard let r = buffer.readRange(base: base) else { throw EnvelopeError("truncated method") }
-                _ = try Self.name(of: bytes, methodRange, "method")
-                methodRange = r
-            case (3, ProtobufWire.lengthDelimited):
-                guard let p = buffer.readLengthDelimited() else { throw EnvelopeError("truncated payload") }
-                payload = p
-            case (4, ProtobufWire.varint):
-                guard let v = buffer.readVarint() else { throw EnvelopeError("truncated timeout_nano") }
-                timeout = Int64(bitPattern: v)
-            case (5, ProtobufWire.lengthDelimited):
-                guard let kv = buffer.readLengthDelimited() else { throw EnvelopeError("truncated metadata") }
-                metadataBytes += kv.readableBytes
-                guard metadata.count < metadataLimits.maxEntries, metadataBytes <= metadataLimits.maxBytes else {
-                    throw EnvelopeError(
-                        "request metadata exceeds the limit of \(metadataLimits.maxEntries) entries "
-                            + "or \(metadataLimits.maxBytes) bytes", isOverLimit: true)
+        try bytes.withUnsafeReadableBytes { raw throws(EnvelopeError) in
+            var reader = RawProtobufReader(raw)
+            var metadataBytes = 0
+            while reader.more {
+                guard let tag = reader.varint() else { throw EnvelopeError("truncated field tag") }
+                let field = tag >> 3
+                let wireType = UInt8(truncatingIfNeeded: tag & 7)
+                switch (field, wireType) {
+                case (1, ProtobufWire.lengthDelimited):
+                    guard let r = reader.lengthDelimited() else { throw EnvelopeError("truncated service") }
+                    // A repeated field's last value counts, but an earlier one must be UTF-8 too (as for every
+                    // decoder of proto3 strings).
+                    if !serviceRange.isEmpty {
+                        _ = try RequestEnvelope.utf8(UnsafeRawBufferPointer(rebasing: raw[serviceRange]), "service")
+                    }
+                    serviceRange = r
+                case (2, ProtobufWire.lengthDelimited):
+                    guard let r = reader.lengthDelimited() else { throw EnvelopeError("truncated method") }
+                    if !methodRange.isEmpty {
+                        _ = try RequestEnvelope.utf8(UnsafeRawBufferPointer(rebasing: raw[methodRange]), "method")
+                    }
+                    methodRange = r
+                case (3, ProtobufWire.lengthDelimited):
+                    guard let r = reader.lengthDelimited() else { throw EnvelopeError("truncated payload") }
+                    payloadRange = r
+                case (4, ProtobufWire.varint):
+                    guard let v = reader.varint() else { throw EnvelopeError("truncated timeout_nano") }
+                    timeout = Int64(bitPattern: v)
+                case (5, ProtobufWire.lengthDelimited):
+                    guard let r = reader.lengthDelimited() else { throw EnvelopeError("truncated metadata") }
+                    metadataBytes += r.count
+                    guard metadata.count < metadataLimits.maxEntries, metadataBytes <= metadataLimits.maxBytes
+                    else {
+                        throw EnvelopeError(
+                            "request metadata exceeds the limit of \(metadataLimits.maxEntries) entries "
+                                + "or \(metadataLimits.maxBytes) bytes", isOverLimit: true)
+                    }
+                    metadata.append(try RequestEnvelope.decodeKeyValue(
+                        bytes.getSlice(at: bytes.readerIndex + r.lowerBound, length: r.count)!))
+                case (0, _):
+                    throw EnvelopeError("field number 0")
+                default:
+                    guard reader.skipField(wireType: wireType) else { throw EnvelopeError("malformed field \(field)") }
                 }
-                metadata.append(try RequestEnvelope.decodeKeyValue(kv))
-            case (0, _):
-                throw EnvelopeError("field number 0")
-            default:
-                guard buffer.skipField(wireType: wireType) else { throw EnvelopeError("malformed field \(field)") }
             }
         }
         self.bytes = bytes
         self.serviceRange = serviceRange
         self.methodRange = methodRange
-        self.payload = payload
+        self.payload = bytes.getSlice(at: bytes.readerIndex + payloadRange.lowerBound, length: payloadRange.count)!
         self.timeoutNanos = timeout
         self.metadata = metadata
     }
@@ -239,16 +248,6 @@ public struct RequestHead: Sendable {
         return try bytes.withUnsafeReadableBytes { all throws(EnvelopeError) in
             try RequestEnvelope.utf8(UnsafeRawBufferPointer(rebasing: all[range]), field)
         }
-    }
-}
-
-extension ByteBuffer {
-    /// Skips a length-delimited value and returns where it lay, relative to `base`; nil if truncated.
-    fileprivate mutating func readRange(base: Int) -> Range<Int>? {
-        guard let length = self.readVarint(), length <= UInt64(self.readableBytes) else { return nil }
-        let start = self.readerIndex - base
-        self.moveReaderIndex(forwardBy: Int(length))
-        return start..<start + Int(length)
     }
 }
 

@@ -41,6 +41,22 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         self.bytesToSkip > 0 || buffered > 0
     }
 
+    /// How many more bytes `buffer` needs to end where a frame ends: 0 when it does, or when what it ends with
+    /// is being skipped (an oversized frame). While the last frame's header is incomplete, the count completes
+    /// the header only; ask again once it is in.
+    public func bytesMissing(in buffer: ByteBuffer) -> Int {
+        var offset = buffer.readerIndex + min(self.bytesToSkip, buffer.readableBytes)
+        let end = buffer.writerIndex
+        while offset < end {
+            guard end - offset >= FrameLimits.headerSize else { return FrameLimits.headerSize - (end - offset) }
+            let length = Int(buffer.getInteger(at: offset, as: UInt32.self)!)
+            let frameEnd = offset + FrameLimits.headerSize + length
+            if frameEnd > end { return length > self.maxPayloadSize ? 0 : frameEnd - end }
+            offset = frameEnd
+        }
+        return 0
+    }
+
     public mutating func decode(buffer: inout ByteBuffer) throws -> InboundFrame? {
         // Skipping first: the bytes of an oversized frame must never be read as a header.
         if self.bytesToSkip > 0 {

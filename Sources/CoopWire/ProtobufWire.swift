@@ -166,7 +166,60 @@ package struct RawProtobufWriter: ProtobufSink {
 
     @inlinable package mutating func raw(_ bytes: UnsafeRawBufferPointer) {
         precondition(offset + bytes.count <= buffer.count)
-        UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + bytes.count]).copyMemory(from: bytes)
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        (buffer.baseAddress! + offset).copyMemory(from: source, byteCount: bytes.count)
         offset += bytes.count
+    }
+}
+
+/// Reads protobuf fields from raw bytes: a bounds check per value instead of ByteBuffer's per byte. Values come
+/// out as ranges of the bytes, with ``ByteBuffer``'s reading rules (varints of at most ten bytes, lengths within
+/// what is left).
+package struct RawProtobufReader {
+    package let bytes: UnsafeRawBufferPointer
+    package private(set) var offset = 0
+
+    @inlinable package init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    @inlinable package var more: Bool { offset < bytes.count }
+
+    @inlinable package mutating func varint() -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while shift < 64, offset < bytes.count {
+            let byte = bytes[offset]
+            offset += 1
+            result |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    /// A length-delimited value's range; nil if truncated.
+    @inlinable package mutating func lengthDelimited() -> Range<Int>? {
+        guard let length = varint(), length <= UInt64(bytes.count - offset) else { return nil }
+        let start = offset
+        offset += Int(length)
+        return start..<offset
+    }
+
+    /// Skips one field's value of the given wire type; false if malformed (groups included, as unused).
+    @inlinable package mutating func skipField(wireType: UInt8) -> Bool {
+        switch wireType {
+        case ProtobufWire.varint: return varint() != nil
+        case ProtobufWire.fixed64: return skip(8)
+        case ProtobufWire.lengthDelimited: return lengthDelimited() != nil
+        case ProtobufWire.fixed32: return skip(4)
+        default: return false
+        }
+    }
+
+    @inlinable package mutating func skip(_ n: Int) -> Bool {
+        guard bytes.count - offset >= n else { return false }
+        offset += n
+        return true
     }
 }

@@ -52,6 +52,27 @@ import Testing
         }
     }
 
+    /// Echo's answer is the canonical encoding of what was asked, whatever form the request took.
+    @Test func echoAnswersEveryFormOfARequestWithTheCanonicalAnswer() async throws {
+        let cases: [(request: [UInt8], answer: [UInt8])] = [
+            ([0x0A, 0x03, 0x61, 0x62, 0x63], [0x0A, 0x03, 0x61, 0x62, 0x63]),
+            ([], []),
+            ([0x0A, 0x00], []),
+            ([0x0A, 0x83, 0x00, 0x61, 0x62, 0x63], [0x0A, 0x03, 0x61, 0x62, 0x63]),
+            ([0x0A, 0x01, 0x78, 0x10, 0x05], [0x0A, 0x01, 0x78]),
+            ([0x0A, 0x01, 0x78, 0x0A, 0x01, 0x79], [0x0A, 0x01, 0x79]),
+        ]
+        try await withDaemon { daemon in
+            let connection = try RawConnection.connect(daemon.socketPath)
+            for (i, c) in cases.enumerated() {
+                let id = UInt32(2 * i + 1)
+                try await connection.send(
+                    Wire.request(streamID: id, service: "coop.v1.Diagnostics", method: "Echo", payload: c.request))
+                #expect(try await connection.readAnswer() == Answer(streamID: id, code: 0, message: "", payload: c.answer))
+            }
+        }
+    }
+
     @Test func reusedOrDecreasingStreamIDIsInvalidArgument() async throws {
         try await withDaemon { daemon in
             let connection = try RawConnection.connect(daemon.socketPath)

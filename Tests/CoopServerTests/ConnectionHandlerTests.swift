@@ -1,4 +1,5 @@
 import CoopProto
+import CoopTestSupport
 import CoopWire
 import Foundation
 import Logging
@@ -139,6 +140,70 @@ import Testing
         }
     }
 
+    /// A batch's answers go out in the buffer the batch before last used, once the channel is done with it: answers
+    /// the channel still holds (not yet taken by the client) are never written over by later batches.
+    @Test func answersStillQueuedAreNotOverwrittenByLaterBatches() throws {
+        var connection = try Self.connect()
+        for batch in 0..<4 {
+            try connection.send((0..<3).map { i in
+                (UInt32(6 * batch + 2 * i + 1), "test.v1.Test", "Echo", "batch \(batch) call \(i)")
+            })
+        }
+        let answers = try connection.answers()
+        #expect(connection.writes == 4)
+        let texts = answers.compactMap { try? $0.1.get() }
+        #expect(texts == (0..<4).flatMap { batch in (0..<3).map { "batch \(batch) call \($0)" } })
+    }
+
+    /// Requests cut anywhere between reads (every byte its own read, every cut in two, random pieces) are each
+    /// answered once, in order, with their own data; one over the frame limit is refused on its own stream and
+    /// the next is answered. (A read completes only the frame the last one left unfinished; the frames after it
+    /// are decoded in place.)
+    @Test func requestsCutAnywhereBetweenReadsAreEachAnsweredOnceInOrder() throws {
+        let texts = ["a", "", String(repeating: "b", count: 300), "c", String(repeating: "d", count: 600), "e"]
+        var stream = ByteBuffer()
+        for (i, text) in texts.enumerated() {
+            let payload = try Coop_V1_EchoRequest.with { $0.data = Data(text.utf8) }.serializedBuffer()
+            stream.writeRequestFrame(
+                streamID: UInt32(2 * i + 1), envelope: RequestEnvelope(service: "test.v1.Test", method: "Echo", payload: payload))
+        }
+        let bytes = Array(buffer: stream)
+        // The 600-byte one is over the limit.
+        let expected: [String] = texts.map { $0.count == 600 ? "refused" : $0 }
+
+        func run(_ pieces: [Range<Int>]) throws -> [String] {
+            var connection = try Self.connect { $0.maxFrameSize = 400 }
+            for piece in pieces {
+                try connection.channel.writeInbound(ByteBuffer(bytes: bytes[piece]))
+                connection.loop.run()
+            }
+            let answers = try connection.answers()
+            let streams: [UInt32] = answers.map(\.0)
+            let asked: [UInt32] = (0..<texts.count).map { UInt32(2 * $0 + 1) }
+            #expect(streams == asked)
+            return answers.map { answer -> String in
+                if case .success(let text) = answer.1 { return text }
+                return answer.1.failureCode == .resourceExhausted ? "refused" : "\(answer.1)"
+            }
+        }
+
+        #expect(try run((0..<bytes.count).map { $0..<$0 + 1 }) == expected)
+        for cut in 1..<bytes.count {
+            #expect(try run([0..<cut, cut..<bytes.count]) == expected, "cut at \(cut)")
+        }
+        var generator = SplitMix64(seed: 7)
+        for _ in 0..<50 {
+            var pieces: [Range<Int>] = []
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + Int.random(in: 1...700, using: &generator))
+                pieces.append(start..<end)
+                start = end
+            }
+            #expect(try run(pieces) == expected)
+        }
+    }
+
     @Test func aDrainingServerRefusesNewCallsWithUnavailable() throws {
         var connection = try Self.connect(draining: true)
         try connection.send([(1, "test.v1.Test", "Echo", "x")])
@@ -225,3 +290,4 @@ extension Result where Failure == RPCError {
         return nil
     }
 }
+

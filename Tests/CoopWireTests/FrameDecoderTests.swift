@@ -289,4 +289,57 @@ private func decoyBytes(_ count: Int) -> [UInt8] {
         #expect(readable(second.payload) == [0xCC])
         #expect(try decoder.decode(buffer: &buffer) == nil)
     }
+
+    /// The server completes a frame left unfinished by one read from the next read's first bytes only: at every
+    /// cut of a stream (frames of several sizes, one oversized, a zero-length one), `bytesMissing` is exactly
+    /// what reaches the end of the frame being cut, or of its header first; 0 at a boundary and inside a
+    /// payload that is skipped.
+    @Test func bytesMissingReachesTheEndOfTheFrameBeingCut() throws {
+        let limit = 64
+        let payloads = [patternBytes(5), [], patternBytes(64), patternBytes(100), patternBytes(1), patternBytes(30)]
+        var stream: [UInt8] = []
+        var starts: [Int] = []
+        for (i, payload) in payloads.enumerated() {
+            starts.append(stream.count)
+            stream += frameBytes(streamID: UInt32(2 * i + 1), type: 0x01, payload: payload)
+        }
+        for cut in 0...stream.count {
+            // The frame the cut falls in: the last one starting before it.
+            let index = starts.lastIndex { $0 < cut }
+            let expected: Int
+            if let index {
+                let start = starts[index]
+                let end = start + 10 + payloads[index].count
+                if cut - start < 10 {
+                    expected = 10 - (cut - start)
+                } else {
+                    expected = payloads[index].count > limit || cut == end ? 0 : end - cut
+                }
+            } else {
+                expected = 0
+            }
+            let decoder = FrameDecoder(maxPayloadSize: limit)
+            // A buffer whose reader index is not at zero, as the server's are.
+            var buffer = ByteBuffer(bytes: [0xEE, 0xEE] + stream.prefix(cut))
+            buffer.moveReaderIndex(forwardBy: 2)
+            #expect(decoder.bytesMissing(in: buffer) == expected, "cut at \(cut)")
+        }
+    }
+
+    /// Bytes still to be skipped of an oversized frame come first: a buffer holding only those misses nothing.
+    @Test func bytesMissingCountsFromTheEndOfASkip() throws {
+        var decoder = FrameDecoder(maxPayloadSize: 8)
+        var first = ByteBuffer(bytes: frameBytes(streamID: 1, type: 0x01, payload: patternBytes(20)).prefix(15))
+        guard case .oversized? = try decoder.decode(buffer: &first) else {
+            Issue.record("not reported oversized")
+            return
+        }
+        #expect(decoder.bytesToSkip == 15)
+        #expect(decoder.bytesMissing(in: ByteBuffer(bytes: decoyBytes(15))) == 0)
+        // The skip, then half a header of the next frame.
+        let next = frameBytes(streamID: 3, type: 0x01, payload: patternBytes(4))
+        #expect(decoder.bytesMissing(in: ByteBuffer(bytes: decoyBytes(15) + next.prefix(4))) == 6)
+        #expect(decoder.bytesMissing(in: ByteBuffer(bytes: decoyBytes(15) + next.prefix(12))) == 2)
+        #expect(decoder.bytesMissing(in: ByteBuffer(bytes: decoyBytes(15) + next)) == 0)
+    }
 }

@@ -1,4 +1,5 @@
 import CoopProto
+import CoopTestSupport
 import CoopWire
 import Foundation
 import NIOCore
