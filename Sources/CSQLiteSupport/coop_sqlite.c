@@ -3,9 +3,13 @@
 #include <stddef.h>
 #include <sqlite3.h>
 
-int coop_sqlite_use_multithread(void) {
+int coop_sqlite_configure(void) {
     // sqlite3_config is variadic, which Swift cannot call: hence this file.
-    return sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    int rc = sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    // No memory statistics (coopd never reads them): otherwise every allocation SQLite makes takes a global
+    // mutex, shared by the writer and every reader.
+    if (rc == SQLITE_OK) rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return rc;
 }
 
 // Howard Hinnant's days_from_civil / civil_from_days, as PartialDate.dayNumber and init(dayNumber:) compute them.

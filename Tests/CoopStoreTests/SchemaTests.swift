@@ -34,6 +34,7 @@ import Testing
             #expect(check.writerSynchronous == 2)
             #expect(check.readerSynchronous == 2)
             #expect(check.foreignKeys)
+            #expect(check.writerTempStore == 2)
         }
     }
 
