@@ -188,6 +188,53 @@ import Testing
         _ = try await a.putSource(Source(title: "held for the lease", publisher: "p"), context())
         #expect(try await versionOnB() > moved)
     }
+
+    /// A version one loop read serves the store's other loops and its threads for the lease (one renewal a lease for
+    /// the process, not one per loop): after a counter moved behind coopd's back, they still answer the version read.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aVersionReadOnOneLoopServesTheOtherLoopsAndThreads() async throws {
+        let database = try await TestPostgres.makeDatabase(template: try await TestPostgres.seededTemplate())
+        defer { Task { await TestPostgres.removeDatabase(database) } }
+        try await TestPostgres.offload {
+            try TestPostgres.psql(
+                "UPDATE meta SET value = '1000000' WHERE key = '\(PostgresSchema.versionLeaseKey)'", database: database)
+        }
+        let store = try await TestPostgres.openStore(database: database)
+        defer { store.close() }
+        // Two of the loops coopd's connections run on (one per core; CI machines have more than one).
+        let loops = [MultiThreadedEventLoopGroup.singleton.next(), MultiThreadedEventLoopGroup.singleton.next()]
+        try #require(loops[0] !== loops[1], "needs two event loops")
+        func versionOn(_ loop: any EventLoop) async throws -> UInt64 {
+            let answer = try await loop.flatSubmit {
+                store.readOnEventLoop(loop, abandoned: { false }) { ByteBuffer(string: "\(store.dataVersion)") }!
+            }.get()
+            return try #require(UInt64(String(buffer: answer)))
+        }
+        func moveBehindCoopdsBack() async throws {
+            _ = try await TestPostgres.offload {
+                try store.read { db in try db.run("UPDATE change_counter SET last = last + 1") }
+            }
+        }
+        // The second loop has read once (it has connections and a lease of its own), long enough ago that its
+        // lease has ended.
+        _ = try await versionOn(loops[1])
+        var fitted = false
+        for _ in 0..<5 where !fitted {
+            try await moveBehindCoopdsBack()
+            try await Task.sleep(for: .milliseconds(1_100))
+            let start = ContinuousClock.now
+            let read = try await versionOn(loops[0])
+            try await moveBehindCoopdsBack()
+            let otherLoop = try await loops[1].submit { store.dataVersionWithoutWaiting }.get()
+            let thread = try await TestPostgres.offload { store.dataVersion }
+            fitted = ContinuousClock.now - start < .milliseconds(400)
+            if fitted {
+                #expect(otherLoop == read)
+                #expect(thread == read)
+            }
+        }
+        #expect(fitted, "no attempt fitted in half a second")
+    }
 }
 
 /// A read in rounds and the session that answers its statements go together once the call is answered (each

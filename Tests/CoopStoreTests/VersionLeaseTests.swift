@@ -60,4 +60,37 @@ import Testing
         #expect(lease.current(Self.at(0)) == nil)
         #expect(lease.current(Self.at(5)) == nil)
     }
+
+    /// A loop's copy takes a version another loop read only if that one's query was sent later, with its round trip.
+    @Test func aCopyAdoptsOnlyALaterSentVersion() {
+        var mine = VersionLease(duration: .microseconds(1000))
+        var other = VersionLease(duration: .microseconds(1000))
+        mine.adopt(other)
+        #expect(mine.current(Self.at(0)) == nil, "nothing to adopt")
+        other.renew(5, sent: Self.at(100), answered: Self.at(150))
+        mine.adopt(other)
+        #expect(mine.current(Self.at(1099)) == 5)
+        #expect(mine.current(Self.at(1100)) == nil, "served for the lease from the other's sending")
+        // The other's round trip (50 µs) came with it: renewal at three quarters (four round trips before the end
+        // would be later); without it, at half.
+        #expect(!mine.endsSoon(Self.at(849)))
+        #expect(mine.endsSoon(Self.at(850)))
+        var older = VersionLease(duration: .microseconds(1000))
+        older.renew(4, sent: Self.at(50), answered: Self.at(60))
+        mine.adopt(older)
+        #expect(mine.current(Self.at(1000)) == 5, "an earlier-sent version is not taken")
+    }
+
+    /// One renewal at a time for the whole process: a second claim fails until the first ends.
+    @Test func oneRenewalAtATimeIsClaimed() {
+        let shared = SharedVersionLease(duration: .microseconds(1000))
+        #expect(shared.claimRenewal())
+        #expect(!shared.claimRenewal())
+        shared.endRenewal()
+        #expect(shared.claimRenewal())
+        let lease = shared.renew(3, sent: Self.at(0), answered: Self.at(10))
+        #expect(lease.current(Self.at(500)) == 3)
+        #expect(shared.current(Self.at(999)) == 3)
+        #expect(shared.current(Self.at(1000)) == nil)
+    }
 }

@@ -105,7 +105,11 @@ final class LoopConnections: @unchecked Sendable {
     private let logger: Logger
     private let limit: Int
     private var sessions: [PostgresSession] = []
+    /// This loop's copy of the shared lease: served without a lock, compared with the shared one when it ends soon.
     private var lease: VersionLease
+    private let sharedLease: SharedVersionLease
+    /// Whether this loop's running version query is the process's renewal (see ``SharedVersionLease``).
+    private var renewalClaimed = false
     /// Connections being made, and the statements waiting for them.
     private var connecting: [EventLoopFuture<PostgresSession>] = []
     /// Set by the store at shutdown, from any thread: connections made later are closed, statements fail.
@@ -115,11 +119,12 @@ final class LoopConnections: @unchecked Sendable {
     let openConnections = Atomic<Int>(0)
 
     init(
-        eventLoop: any EventLoop, configuration: PostgresConnection.Configuration, limit: Int, lease: TimeAmount,
-        logger: Logger
+        eventLoop: any EventLoop, configuration: PostgresConnection.Configuration, limit: Int,
+        lease: SharedVersionLease, logger: Logger
     ) {
         self.eventLoop = eventLoop
-        self.lease = VersionLease(duration: lease)
+        self.sharedLease = lease
+        self.lease = lease.snapshot
         self.configuration = configuration
         self.limit = max(1, limit)
         self.logger = logger
@@ -191,13 +196,19 @@ final class LoopConnections: @unchecked Sendable {
         runVersionQuery()
     }
 
-    /// The version last read on this loop, while its lease runs (see `VersionLease`). Past half the lease, a query
-    /// renews it meanwhile, so that under load callers seldom wait for the version.
+    /// The version last read by this process, while its lease runs (see `VersionLease`). When the lease ends soon,
+    /// one loop's query renews it meanwhile (see ``SharedVersionLease``), so that under load callers seldom wait for
+    /// the version.
     func leasedVersion() -> Int64? {
         eventLoop.assertInEventLoop()
         let now = NIODeadline.now()
+        if lease.endsSoon(now) {
+            // Another loop or a thread may have renewed it.
+            lease.adopt(sharedLease.snapshot)
+        }
         guard let leased = lease.current(now) else { return nil }
-        if versionRunning == nil && lease.endsSoon(now) {
+        if versionRunning == nil && lease.endsSoon(now) && sharedLease.claimRenewal() {
+            renewalClaimed = true
             versionRunning = []
             runVersionQuery()
         }
@@ -214,7 +225,13 @@ final class LoopConnections: @unchecked Sendable {
                 }
                 return .success(last)
             }
-            if case .success(let last) = value { lease.renew(last, sent: sent, answered: .now()) }
+            if case .success(let last) = value {
+                lease.adopt(sharedLease.renew(last, sent: sent, answered: .now()))
+            }
+            if renewalClaimed {
+                renewalClaimed = false
+                sharedLease.endRenewal()
+            }
             if versionNext.isEmpty {
                 versionRunning = nil
             } else {

@@ -42,9 +42,9 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     private let listener: Locked<Task<Void, Never>?> = Locked(nil)
     private let pollInterval: Duration
     private let versions = SharedRead<Int64?>()
-    /// The version lease of reads on threads (reads on event loops keep one per loop), and with it the database's
-    /// lease duration, set once the schema is read (see `VersionLease`).
-    private let threadLease: Locked<VersionLease>
+    /// The version lease of reads on threads and on event loops, and with it the database's lease duration, set
+    /// once the schema is read (see `VersionLease`).
+    private let sharedLease: SharedVersionLease
     private let isShutDown = Atomic<Bool>(false)
     private let configuration: PostgresConnection.Configuration
     /// Each event loop's connections for reads run there (see `LoopRead`), by loop.
@@ -89,8 +89,8 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         self.writerQueue = writerQueue
         let broadcaster = SequenceBroadcaster()
         let writerCache = WriterCache()
-        let threadLease = Locked(VersionLease(duration: .zero))
-        self.threadLease = threadLease
+        let sharedLease = SharedVersionLease(duration: .zero)
+        self.sharedLease = sharedLease
         let timers = group.next()
         let writer = GroupCommitWriter(
             schedule: { drain in
@@ -101,7 +101,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             metrics: metrics, didRollBack: { writerCache.removeAll() },
             acknowledge: { acknowledge in
                 // Until every host's lease on a version read before this COMMIT has ended (see `VersionLease`).
-                let lease = threadLease.withLock { $0.duration }
+                let lease = sharedLease.duration
                 guard lease > .zero else { return acknowledge() }
                 let deadline = NIODeadline.now() + lease
                 timers.scheduleTask(deadline: deadline, acknowledge).futureResult.whenFailure { _ in
@@ -279,7 +279,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             // Never an answer cached under it: the round that asked is run again once the version is read.
             return read.neededVersion() ?? unknownVersion()
         }
-        if standby == nil, let leased = threadLease.withLock({ $0.current(.now()) }) {
+        if standby == nil, let leased = sharedLease.current(.now()) {
             return UInt64(max(0, leased))
         }
         let last = try? versions.value { () -> Int64? in
@@ -287,7 +287,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             guard let standby else {
                 let sent = NIODeadline.now()
                 let last = try readPrimary(query)
-                if let last { threadLease.withLock { $0.renew(last, sent: sent) } }
+                if let last { sharedLease.renew(last, sent: sent) }
                 return last
             }
             // From the standby, the answer that follows is read there too (or, newer, on the primary). A version
@@ -349,7 +349,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             let loops = max(1, System.coreCount)
             let made = LoopConnections(
                 eventLoop: eventLoop, configuration: configuration,
-                limit: (location.readConnections + loops - 1) / loops, lease: threadLease.withLock { $0.duration },
+                limit: (location.readConnections + loops - 1) / loops, lease: sharedLease,
                 logger: logger)
             // Made after shutdown took its list: closed from the start.
             if isShutDown.load(ordering: .relaxed) { made.markClosed() }
@@ -425,7 +425,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             // The first reads must not go to a standby without the schema.
             try standby?.noteCommit(db)
             let lease = try PostgresSchema.versionLease(db)
-            threadLease.withLock { $0 = VersionLease(duration: lease) }
+            sharedLease.reset(duration: lease)
         }
     }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// The data version as last read from the database, served again without asking until its lease ends.
 ///
@@ -39,6 +40,14 @@ struct VersionLease {
 
     /// Takes `value`, read by a query sent at `sent`, unless a later-sent query's answer is held already; `answered`
     /// (when the answer came) updates the recent round trip.
+    /// Takes `other`'s version and round trip if its query was sent later than this one's.
+    mutating func adopt(_ other: VersionLease) {
+        guard let value = other.value, self.value == nil || other.sent > sent else { return }
+        self.value = value
+        self.sent = other.sent
+        if other.roundTrip != 0 { roundTrip = other.roundTrip }
+    }
+
     mutating func renew(_ value: Int64, sent: NIODeadline, answered: NIODeadline? = nil) {
         if let answered {
             let took = max(0, (answered - sent).nanoseconds)
@@ -47,5 +56,51 @@ struct VersionLease {
         guard duration > .zero, self.value == nil || sent > self.sent else { return }
         self.value = value
         self.sent = sent
+    }
+}
+
+/// The lease a store's event loops and threads share. Each loop serves from its own copy (no lock a call) and looks
+/// here when its copy ends soon: a version any of them read serves all of them, and one renewal at a time is sent
+/// for the whole process. (One per loop sent a query a millisecond per loop: per core, from every host.)
+final class SharedVersionLease: Sendable {
+    private let lease: Locked<VersionLease>
+    private let renewing = Atomic<Bool>(false)
+
+    init(duration: TimeAmount) {
+        lease = Locked(VersionLease(duration: duration))
+    }
+
+    /// A copy of the lease as it stands.
+    var snapshot: VersionLease { lease.withLock { $0 } }
+
+    var duration: TimeAmount { lease.withLock { $0.duration } }
+
+    /// Starts over with the database's lease `duration` (at open, before any read).
+    func reset(duration: TimeAmount) {
+        lease.withLock { $0 = VersionLease(duration: duration) }
+    }
+
+    func current(_ now: NIODeadline) -> Int64? {
+        lease.withLock { $0.current(now) }
+    }
+
+    /// Takes a version read by a query sent at `sent` (see ``VersionLease/renew(_:sent:answered:)``); returns the
+    /// lease as it then stands.
+    @discardableResult
+    func renew(_ value: Int64, sent: NIODeadline, answered: NIODeadline? = nil) -> VersionLease {
+        lease.withLock {
+            $0.renew(value, sent: sent, answered: answered)
+            return $0
+        }
+    }
+
+    /// Claims the renewal: false while another is running. The claimant calls ``endRenewal()`` once its query is
+    /// answered or failed.
+    func claimRenewal() -> Bool {
+        renewing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    func endRenewal() {
+        renewing.store(false, ordering: .releasing)
     }
 }
