@@ -518,9 +518,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         context.writeAndFlush(Self.wrapOutboundOut(bytes), promise: promise)
     }
 
-    /// A batch of answers is flushed once it reaches `maxQueuedOutputBytes`, so buffers that size hold any batch
-    /// but one ending in a large answer.
-    private var keptOutputCapacity: Int { max(64 << 10, limits.maxQueuedOutputBytes) }
+    /// Enough for a batch of answers of a few KiB each (sixteen 4 KiB answers take 66 KiB); a batch of large
+    /// answers takes new storage, given back once written.
+    private let keptOutputCapacity = 128 << 10
 
     /// Gives back the output buffers of a connection without calls for a second (idle clients keep no batch-sized
     /// memory).
