@@ -72,6 +72,42 @@ struct PostgresDaemonTests {
         }
     }
 
+    /// A start that waits on the database (another process holds the schema's advisory lock, as a coopd migrating
+    /// a large database would) tells systemd so and extends its start timeout, from five seconds on, then serves
+    /// once the lock is given back.
+    @Test func aStartWaitingOnTheDatabaseExtendsSystemdsStartTimeout() async throws {
+        let database = try await TestPostgres.makeDatabase(template: try await TestPostgres.seededTemplate())
+        defer { Task { await TestPostgres.removeDatabase(database) } }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // The key of PostgresSchema.advisoryLock ("coopd"), held for eight seconds (longer for slower test runs) by
+        // another session.
+        let hold = Int((8 * patience).rounded(.up))
+        async let holder: Void = TestPostgres.offload {
+            try TestPostgres.psql("SELECT pg_advisory_lock(\(0x636F_6F70_64)); SELECT pg_sleep(\(hold))", database: database)
+        }
+        let held = """
+            DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted) THEN
+            RAISE EXCEPTION 'not yet'; END IF; END $$
+            """
+        try await poll("the advisory lock held", timeout: .seconds(30), every: .milliseconds(50)) {
+            (try? await TestPostgres.offload { try TestPostgres.psql(held, database: database) }).map { true }
+        }
+        let listener = try NotifyListener(path: directory.file("notify.sock"))
+        let started = ContinuousClock.now
+        let daemon = try await DaemonProcess.start(
+            in: directory, environment: listener.environment.merging(["COOPD_DATABASE": try TestPostgres.url(database: database)]) { $1 },
+            waitUntilServing: false)
+        defer { daemon.kill() }
+        let extended = try await listener.waitFor("EXTEND_TIMEOUT_USEC=30000000", timeout: .seconds(20))
+        #expect(ContinuousClock.now - started >= .seconds(4), "extended before the first five seconds")
+        #expect(notificationFields(extended)["STATUS"] == "opening the database")
+        #expect(!listener.received.contains { $0.contains("READY=1") }, "ready while the lock was held")
+        let ready = try await listener.waitFor("READY=1", timeout: .seconds(30))
+        #expect(notificationFields(ready)["STATUS"] == "serving on \(daemon.socketPath)")
+        try await holder
+    }
+
     @Test func aWriteAcknowledgedByOneDaemonIsReadByTheOtherThroughItsCache() async throws {
         try await withTwoDaemons(seed: false) { a, b, _ in
             try await withClient(a.socketPath) { clientA in
