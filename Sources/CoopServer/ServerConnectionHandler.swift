@@ -505,21 +505,25 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard output.readableBytes > 0 || promise != nil, !state.closed else { return }
         let bytes = output
         stats.sent(bytes.readableBytes)
-        // Taken out first so that this is its only reference when the channel is done with it: clear() then
-        // keeps its storage (a write still queued makes clear() take new storage of the same size).
-        if var next = written.take(), next.capacity <= keptOutputCapacity {
-            next.clear()
+        // Room for a batch like this one, at most the kept capacity.
+        let room = max(1024, min(bytes.readableBytes, keptOutputCapacity))
+        // Taken out first so that this is its only reference when the channel is done with it: clear() then keeps
+        // its storage. A write still queued (a client not reading) makes it take new storage sized for this
+        // batch, not for the largest ever: each small answer queued behind a slow reader holds little.
+        if var next = written.take() {
+            next.clear(minimumCapacity: room)
             output = next
         } else {
-            output = context.channel.allocator.buffer(capacity: max(1024, min(bytes.readableBytes, keptOutputCapacity)))
+            output = context.channel.allocator.buffer(capacity: room)
         }
-        written = bytes
+        // A buffer grown past the kept capacity (a batch of large answers) is given back once written.
+        written = bytes.capacity <= keptOutputCapacity ? bytes : nil
         // Re-entrant writes (a writability change resuming input) go to the new `output`.
         context.writeAndFlush(Self.wrapOutboundOut(bytes), promise: promise)
     }
 
-    /// Enough for a batch of answers of a few KiB each (sixteen 4 KiB answers take 66 KiB); a batch of large
-    /// answers takes new storage, given back once written.
+    /// Enough for a batch of answers of a few KiB each (sixteen 4 KiB answers take 66 KiB); a buffer grown past
+    /// it by a batch of large answers is not kept.
     private let keptOutputCapacity = 128 << 10
 
     /// Gives back the output buffers of a connection without calls for a second (idle clients keep no batch-sized

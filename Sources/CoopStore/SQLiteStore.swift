@@ -77,10 +77,6 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
             }
             try Schema.migrator.migrate(pool)
             try pool.write { db in try SearchIndex.rebuildIfStale(SQL(db)) }
-            // Each request of a group commit runs in its own savepoint; past 64 KiB, the savepoints' journal
-            // went to a temporary file created and unlinked every group. In memory it costs no system call.
-            // (Set after the migrations, whose index builds may sort more than memory should hold.)
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA temp_store = MEMORY") }
             self.pool = pool
             var readerConfiguration = configuration
             readerConfiguration.readonly = true
@@ -207,8 +203,6 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
         public var writerSynchronous: Int
         public var readerSynchronous: Int
         public var foreignKeys: Bool
-        /// `PRAGMA temp_store` on the writer (2 = MEMORY: a group commit's savepoint journal creates no file).
-        public var writerTempStore: Int
         /// Names of the migrations applied, in order.
         public var migrations: [String]
     }
@@ -219,8 +213,7 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
                 (
                     try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
                     try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
-                    try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false,
-                    try Int.fetchOne(db, sql: "PRAGMA temp_store") ?? -1
+                    try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
                 )
             }
             let reader = try await pool.read { db in
@@ -233,8 +226,7 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
             }
             return StorageCheck(
                 integrity: reader.0, writerJournalMode: writer.0, readerJournalMode: reader.1,
-                writerSynchronous: writer.1, readerSynchronous: reader.2, foreignKeys: writer.2, writerTempStore: writer.3,
-                migrations: reader.3)
+                writerSynchronous: writer.1, readerSynchronous: reader.2, foreignKeys: writer.2, migrations: reader.3)
         } catch {
             throw StoreError.from(error)
         }

@@ -155,6 +155,26 @@ import Testing
         #expect(texts == (0..<4).flatMap { batch in (0..<3).map { "batch \(batch) call \($0)" } })
     }
 
+    /// Answers queued behind a client that does not read hold about what they take, not the room a large batch
+    /// before them needed: a buffer grown by large answers is not kept, and one still queued is replaced by one sized
+    /// for the batch.
+    @Test func answersQueuedBehindAClientThatDoesNotReadHoldLittleMemoryEach() throws {
+        var connection = try Self.connect()
+        // A batch of 40 answers of 4 KiB (more than the 128 KiB kept)...
+        try connection.send((0..<40).map { (UInt32(2 * $0 + 1), "test.v1.Test", "Echo", String(repeating: "x", count: 4096)) })
+        // ...then small ones, a batch at a time, none of it read by the client yet.
+        for i in 0..<5 {
+            try connection.send([(UInt32(101 + 2 * i), "test.v1.Test", "Echo", "small")])
+        }
+        var buffers: [ByteBuffer] = []
+        while let buffer = try connection.channel.readOutbound(as: ByteBuffer.self) { buffers.append(buffer) }
+        #expect(buffers.count == 6)
+        // Each batch gets room for one like the batch before it, at most the kept 128 KiB: the first small one
+        // after the large batch, then room for small ones.
+        #expect(buffers[1].capacity <= 128 << 10)
+        #expect(buffers.dropFirst(2).allSatisfy { $0.capacity <= 4096 }, "capacities \(buffers.map(\.capacity))")
+    }
+
     /// Requests cut anywhere between reads (every byte its own read, every cut in two, random pieces) are each
     /// answered once, in order, with their own data; one over the frame limit is refused on its own stream and
     /// the next is answered. (A read completes only the frame the last one left unfinished; the frames after it

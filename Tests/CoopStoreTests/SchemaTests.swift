@@ -34,7 +34,6 @@ import Testing
             #expect(check.writerSynchronous == 2)
             #expect(check.readerSynchronous == 2)
             #expect(check.foreignKeys)
-            #expect(check.writerTempStore == 2)
         }
     }
 

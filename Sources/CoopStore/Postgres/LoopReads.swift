@@ -201,6 +201,8 @@ final class LoopConnections: @unchecked Sendable {
     /// the version.
     func leasedVersion() -> Int64? {
         eventLoop.assertInEventLoop()
+        // No lease: every version is read from the database (and the shared lease is not looked at each call).
+        guard lease.duration > .zero else { return nil }
         let now = NIODeadline.now()
         if lease.endsSoon(now) {
             // Another loop or a thread may have renewed it.

@@ -38,8 +38,6 @@ struct VersionLease {
         return now >= sent + .nanoseconds(renewAfter)
     }
 
-    /// Takes `value`, read by a query sent at `sent`, unless a later-sent query's answer is held already; `answered`
-    /// (when the answer came) updates the recent round trip.
     /// Takes `other`'s version and round trip if its query was sent later than this one's.
     mutating func adopt(_ other: VersionLease) {
         guard let value = other.value, self.value == nil || other.sent > sent else { return }
@@ -48,6 +46,8 @@ struct VersionLease {
         if other.roundTrip != 0 { roundTrip = other.roundTrip }
     }
 
+    /// Takes `value`, read by a query sent at `sent`, unless a later-sent query's answer is held already; `answered`
+    /// (when the answer came) updates the recent round trip.
     mutating func renew(_ value: Int64, sent: NIODeadline, answered: NIODeadline? = nil) {
         if let answered {
             let took = max(0, (answered - sent).nanoseconds)
