@@ -80,8 +80,9 @@ struct PostgresDaemonTests {
         defer { Task { await TestPostgres.removeDatabase(database) } }
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        // The key of PostgresSchema.advisoryLock ("coopd"), held for eight seconds (longer for slower test runs) by
-        // another session.
+        // The key of PostgresSchema.advisoryLock ("coopd"), held for eight seconds by another session; for slower
+        // test runs (ThreadSanitizer's) longer than the 30 s after which a statement's answer is given up on, which
+        // a `pg_advisory_lock` waiting for it was (coopd then failed to start).
         let hold = Int((8 * patience).rounded(.up))
         async let holder: Void = TestPostgres.offload {
             try TestPostgres.psql("SELECT pg_advisory_lock(\(0x636F_6F70_64)); SELECT pg_sleep(\(hold))", database: database)

@@ -106,6 +106,17 @@ final class PostgresSession: @unchecked Sendable {
         try query(sql, values.map(SQLValue.init))
     }
 
+    /// Takes a session-level advisory lock, waiting however long another process holds it (a migration of a large
+    /// database, a seed import on a slow machine): tried every 50 ms, so that no statement waits past the answer
+    /// timeout that tells a hung connection (a `pg_advisory_lock` waiting that long was taken for one).
+    func takeAdvisoryLock(_ key: Int64) throws {
+        while true {
+            let taken = try query("SELECT CASE WHEN pg_try_advisory_lock(?) THEN 1 ELSE 0 END", [.integer(key)])
+            if case .integer(1)? = taken.rows.first?.first { return }
+            usleep(50_000)
+        }
+    }
+
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
         try queryLater(sql, values)()
     }

@@ -376,7 +376,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         defer { lock.close() }
         let key: [SQLValue] = [.integer(PostgresSchema.advisoryLock)]
         try await threads.runIfActive {
-            try lock.withSession { session in _ = try session.query("SELECT pg_advisory_lock(?)", key) }
+            try lock.withSession { session in try session.takeAdvisoryLock(PostgresSchema.advisoryLock) }
         }
         // Released when the session closes too (a failed body, a lost connection): this is for the others' sake.
         defer { try? lock.withSession { session in _ = try session.query("SELECT pg_advisory_unlock(?)", key) } }
@@ -389,7 +389,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// if the index's format moved, holding the advisory lock throughout.
     private func migrate() throws {
         try writerConnection.withSession { session in
-            _ = try session.query("SELECT pg_advisory_lock(?)", [.integer(PostgresSchema.advisoryLock)])
+            try session.takeAdvisoryLock(PostgresSchema.advisoryLock)
             defer {
                 _ = try? session.query("SELECT pg_advisory_unlock(?)", [.integer(PostgresSchema.advisoryLock)])
             }
