@@ -63,23 +63,12 @@ enum EchoWire {
     static func isCanonicalAnswer(_ payload: ByteBuffer) -> Bool {
         payload.withUnsafeReadableBytes { bytes in
             guard !bytes.isEmpty else { return true }
-            guard bytes[0] == 0x0A, bytes.count > 1 else { return false }
-            var length = 0
-            var index = 1
-            // Four varint bytes cover 256 MiB, past any frame coopd accepts.
-            while index <= 4 {
-                let byte = bytes[index]
-                length |= Int(byte & 0x7F) << (7 * (index - 1))
-                index += 1
-                if byte & 0x80 == 0 {
-                    // A last byte of zero pads the length (unless it is the only one: length zero, omitted
-                    // from the answer).
-                    guard byte != 0 else { return false }
-                    return length == bytes.count - index
-                }
-                guard index < bytes.count else { return false }
-            }
-            return false
+            var reader = RawProtobufReader(bytes)
+            // The field's key in one byte, its data non-empty, its length in fewest bytes, nothing after it.
+            guard reader.varint() == 0x0A, reader.offset == 1, let data = reader.lengthDelimited(), !data.isEmpty,
+                  data.lowerBound == 1 + ProtobufWire.varintSize(UInt64(data.count))
+            else { return false }
+            return !reader.more
         }
     }
 }

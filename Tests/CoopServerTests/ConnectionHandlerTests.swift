@@ -175,6 +175,23 @@ import Testing
         #expect(buffers.dropFirst(2).allSatisfy { $0.capacity <= 4096 }, "capacities \(buffers.map(\.capacity))")
     }
 
+    /// A connection without calls for a second gives back its batch-sized buffers: the next answer after the pause
+    /// comes in a small buffer, where one right after a large batch gets room for another like it.
+    @Test func anIdleConnectionGivesBackItsAnswerBuffers() throws {
+        var connection = try Self.connect()
+        let large = String(repeating: "x", count: 4096)
+        func batchThenOneMore(pause: TimeAmount, from id: UInt32) throws -> Int {
+            try connection.send((0..<20).map { (id + UInt32(2 * $0), "test.v1.Test", "Echo", large) })
+            _ = try connection.answers()  // the client takes them: the buffer is the handler's alone again
+            connection.loop.advanceTime(by: pause)
+            try connection.send([(id + 40, "test.v1.Test", "Echo", "small")])
+            let buffer = try #require(try connection.channel.readOutbound(as: ByteBuffer.self))
+            return buffer.capacity
+        }
+        #expect(try batchThenOneMore(pause: .zero, from: 1) >= 64 << 10)
+        #expect(try batchThenOneMore(pause: .seconds(5), from: 101) <= 1024)
+    }
+
     /// Requests cut anywhere between reads (every byte its own read, every cut in two, random pieces) are each
     /// answered once, in order, with their own data; one over the frame limit is refused on its own stream and
     /// the next is answered. (A read completes only the frame the last one left unfinished; the frames after it

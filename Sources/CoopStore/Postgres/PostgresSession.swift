@@ -117,6 +117,11 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// Gives back a lock taken by ``takeAdvisoryLock(_:)`` (closing the session gives it back too).
+    func releaseAdvisoryLock(_ key: Int64) throws {
+        _ = try query("SELECT pg_advisory_unlock(?)", [.integer(key)])
+    }
+
     func query(_ sql: String, _ values: [SQLValue]) throws -> Result {
         try queryLater(sql, values)()
     }

@@ -374,12 +374,12 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         let lock = PostgresSessionPool(
             configuration: Self.configuration(location), eventLoop: group.next(), size: 1, logger: logger)
         defer { lock.close() }
-        let key: [SQLValue] = [.integer(PostgresSchema.advisoryLock)]
+        let key = PostgresSchema.advisoryLock
         try await threads.runIfActive {
-            try lock.withSession { session in try session.takeAdvisoryLock(PostgresSchema.advisoryLock) }
+            try lock.withSession { session in try session.takeAdvisoryLock(key) }
         }
         // Released when the session closes too (a failed body, a lost connection): this is for the others' sake.
-        defer { try? lock.withSession { session in _ = try session.query("SELECT pg_advisory_unlock(?)", key) } }
+        defer { try? lock.withSession { session in try session.releaseAdvisoryLock(key) } }
         try await body()
     }
 
@@ -390,9 +390,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     private func migrate() throws {
         try writerConnection.withSession { session in
             try session.takeAdvisoryLock(PostgresSchema.advisoryLock)
-            defer {
-                _ = try? session.query("SELECT pg_advisory_unlock(?)", [.integer(PostgresSchema.advisoryLock)])
-            }
+            defer { try? session.releaseAdvisoryLock(PostgresSchema.advisoryLock) }
             _ = try session.query(
                 """
                 CREATE TABLE IF NOT EXISTS coop_migrations (
