@@ -189,6 +189,48 @@ import Testing
         #expect(try await versionOnB() > moved)
     }
 
+    /// A write committed as its store closes is still acknowledged, and still not before the lease has ended:
+    /// closing stops the timer that would have released the hold, so the hold is waited out instead.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aWriteHeldForTheLeaseWhenItsStoreClosesIsStillAcknowledgedOnceTheLeaseEnds() async throws {
+        let database = try await TestPostgres.makeDatabase(template: try await TestPostgres.seededTemplate())
+        defer { Task { await TestPostgres.removeDatabase(database) } }
+        try await TestPostgres.offload {
+            try TestPostgres.psql(
+                "UPDATE meta SET value = '1000000' WHERE key = '\(PostgresSchema.versionLeaseKey)'", database: database)
+        }
+        let a = try await TestPostgres.openStore(database: database)
+        let b = try await TestPostgres.openStore(database: database)
+        defer { b.close() }
+        let title = "committed as its store closes"
+        let start = ContinuousClock.now
+        let acknowledgement = Locked<Source?>(nil)
+        let put = Task {
+            let stored = try await a.putSource(Source(title: title, publisher: "p"), context())
+            acknowledgement.withLock { $0 = stored }
+        }
+        defer { put.cancel() }
+        // Committed (another host reads it) and so held: now close the store under it.
+        var committed = false
+        while !committed, ContinuousClock.now - start < .seconds(10).patient {
+            committed = try await TestPostgres.offload {
+                try b.sources(page: PageRequest(size: 1000)).items.contains { $0.title == title }
+            }
+        }
+        #expect(committed)
+        #expect(ContinuousClock.now - start < .milliseconds(900), "closed after the hold had ended: nothing tested")
+        try await TestPostgres.offload { a.close() }
+
+        // Not `put.value`: without the fallback it would never return.
+        var acknowledged: Source?
+        while acknowledged == nil, ContinuousClock.now - start < .seconds(10).patient {
+            try await Task.sleep(for: .milliseconds(10))
+            acknowledged = acknowledgement.withLock { $0 }
+        }
+        #expect(acknowledged?.title == title, "the write was never acknowledged")
+        #expect(ContinuousClock.now - start >= .seconds(1), "acknowledged before the lease had ended")
+    }
+
     /// A version one loop read serves the store's other loops and its threads for the lease (one renewal a lease for
     /// the process, not one per loop): after a counter moved behind coopd's back, they still answer the version read.
     @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
