@@ -63,8 +63,9 @@ standby() {
   mkdir -p "$dir"
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
   chmod 700 "$dir"
-  # initdb's trust rules include replication over the local socket; -R writes primary_conninfo and standby.signal.
-  as_owner "$bin/pg_basebackup" -h "$primary" -U postgres -D "$dir/data" -R -X stream --no-sync \
+  # initdb's trust rules include replication over the local socket; -R writes primary_conninfo and standby.signal;
+  # a fast checkpoint: the default, spread, keeps the backup waiting for seconds.
+  as_owner "$bin/pg_basebackup" -h "$primary" -U postgres -D "$dir/data" -R -X stream --no-sync --checkpoint=fast \
     >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; return 1; }
   start "$dir"
 }

@@ -1,0 +1,102 @@
+@testable import CoopStore
+import CoopTestSupport
+import Foundation
+import Testing
+
+/// Reads through a streaming standby (`readLocation`) whose failure part-way through a call costs the call nothing.
+@Suite struct StandbyReadTests {
+    /// With a standby, a listing with claims reads its rows, then its claims in a read of their own (a standby's
+    /// failed read runs again on the primary, so nothing is read after a row was visited). The standby lost between
+    /// the two: the claims come from the primary, and the answer is whole, each row visited once.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the test PostgreSQL server"))
+    func aStandbyLostBetweenAListingsRowsAndItsClaimsLeavesTheAnswerWhole() async throws {
+        let primary = try await PrivatePostgresServer.start()
+        defer { primary.remove() }
+        let location = try PostgresLocation(url: primary.url())
+        // Five statements, each with its claim: the listing's rows, and its claims.
+        let writer = try await TestPostgres.offload { try PostgresStore(location: location) }
+        do {
+            let source = try await writer.putSource(Source(title: "Talks", publisher: "p"), context())
+            let stated = try await writer.putIndicator(
+                Indicator(code: "STATED_WORKERS", name: "Stated workers", measure: .claim, unit: "persons"), context())
+            for day in 1...5 {
+                let date = "2022-06-0\(day)"
+                let claim = Observation(
+                    indicator: stated.code, origin: "VN", destination: "JP", periodStart: date, periodEnd: date,
+                    value: Int64(day) * 1000, qualifier: .approx, sourceID: source.id)
+                _ = try await writer.addStatement(
+                    Statement(speaker: Participant(name: "A speaker"), saidOn: date, text: "About \(day),000.",
+                              sourceID: source.id),
+                    claim: claim, context())
+            }
+        } catch {
+            writer.close()
+            throw error
+        }
+        writer.close()
+        let standby = try await primary.startStandby()
+        defer { standby.remove() }
+        let target = try await primary.psql("SELECT pg_current_wal_lsn()").trimmingCharacters(in: .whitespacesAndNewlines)
+        let start = ContinuousClock.now
+        while try await !standby.psql("SELECT pg_last_wal_replay_lsn() >= '\(target)'").hasPrefix("t") {
+            try #require(ContinuousClock.now - start < .seconds(20).patient, "the standby did not replay the writes")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let readLocation = try PostgresLocation(url: standby.url() + "&replay_wait_ms=300")
+        let store = try await TestPostgres.offload { try PostgresStore(location: location, readLocation: readLocation) }
+        defer { store.close() }
+
+        let query = {
+            var query = ObservationQuery()
+            query.origin = "VN"
+            query.destination = "JP"
+            query.includeClaims = true
+            query.page = PageRequest(size: 1000)
+            return query
+        }()
+        struct Answer: Equatable, Sendable {
+            var ids: [Int64] = []
+            var token = ""
+            var claims: [Int64: Int64] = [:]  // statement id by the observation it claims
+        }
+        /// The listing; `duringRows` runs once, at its first row.
+        @Sendable func listing(duringRows: @escaping @Sendable () throws -> Void = {}) async throws -> Answer {
+            try await TestPostgres.offload {
+                var answer = Answer()
+                let (token, claims) = try store.observationRows(query, claims: true) { row in
+                    if answer.ids.isEmpty { try duringRows() }
+                    answer.ids.append(row.observation.id)
+                }
+                answer.token = token
+                for statement in claims { answer.claims[statement.claimObservationID] = statement.id }
+                return answer
+            }
+        }
+        /// Runs async work to its end from a thread that may block.
+        @Sendable func blocking(_ work: @escaping @Sendable () async throws -> Void) throws {
+            let done = DispatchSemaphore(value: 0)
+            let failure = Locked<(any Error)?>(nil)
+            Task {
+                do { try await work() } catch { failure.withLock { $0 = error } }
+                done.signal()
+            }
+            done.wait()
+            if let error = failure.withLock({ $0 }) { throw error }
+        }
+
+        let whole = try await listing()
+        try #require(whole.ids.count == 5 && whole.claims.count == 5)
+        let answer = try await listing {
+            // The rows are being read from the standby (this store's connection to it is open): stop it now.
+            try blocking {
+                let connected = try await standby.psql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'coopd'")
+                #expect(Int(connected.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0, "not read from the standby")
+                try await standby.halt()
+            }
+        }
+        #expect(answer == whole)
+        // And the calls after it go to the primary, answering the same.
+        #expect(try await listing() == whole)
+    }
+}
