@@ -199,36 +199,42 @@ import Testing
             try TestPostgres.psql(
                 "UPDATE meta SET value = '1000000' WHERE key = '\(PostgresSchema.versionLeaseKey)'", database: database)
         }
-        let a = try await TestPostgres.openStore(database: database)
         let b = try await TestPostgres.openStore(database: database)
         defer { b.close() }
-        let title = "committed as its store closes"
-        let start = ContinuousClock.now
-        let acknowledgement = Locked<Source?>(nil)
-        let put = Task {
-            let stored = try await a.putSource(Source(title: title, publisher: "p"), context())
-            acknowledgement.withLock { $0 = stored }
-        }
-        defer { put.cancel() }
-        // Committed (another host reads it) and so held: now close the store under it.
-        var committed = false
-        while !committed, ContinuousClock.now - start < .seconds(10).patient {
-            committed = try await TestPostgres.offload {
-                try b.sources(page: PageRequest(size: 1000)).items.contains { $0.title == title }
+        // Tried until the store closes well within the lease (a loaded machine can be slow to see the commit);
+        // every attempt's write must be acknowledged, and not before its lease ended.
+        var closedWithinTheLease = false
+        for attempt in 0..<3 where !closedWithinTheLease {
+            let a = try await TestPostgres.openStore(database: database)
+            let title = "committed as its store closes, \(attempt)"
+            let start = ContinuousClock.now
+            let acknowledgement = Locked<Source?>(nil)
+            let put = Task {
+                let stored = try await a.putSource(Source(title: title, publisher: "p"), context())
+                acknowledgement.withLock { $0 = stored }
             }
-        }
-        #expect(committed)
-        #expect(ContinuousClock.now - start < .milliseconds(900), "closed after the hold had ended: nothing tested")
-        try await TestPostgres.offload { a.close() }
+            defer { put.cancel() }
+            // Committed (another host reads it) and so held: now close the store under it.
+            var committed = false
+            while !committed, ContinuousClock.now - start < .seconds(10).patient {
+                committed = try await TestPostgres.offload {
+                    try b.sources(page: PageRequest(size: 1000)).items.contains { $0.title == title }
+                }
+            }
+            #expect(committed)
+            closedWithinTheLease = ContinuousClock.now - start < .milliseconds(700)
+            try await TestPostgres.offload { a.close() }
 
-        // Not `put.value`: without the fallback it would never return.
-        var acknowledged: Source?
-        while acknowledged == nil, ContinuousClock.now - start < .seconds(10).patient {
-            try await Task.sleep(for: .milliseconds(10))
-            acknowledged = acknowledgement.withLock { $0 }
+            // Not `put.value`: without the fallback it would never return.
+            var acknowledged: Source?
+            while acknowledged == nil, ContinuousClock.now - start < .seconds(10).patient {
+                try await Task.sleep(for: .milliseconds(10))
+                acknowledged = acknowledgement.withLock { $0 }
+            }
+            #expect(acknowledged?.title == title, "the write was never acknowledged")
+            #expect(ContinuousClock.now - start >= .seconds(1), "acknowledged before the lease had ended")
         }
-        #expect(acknowledged?.title == title, "the write was never acknowledged")
-        #expect(ContinuousClock.now - start >= .seconds(1), "acknowledged before the lease had ended")
+        #expect(closedWithinTheLease, "no attempt closed its store within 0.7 s of the write")
     }
 
     /// A version one loop read serves the store's other loops and its threads for the lease (one renewal a lease for
