@@ -196,7 +196,7 @@ symbol-order: test-deps
 	$(SWIFT) build $(RELEASE_FLAGS) -j $(JOBS) --product coop-bench
 	sh scripts/symbol-order.sh
 	@# The order file is a linker input SwiftPM does not track: drop the binary so the next build links it anew.
-	rm -f "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/coopd"
+	bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)" && rm -f "$$bin/coopd"
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of the frame decoder, the envelope codecs and every
 # request message through coopd's checks (Fuzz/Sources). COOPD_FUZZ makes Package.swift declare the targets; they

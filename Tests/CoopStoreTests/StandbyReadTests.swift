@@ -42,7 +42,7 @@ import Testing
             try #require(ContinuousClock.now - start < .seconds(20).patient, "the standby did not replay the writes")
             try await Task.sleep(for: .milliseconds(20))
         }
-        let readLocation = try PostgresLocation(url: standby.url() + "&replay_wait_ms=300")
+        let readLocation = try PostgresLocation(url: standby.url() + "&replay_wait_ms=\(Int(300 * patience))")
         let store = try await TestPostgres.offload { try PostgresStore(location: location, readLocation: readLocation) }
         defer { store.close() }
 
@@ -86,15 +86,17 @@ import Testing
 
         let whole = try await listing()
         try #require(whole.ids.count == 5 && whole.claims.count == 5)
+        // The rows being visited: what the standby's coopd connections last ran, then the standby stopped.
+        let standbyRan = Locked<String>("")
         let answer = try await listing {
-            // The rows are being read from the standby (this store's connection to it is open): stop it now.
             try blocking {
-                let connected = try await standby.psql(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'coopd'")
-                #expect(Int(connected.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0, "not read from the standby")
+                let ran = try await standby.psql("SELECT query FROM pg_stat_activity WHERE application_name = 'coopd'")
+                standbyRan.withLock { $0 = ran }
                 try await standby.halt()
             }
         }
+        #expect(standbyRan.withLock { $0 }.contains("FROM observations"), "the rows were not read from the standby")
+        await #expect(throws: (any Error).self, "the standby still runs") { try await standby.psql("SELECT 1") }
         #expect(answer == whole)
         // And the calls after it go to the primary, answering the same.
         #expect(try await listing() == whole)
