@@ -159,7 +159,7 @@ import Testing
     /// before them needed: a buffer grown by large answers is not kept, and one still queued is replaced by one sized
     /// for the batch.
     @Test func answersQueuedBehindAClientThatDoesNotReadHoldLittleMemoryEach() throws {
-        var connection = try Self.connect()
+        let connection = try Self.connect()
         // A batch of 40 answers of 4 KiB (more than the 128 KiB kept)...
         try connection.send((0..<40).map { (UInt32(2 * $0 + 1), "test.v1.Test", "Echo", String(repeating: "x", count: 4096)) })
         // ...then small ones, a batch at a time, none of it read by the client yet.
