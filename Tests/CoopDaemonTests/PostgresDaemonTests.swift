@@ -362,13 +362,6 @@ struct PostgresDaemonTests {
         func titles(_ client: CoopClient) async throws -> Set<String> {
             Set(try await client.listSources().sources.map(\.title))
         }
-        /// Waits until the standby has replayed everything the primary has written so far.
-        func standbyCaughtUp() async throws {
-            let target = try await primary.psql("SELECT pg_current_wal_lsn()").trimmingCharacters(in: .whitespacesAndNewlines)
-            try await poll("the standby to replay up to \(target)", timeout: .seconds(20), every: .milliseconds(20)) {
-                try await standby.psql("SELECT pg_last_wal_replay_lsn() >= '\(target)'").hasPrefix("t") ? true : nil
-            }
-        }
 
         try await withClient(a.socketPath) { clientA in
             try await withClient(b.socketPath) { clientB in
@@ -379,7 +372,7 @@ struct PostgresDaemonTests {
                 }
 
                 // Replay paused: B's write is on the primary only, and A, reading the standby, does not have it yet.
-                try await standbyCaughtUp()
+                try await standby.waitForReplay(of: primary)
                 _ = try await standby.psql("SELECT pg_wal_replay_pause()")
                 _ = try await clientB.putSource(Self.source("b-paused"))
                 #expect(try await titles(clientB).contains("b-paused"))
@@ -394,7 +387,7 @@ struct PostgresDaemonTests {
 
                 // Replay resumed: the standby catches up and serves both.
                 _ = try await standby.psql("SELECT pg_wal_replay_resume()")
-                try await standbyCaughtUp()
+                try await standby.waitForReplay(of: primary)
                 let replayed = try await titles(clientA)
                 #expect(replayed.isSuperset(of: ["a-paused", "b-paused"]))
                 // And A's reads are the standby's again: paused once more, B's next write stays out of A's answers.

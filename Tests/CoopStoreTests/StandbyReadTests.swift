@@ -36,12 +36,7 @@ import Testing
         writer.close()
         let standby = try await primary.startStandby()
         defer { standby.remove() }
-        let target = try await primary.psql("SELECT pg_current_wal_lsn()").trimmingCharacters(in: .whitespacesAndNewlines)
-        let start = ContinuousClock.now
-        while try await !standby.psql("SELECT pg_last_wal_replay_lsn() >= '\(target)'").hasPrefix("t") {
-            try #require(ContinuousClock.now - start < .seconds(20).patient, "the standby did not replay the writes")
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await standby.waitForReplay(of: primary)
         let readLocation = try PostgresLocation(url: standby.url() + "&replay_wait_ms=\(Int(300 * patience))")
         let store = try await TestPostgres.offload { try PostgresStore(location: location, readLocation: readLocation) }
         defer { store.close() }
@@ -72,28 +67,15 @@ import Testing
                 return answer
             }
         }
-        /// Runs async work to its end from a thread that may block.
-        @Sendable func blocking(_ work: @escaping @Sendable () async throws -> Void) throws {
-            let done = DispatchSemaphore(value: 0)
-            let failure = Locked<(any Error)?>(nil)
-            Task {
-                do { try await work() } catch { failure.withLock { $0 = error } }
-                done.signal()
-            }
-            done.wait()
-            if let error = failure.withLock({ $0 }) { throw error }
-        }
 
         let whole = try await listing()
         try #require(whole.ids.count == 5 && whole.claims.count == 5)
         // The rows being visited: what the standby's coopd connections last ran, then the standby stopped.
         let standbyRan = Locked<String>("")
         let answer = try await listing {
-            try blocking {
-                let ran = try await standby.psql("SELECT query FROM pg_stat_activity WHERE application_name = 'coopd'")
-                standbyRan.withLock { $0 = ran }
-                try await standby.halt()
-            }
+            let ran = try standby.psqlWaiting("SELECT query FROM pg_stat_activity WHERE application_name = 'coopd'")
+            standbyRan.withLock { $0 = ran }
+            try standby.haltWaiting()
         }
         #expect(standbyRan.withLock { $0 }.contains("FROM observations"), "the rows were not read from the standby")
         await #expect(throws: (any Error).self, "the standby still runs") { try await standby.psql("SELECT 1") }

@@ -141,8 +141,12 @@ public final class PrivatePostgresServer: Sendable {
 
     /// Stops the server, keeping its data.
     public func halt() async throws {
-        let directory = self.directory
-        try await TestPostgres.offload { try Self.script("halt", directory) }
+        try await TestPostgres.offload { try self.haltWaiting() }
+    }
+
+    /// ``halt()`` on this thread, for code that may block (a store's read in progress, say).
+    public func haltWaiting() throws {
+        try Self.script("halt", directory)
     }
 
     /// Starts it again on the same data.
@@ -164,6 +168,18 @@ public final class PrivatePostgresServer: Sendable {
         return PrivatePostgresServer(directory: directory)
     }
 
+    /// On a standby: waits until it has replayed everything `primary` has written so far.
+    public func waitForReplay(of primary: PrivatePostgresServer) async throws {
+        let target = try await primary.psql("SELECT pg_current_wal_lsn()").trimmingCharacters(in: .whitespacesAndNewlines)
+        let start = ContinuousClock.now
+        while try await !psql("SELECT pg_last_wal_replay_lsn() >= '\(target)'").hasPrefix("t") {
+            guard ContinuousClock.now - start < .seconds(20).patient else {
+                throw StoreError(.internalError, "the standby did not replay up to \(target) within 20 s")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Makes the server ask `user` for a password (scram-sha-256) on its socket; everyone else stays trusted.
     public func requirePassword(user: String) async throws {
         let file = directory + "/data/pg_hba.conf"
@@ -174,8 +190,12 @@ public final class PrivatePostgresServer: Sendable {
 
     /// Runs SQL on this server's `database` with psql; returns what it printed (unaligned, tuples only).
     public func psql(_ sql: String, database: String = "postgres") async throws -> String {
-        let directory = self.directory
-        return try await TestPostgres.offload { try TestPostgres.psql(sql, host: directory, database: database) }
+        try await TestPostgres.offload { try self.psqlWaiting(sql, database: database) }
+    }
+
+    /// ``psql(_:database:)`` on this thread, for code that may block.
+    public func psqlWaiting(_ sql: String, database: String = "postgres") throws -> String {
+        try TestPostgres.psql(sql, host: directory, database: database)
     }
 
     private static let scriptPath = URL(fileURLWithPath: #filePath)

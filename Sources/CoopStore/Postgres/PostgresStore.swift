@@ -374,12 +374,11 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         let lock = PostgresSessionPool(
             configuration: Self.configuration(location), eventLoop: group.next(), size: 1, logger: logger)
         defer { lock.close() }
-        let key = PostgresSchema.advisoryLock
         try await threads.runIfActive {
-            try lock.withSession { session in try session.takeAdvisoryLock(key) }
+            try lock.withSession { session in try session.takeAdvisoryLock(PostgresSchema.advisoryLock) }
         }
         // Released when the session closes too (a failed body, a lost connection): this is for the others' sake.
-        defer { try? lock.withSession { session in try session.releaseAdvisoryLock(key) } }
+        defer { try? lock.withSession { session in try session.releaseAdvisoryLock(PostgresSchema.advisoryLock) } }
         try await body()
     }
 
